@@ -1,0 +1,114 @@
+"""`create_app`: a fresh, independent mock — its store, clock, journal and connexion app."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import connexion
+import yaml
+from connexion.exceptions import ProblemException
+from connexion.middleware import ConnexionMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from mockserver.clock import Clock
+from mockserver.control import ControlHandlers
+from mockserver.errors import MockError
+from mockserver.faults import FaultFactory
+from mockserver.gateway import CONTROL_PREFIX, Gateway, Receive, Scope, Send
+from mockserver.handlers import Handlers
+from mockserver.injection import Injector
+from mockserver.journal import Journal
+from mockserver.problems import Problems
+from mockserver.ratelimit import RateLimiter
+from mockserver.resources import CONTROL_SPEC_PATH
+from mockserver.settings import Settings
+from mockserver.spec import Spec, with_components_of
+from mockserver.store import Store
+from mockserver.validation import VALIDATOR_MAP
+
+# Tokens are checked by the gateway, which knows the account of the path (for 403); connexion's
+# own security middleware would refuse every request of an apiKey scheme without an info func.
+_MIDDLEWARES = [m for m in ConnexionMiddleware.default_middlewares if m is not SecurityMiddleware]
+
+
+@dataclass
+class Mock:
+    """One mock: an ASGI app, and the parts that tests and the CLI drive directly."""
+
+    settings: Settings
+    spec: Spec
+    store: Store
+    clock: Clock
+    journal: Journal
+    injector: Injector
+    limiter: RateLimiter
+    connexion_app: connexion.AsyncApp
+    gateway: Gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.gateway(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, state: dict[str, Any] | None = None) -> Mock:
+    """Build a mock from `settings`, starting from `state` (default: the fixture state)."""
+    settings = settings or Settings()
+    spec = Spec.load(settings.spec_path)
+    with settings.default_state_path.open(encoding="utf-8") as stream:
+        fixture_state = json.load(stream)
+    clock = Clock(frozen=settings.frozen_clock)
+    store = Store(
+        fixture_state if state is None else state,
+        clock,
+        quota=settings.quota,
+        new_seconds=settings.new_seconds,
+        building_seconds=settings.building_seconds,
+    )
+    journal = Journal(settings.journal_size)
+    injector = Injector()
+    limiter = RateLimiter(clock)
+    faults = FaultFactory(spec.fault_names)
+
+    app = connexion.AsyncApp(__name__, middlewares=_MIDDLEWARES, validator_map=VALIDATOR_MAP)
+    handlers = Handlers(store)
+    app.add_api(
+        spec.document,
+        base_path="",
+        name="api",
+        resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
+        validate_responses=settings.validate_responses,
+    )
+    specs = {"": spec}
+    if settings.control:
+        with CONTROL_SPEC_PATH.open(encoding="utf-8") as stream:
+            control_document = with_components_of(yaml.safe_load(stream), spec.document)
+        control = ControlHandlers(store, clock, journal, injector, limiter, fixture_state)
+        app.add_api(
+            control_document,
+            base_path=CONTROL_PREFIX,
+            name="control",
+            resolver=Resolver(function_resolver=lambda operation_id: getattr(control, operation_id)),
+            validate_responses=settings.validate_responses,
+        )
+        specs[CONTROL_PREFIX] = Spec(control_document)
+
+    problems = Problems(faults, specs)
+    app.add_error_handler(MockError, problems.on_mock_error)
+    app.add_error_handler(ProblemException, problems.on_problem)
+    app.add_error_handler(HTTPException, problems.on_http)
+    app.add_error_handler(Exception, problems.on_unexpected)
+
+    gateway = Gateway(
+        app,
+        spec=spec,
+        faults=faults,
+        settings=settings,
+        clock=clock,
+        journal=journal,
+        injector=injector,
+        limiter=limiter,
+    )
+    return Mock(settings, spec, store, clock, journal, injector, limiter, app, gateway)

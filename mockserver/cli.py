@@ -1,0 +1,185 @@
+"""The `mockserver` command: the only place that reads argv, the environment and the files
+named on the command line. Every option can also come from `MOCKSERVER_<OPTION>`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from mockserver.app import Mock, create_app
+from mockserver.errors import BadRequest
+from mockserver.persistence import StateFileError, load_state_file, save_state_file
+from mockserver.settings import Settings, TokenTable
+
+log = logging.getLogger("mockserver")
+ENV_PREFIX = "MOCKSERVER_"
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+class UsageError(Exception):
+    """A bad option value or option file: reported in one line, exit status 2."""
+
+
+def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    def env(name: str, default: Any) -> Any:
+        return environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
+
+    def flag(name: str) -> bool:
+        value = env(name, "").strip().lower()
+        if value not in TRUE | FALSE:
+            raise UsageError(f"{ENV_PREFIX}{name.upper().replace('-', '_')}={value!r}: use 1 or 0")
+        return value in TRUE
+
+    p = argparse.ArgumentParser(
+        prog="mockserver",
+        description="A stateful mock of the Rackspace Cloud Databases backups API v1.0.",
+        epilog="Every option can also be set as MOCKSERVER_<OPTION>, e.g. MOCKSERVER_PORT=9000.",
+    )
+    p.add_argument("--host", default=env("host", "127.0.0.1"), help="address to listen on")
+    p.add_argument("--port", type=int, default=env("port", 8779), help="port (default 8779)")
+    p.add_argument("--state-file", type=Path, default=env("state_file", None), metavar="PATH",
+                   help="load the state from PATH at start; save it there on exit and periodically")
+    p.add_argument("--save-interval", type=float, default=env("save_interval", 5.0), metavar="S",
+                   help="seconds between saves of --state-file when it changed (0: only on exit)")
+    p.add_argument("--quota", type=int, default=env("quota", 50), help="backups per account")
+    p.add_argument("--new-seconds", type=float, default=env("new_seconds", 1.0), metavar="S")
+    p.add_argument("--building-seconds", type=float, default=env("building_seconds", 4.0), metavar="S")
+    p.add_argument("--frozen-clock", action="store_true", default=flag("frozen_clock"),
+                   help="time moves only through POST /__mock/clock")
+    p.add_argument("--rate-limits", action="store_true", default=flag("rate_limits"),
+                   help="enforce the documented rate limits (413 with Retry-After)")
+    p.add_argument("--tokens", type=Path, default=env("tokens", None), metavar="PATH",
+                   help='token table: JSON {"<token>": ["<account>", ...]} ("*": every account)')
+    p.add_argument("--no-control", action="store_true", default=flag("no_control"),
+                   help="turn the control API (/__mock) off")
+    p.add_argument("--control-token", default=env("control_token", None), metavar="T",
+                   help="require X-Mock-Token: T on the control API")
+    p.add_argument("--journal-size", type=int, default=env("journal_size", 1000), metavar="N")
+    p.add_argument("--no-response-validation", action="store_true",
+                   default=flag("no_response_validation"),
+                   help="skip checking responses against the spec (faster; for benchmarks)")
+    p.add_argument("--log-level", default=env("log_level", "info"),
+                   choices=["critical", "error", "warning", "info", "debug"])
+    return p
+
+
+def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
+    args = parser(environ).parse_args(argv)
+    for name in ("quota", "journal_size"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("new_seconds", "building_seconds", "save_interval"):
+        if not getattr(args, name) >= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be a number >= 0")
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be between 0 and 65535")
+    return Settings(
+        host=args.host,
+        port=args.port,
+        state_file=args.state_file,
+        save_interval=args.save_interval or None,
+        quota=args.quota,
+        new_seconds=args.new_seconds,
+        building_seconds=args.building_seconds,
+        frozen_clock=args.frozen_clock,
+        rate_limits=args.rate_limits,
+        tokens=read_tokens(args.tokens) if args.tokens else None,
+        control=not args.no_control,
+        control_token=args.control_token or None,
+        log_level=args.log_level,
+        journal_size=args.journal_size,
+        validate_responses=not args.no_response_validation,
+    )
+
+
+def read_tokens(path: Path) -> TokenTable:
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--tokens {path}: {error}") from error
+    valid = isinstance(table, dict) and all(
+        isinstance(token, str) and token and isinstance(accounts, list)
+        and all(isinstance(a, str) and a for a in accounts)
+        for token, accounts in table.items()
+    )
+    if not valid:
+        raise UsageError(f'--tokens {path}: expected {{"<token>": ["<account>", ...]}}')
+    return {token: frozenset(accounts) for token, accounts in table.items()}
+
+
+def build(settings: Settings) -> Mock:
+    state = load_state_file(settings.state_file) if settings.state_file else None
+    try:
+        return create_app(settings, state=state)
+    except BadRequest as error:
+        raise StateFileError(f"state file {settings.state_file}: {error.message}") from error
+
+
+async def serve(settings: Settings, mock: Mock) -> None:
+    config = uvicorn.Config(
+        mock,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    saver = None
+    if settings.state_file is not None and settings.save_interval:
+        saver = asyncio.create_task(save_periodically(mock, settings.state_file, settings.save_interval))
+    try:
+        await server.serve()
+    finally:
+        if saver is not None:
+            saver.cancel()
+        if settings.state_file is not None:
+            save_state_file(settings.state_file, mock.store.snapshot())
+            log.info("state saved to %s", settings.state_file)
+
+
+async def save_periodically(mock: Mock, path: Path, interval: float) -> None:
+    saved = mock.store.revision
+    while True:
+        await asyncio.sleep(interval)
+        if mock.store.revision != saved:
+            saved = mock.store.revision
+            await asyncio.to_thread(save_state_file, path, mock.store.snapshot())
+
+
+def announce(settings: Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    control = f"{base}/__mock" if settings.control else "off"
+    log.info(
+        "mockserver listening on %s — API %s/v1.0/<account>, spec %s/openapi.json and"
+        " %s/openapi.yaml, docs %s/ui/, control API %s",
+        base, base, base, base, base, control,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = settings_from(argv, os.environ)
+        logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+        mock = build(settings)
+    except (UsageError, StateFileError) as error:
+        print(f"mockserver: error: {error}", file=sys.stderr)
+        return 2
+    announce(settings)
+    # uvicorn re-raises the signal that stopped it once it has shut down; these handlers take
+    # it, so that the state is saved and the process exits 0 after a graceful stop.
+    for captured in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(captured, lambda *_: None)
+    asyncio.run(serve(settings, mock))
+    return 0

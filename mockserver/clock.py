@@ -1,0 +1,44 @@
+"""The mock's clock: real time plus an offset the control API can only move forward."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+class Clock:
+    def __init__(self, frozen: bool = False, source: Callable[[], float] = time.time) -> None:
+        self._source = source
+        self._frozen_at: float | None = source() if frozen else None
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def now(self) -> float:
+        base = self._source() if self._frozen_at is None else self._frozen_at
+        return base + self._offset
+
+    def advance(self, seconds: float) -> float:
+        if not seconds >= 0:  # also refuses NaN
+            raise ValueError("the clock only moves forward: seconds must be a number >= 0")
+        with self._lock:
+            self._offset += seconds
+        return self.now()
+
+
+def timestamp(epoch: float) -> str:
+    """UTC, ISO 8601, second precision, with Z: the API's only timestamp form."""
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_timestamp(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())

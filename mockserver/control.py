@@ -1,0 +1,95 @@
+"""Handlers of the control API (control.yaml), served under /__mock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.lifecycle import ConnexionResponse
+
+from mockserver.clock import Clock, timestamp
+from mockserver.injection import Injector
+from mockserver.journal import Journal
+from mockserver.ratelimit import RateLimiter
+from mockserver.store import Store
+
+Json = dict[str, Any]
+
+
+class ControlHandlers:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        journal: Journal,
+        injector: Injector,
+        limiter: RateLimiter,
+        fixture_state: Json,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.journal = journal
+        self.injector = injector
+        self.limiter = limiter
+        self.fixture_state = fixture_state
+
+    async def reset(self) -> Json:
+        self.store.replace(self.fixture_state)
+        self.store.backup_fate = "normal"
+        self.injector.clear()
+        self.limiter.clear()
+        return {"reset": True}
+
+    async def getState(self) -> Json:
+        return self.store.snapshot()
+
+    async def putState(self, body: Json) -> Json:
+        self.store.replace(body)
+        return self.store.snapshot()
+
+    async def getClock(self) -> Json:
+        return self._clock()
+
+    async def advanceClock(self, body: Json) -> Json:
+        self.clock.advance(float(body["advance_seconds"]))
+        return self._clock()
+
+    async def getRequests(self, method: str | None = None, path: str | None = None) -> Json:
+        return {"requests": self.journal.entries(method, path)}
+
+    async def clearRequests(self) -> ConnexionResponse:
+        self.journal.clear()
+        return ConnexionResponse(status_code=204)
+
+    async def getFaults(self) -> Json:
+        return self._faults()
+
+    async def addFault(self, body: Json) -> tuple[Json, int]:
+        if "backups" in body:
+            self.store.backup_fate = body["backups"]
+        else:
+            self.injector.add(
+                method=body.get("method", "*"),
+                path=body["path"],
+                status=body.get("status"),
+                latency_ms=body.get("latency_ms", 0),
+                count=body.get("count", 1),
+            )
+        return self._faults(), 201
+
+    async def clearFaults(self) -> ConnexionResponse:
+        self.injector.clear()
+        self.store.backup_fate = "normal"
+        return ConnexionResponse(status_code=204)
+
+    def _clock(self) -> Json:
+        now = self.clock.now()
+        return {
+            "now": timestamp(now),
+            "epoch": now,
+            "offset_seconds": self.clock.offset,
+            "frozen": self.clock.frozen,
+        }
+
+    def _faults(self) -> Json:
+        return {"rules": self.injector.rules(), "backups": self.store.backup_fate}
+

@@ -1,0 +1,28 @@
+"""Fault bodies: `{"<faultName>": {"code", "message", "details"?}}`, named by the spec."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+class FaultFactory:
+    """Builds the documented fault body of a status; the names come from the spec's responses."""
+
+    def __init__(self, names: Mapping[int, str]) -> None:
+        self._names = dict(names)
+
+    def name(self, status: int) -> str:
+        return self._names.get(status) or self._names.get(500, "instanceFault")
+
+    def body(self, status: int, message: str, details: str | None = None) -> dict[str, Any]:
+        fault: dict[str, Any] = {"code": status, "message": message}
+        if details is not None:
+            fault["details"] = details
+        code = status if status in self._names else 500
+        fault["code"] = code
+        return {self.name(status): fault}
+
+    def encode(self, status: int, message: str, details: str | None = None) -> bytes:
+        return json.dumps(self.body(status, message, details)).encode()

@@ -1,0 +1,262 @@
+"""The outermost ASGI layer: what happens to a request before connexion sees it.
+
+In order: the body-size limit (read at most the limit, never the whole of a larger body),
+injected faults, then, for a documented operation, the token rules (401/403), the rate limits
+(413 with Retry-After) and `Prefer: code=`; and around everything the request journal and a
+last-resort 500. Routing, validation and the handlers are connexion's (see `app.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mockserver.clock import Clock
+from mockserver.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
+from mockserver.faults import FaultFactory
+from mockserver.injection import Injector
+from mockserver.journal import Entry, Journal
+from mockserver.ratelimit import RateLimiter
+from mockserver.settings import Settings
+from mockserver.spec import Operation, Spec
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CONTROL_PREFIX = "/__mock"
+_PREFER_CODE = re.compile(r"(?:^|[,;\s])code\s*=\s*\"?(\d{3})\"?", re.IGNORECASE)
+log = logging.getLogger("mockserver")
+
+
+class Response:
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class Gateway:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        spec: Spec,
+        faults: FaultFactory,
+        settings: Settings,
+        clock: Clock,
+        journal: Journal,
+        injector: Injector,
+        limiter: RateLimiter,
+    ) -> None:
+        self.app = app
+        self.spec = spec
+        self.faults = faults
+        self.settings = settings
+        self.clock = clock
+        self.journal = journal
+        self.injector = injector
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        path: str = scope["path"]
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            await self._control(scope, receive, send, headers)
+            return
+        status = [0]  # 0 until the response starts
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        body, complete = await _read_body(receive, headers, self.settings.max_body_bytes)
+        try:
+            early = await self._gate(scope, headers, body, complete)
+            if early is not None:
+                await _respond(sending, early)
+            else:
+                await self.app(scope, _replay(body, receive), sending)
+        except Exception:  # the last resort: answer 500 and keep serving
+            log.exception("unexpected error on %s %s", scope["method"], path)
+            if status[0] == 0:
+                await _respond(sending, self._fault(500, _SERVER_ERROR))
+        finally:
+            self.journal.record(self._entry(scope, headers, body, status[0] or 500))
+
+    async def _control(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        token = self.settings.control_token
+        if token is not None and headers.get("x-mock-token") != token:
+            await _respond(send, self._fault(401, "The control API needs the X-Mock-Token header."))
+            return
+        body, complete = await _read_body(receive, headers, self.settings.max_body_bytes)
+        if not complete:
+            await _respond(send, self._too_large(headers))
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _gate(
+        self, scope: Scope, headers: dict[str, str], body: bytes, complete: bool
+    ) -> Response | None:
+        """An answer that stops the request here, or None to pass it to connexion."""
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if not complete:
+            return self._too_large(headers)
+        rule = self.injector.take(method, path)
+        if rule is not None:
+            if rule.latency_ms:
+                await asyncio.sleep(rule.latency_ms / 1000)
+            if rule.status is not None:
+                return self._fault(rule.status, f"Injected fault: {rule.status} for {method} {path}.")
+        found = self.spec.match(path)
+        if found is None or method not in found[0].operations:
+            return None  # connexion answers 404 or 405
+        route, parameters = found
+        operation = route.operations[method]
+        account = parameters.get("accountId", "")
+        try:
+            self._authorize(operation, headers, account)
+            if self.settings.rate_limits and operation.rate_limit:
+                label = operation.operation_id
+                self.limiter.check(account, label, operation.rate_limit, label)
+        except MockError as error:
+            return self.error(error)
+        return self._preferred(operation, headers)
+
+    def _authorize(self, operation: Operation, headers: dict[str, str], account: str) -> None:
+        if operation.auth_header is None:
+            return
+        token = headers.get(operation.auth_header.lower(), "").strip()
+        if not token:
+            raise Unauthorized(f"This request needs the {operation.auth_header} header.")
+        tokens = self.settings.tokens
+        if tokens is None:
+            return
+        accounts = tokens.get(token)
+        if accounts is None:
+            raise Unauthorized("The token is not valid (unknown or expired).")
+        if "*" not in accounts and account not in accounts:
+            raise Forbidden(f"The token does not give access to account {account}.")
+
+    def _preferred(self, operation: Operation, headers: dict[str, str]) -> Response | None:
+        prefer = headers.get("prefer")
+        found = _PREFER_CODE.search(prefer) if prefer else None
+        if found is None:
+            return None
+        status = int(found.group(1))
+        if status not in operation.statuses:
+            documented = ", ".join(str(s) for s in sorted(operation.statuses))
+            return self._fault(
+                400,
+                f"Prefer: code={status} is not a documented status of {operation.operation_id}"
+                f" (documented: {documented}).",
+            )
+        if status >= 400:
+            return self._fault(status, f"Forced by Prefer: code={status}.")
+        example = operation.success_examples.get(status)
+        if example is None:
+            return Response(status)
+        return Response(status, json.dumps(example).encode(), {"content-type": "application/json"})
+
+    def error(self, error: MockError) -> Response:
+        response = self._fault(status_of(error), error.message, error.details)
+        if isinstance(error, OverLimit) and error.retry_after is not None:
+            response.headers["retry-after"] = str(error.retry_after)
+        return response
+
+    def _fault(self, status: int, message: str, details: str | None = None) -> Response:
+        return Response(
+            status,
+            self.faults.encode(status, message, details),
+            {"content-type": "application/json"},
+        )
+
+    def _too_large(self, headers: dict[str, str]) -> Response:
+        if not _is_json(headers.get("content-type", "")):
+            return self._fault(415, "The request body must be JSON (Content-Type: application/json).")
+        limit = self.settings.max_body_bytes
+        return self._fault(413, f"The request body is larger than {limit} bytes.")
+
+    def _entry(self, scope: Scope, headers: dict[str, str], body: bytes, status: int) -> Entry:
+        query = scope.get("query_string", b"").decode("latin-1")
+        at = datetime.fromtimestamp(self.clock.now(), UTC).isoformat(timespec="milliseconds")
+        return Entry(scope["method"], scope["path"], query, headers, _journal_body(body), status, at.replace("+00:00", "Z"))
+
+
+_SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> tuple[bytes, bool]:
+    """The body, and False when it is over `limit` (then only its start was read)."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b"", False
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", False
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), True
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _respond(send: Send, response: Response) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _journal_body(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return body.decode("utf-8", errors="replace")

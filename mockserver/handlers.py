@@ -1,0 +1,198 @@
+"""Handlers of openapi.yaml's operations: unpack, call the store, shape the answer.
+
+connexion resolves each operationId to the method of the same name on a `Handlers` object
+built by `create_app`, so every mock has its own store. Input has already passed the spec's
+validation when a handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+
+from mockserver.store import (
+    BackupRequest,
+    HaInstance,
+    Instance,
+    Page,
+    Store,
+    backup_document,
+)
+
+Json = dict[str, Any]
+
+
+class Handlers:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def getVersions(self) -> Json:
+        return {
+            "versions": [
+                {
+                    "id": "v1.0",
+                    "status": "CURRENT",
+                    "updated": "2012-08-01T00:00:00Z",
+                    "links": [{"href": f"{_root()}/v1.0/", "rel": "self"}],
+                }
+            ]
+        }
+
+    async def createBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
+        raw = body["backup"]
+        backup = self.store.create_backup(
+            accountId,
+            BackupRequest(
+                name=raw["name"],
+                description=raw.get("description"),
+                instance=raw.get("instance"),
+                source=raw.get("source"),
+                parent_id=raw.get("parent_id"),
+                incremental=bool(raw.get("incremental")),
+            ),
+        )
+        document = backup_document(backup)
+        document["is_automated"] = False  # the create response shows a boolean, as documented
+        return {"backup": document}, 202
+
+    async def getBackups(
+        self,
+        accountId: str,
+        limit: int | None = None,
+        marker: str | None = None,
+        datastore: str | None = None,
+    ) -> Json:
+        page = self.store.list_backups(accountId, limit, marker, datastore=datastore)
+        return _backup_page(page)
+
+    async def getBackupById(self, accountId: str, backupId: str) -> Json:
+        return {"backup": backup_document(self.store.get_backup(accountId, backupId))}
+
+    async def deleteBackup(self, accountId: str, backupId: str) -> ConnexionResponse:
+        self.store.delete_backup(accountId, backupId)
+        return ConnexionResponse(status_code=202)
+
+    async def getBackupsByInstance(
+        self, accountId: str, instanceId: str, limit: int | None = None, marker: str | None = None
+    ) -> Json:
+        page = self.store.list_backups(accountId, limit, marker, instance_id=instanceId)
+        return _backup_page(page)
+
+    async def getBackupsForHaInstance(
+        self, accountId: str, haId: str, limit: int | None = None, marker: str | None = None
+    ) -> Json:
+        page = self.store.list_backups(accountId, limit, marker, ha_id=haId)
+        return _backup_page(page)
+
+    async def getInstance(
+        self, accountId: str, limit: int | None = None, marker: str | None = None
+    ) -> Json:
+        page = self.store.list_instances(accountId, limit, marker)
+        document: Json = {"instances": [_instance(accountId, i) for i in page.items]}
+        return _with_next(document, page, len(page.items))
+
+    async def getInstanceById(self, accountId: str, instanceId: str) -> Json:
+        return {"instance": _instance(accountId, self.store.get_instance(accountId, instanceId))}
+
+    async def getHa(self, accountId: str) -> Json:
+        return {
+            "ha_instances": [
+                {"id": ha.id, "name": ha.name, "state": ha.state, "datastore": _datastore(ha)}
+                for ha in self.store.list_ha_instances(accountId)
+            ]
+        }
+
+    async def getInstanceByHaId(self, accountId: str, haId: str) -> Json:
+        ha, members = self.store.get_ha_instance(accountId, haId)
+        return {"ha_instance": _ha_instance(accountId, ha, members)}
+
+
+def _backup_page(page: Page) -> Json:
+    document: Json = {"backups": [backup_document(backup) for backup in page.items]}
+    return _with_next(document, page, len(page.items))
+
+
+def _with_next(document: Json, page: Page, count: int) -> Json:
+    """Add the `rel: next` link when another page follows: this URL, with limit and marker."""
+    if page.more and page.items:
+        query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        query["limit"] = query.get("limit") or str(count)
+        query["marker"] = page.items[-1].id
+        href = f"{_root()}{request.url.path}?{urlencode(query)}"
+        document["links"] = [{"href": href, "rel": "next"}]
+    return document
+
+
+def _root() -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _links(account_id: str, kind: str, item_id: str) -> list[Json]:
+    return [
+        {"href": f"{_root()}/v1.0/{account_id}/{kind}/{item_id}", "rel": "self"},
+        {"href": f"{_root()}/{kind}/{item_id}", "rel": "bookmark"},
+    ]
+
+
+def _datastore(item: Instance | HaInstance) -> Json:
+    return {"type": item.datastore["type"], "version": item.datastore.get("version", "")}
+
+
+def _flavor(account_id: str, item: Instance | HaInstance) -> Json:
+    return {"id": item.flavor["id"], "links": _links(account_id, "flavors", str(item.flavor["id"]))}
+
+
+def _instance(account_id: str, instance: Instance) -> Json:
+    document: Json = {
+        "id": instance.id,
+        "name": instance.name,
+        "status": instance.status,
+        "datastore": _datastore(instance),
+        "flavor": _flavor(account_id, instance),
+        "volume": {"size": instance.volume_size},
+        "links": _links(account_id, "instances", instance.id),
+    }
+    if instance.ha_id is not None:
+        document["ha_id"] = instance.ha_id
+    return document
+
+
+def _ha_instance(account_id: str, ha: HaInstance, members: list[Instance]) -> Json:
+    def member(instance: Instance) -> Json:
+        document = _instance(account_id, instance)
+        if instance.hostname:
+            document["hostname"] = instance.hostname
+        return document
+
+    def reference(instance: Instance) -> Json:
+        return {
+            "id": instance.id,
+            "name": instance.name,
+            "links": _links(account_id, "instances", instance.id),
+        }
+
+    sources = [m for m in members if m.id == ha.source_id]
+    replicas = [m for m in members if m.id != ha.source_id]
+    source_documents = [member(s) | {"replicas": [reference(r) for r in replicas]} for s in sources]
+    replica_documents = [
+        member(r) | {"replica_of": {k: v for k, v in reference(s).items() if k != "name"}}
+        for r in replicas
+        for s in sources
+    ]
+    return {
+        "id": ha.id,
+        "name": ha.name,
+        "tenant_id": account_id,
+        "state": ha.state,
+        "datastore": _datastore(ha),
+        "volume": {"size": ha.volume_size},
+        "flavor": _flavor(account_id, ha),
+        "replica_source": source_documents,
+        "replicas": replica_documents,
+        "acls": [],
+        "configuration": None,
+        "networks": ha.networks,
+    }

@@ -1,0 +1,63 @@
+"""Fault injection: answer a status, or add latency, to the next N requests that match."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mockserver.journal import path_matches
+
+
+@dataclass
+class Rule:
+    id: int
+    method: str  # upper case, or "*"
+    path: str  # `*` wildcards
+    status: int | None
+    latency_ms: int
+    remaining: int | None  # None: every matching request
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and path_matches(self.path, path)
+
+
+class Injector:
+    def __init__(self) -> None:
+        self._rules: list[Rule] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        status: int | None = None,
+        latency_ms: int = 0,
+        count: int | None = 1,
+    ) -> Rule:
+        rule = Rule(next(self._ids), method.upper(), path, status, latency_ms, count)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def take(self, method: str, path: str) -> Rule | None:
+        """The first rule that matches, counted as used (and dropped once used up)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(method, path):
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                        if rule.remaining <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+    def rules(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(rule) for rule in self._rules]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()

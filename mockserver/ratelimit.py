@@ -1,0 +1,39 @@
+"""The documented rate limits: requests per minute, per account and operation, on the mock clock."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+
+from mockserver.clock import Clock
+from mockserver.errors import OverLimit
+
+WINDOW = 60.0
+
+
+class RateLimiter:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, account: str, operation: str, per_minute: int, label: str) -> None:
+        """Count a request, or raise OverLimit with the seconds to wait when over the limit."""
+        now = self._clock.now()
+        with self._lock:
+            seen = self._seen.setdefault((account, operation), deque())
+            while seen and seen[0] <= now - WINDOW:
+                seen.popleft()
+            if len(seen) >= per_minute:
+                wait = max(1, math.ceil(seen[0] + WINDOW - now))
+                raise OverLimit(
+                    "This request was rate-limited.",
+                    details=f"Only {per_minute} {label} request(s) can be made per minute.",
+                    retry_after=wait,
+                )
+            seen.append(now)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()

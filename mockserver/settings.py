@@ -1,0 +1,34 @@
+"""The one frozen settings object. Only the CLI builds it from argv and the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mockserver.resources import DEFAULT_STATE_PATH, SPEC_PATH
+
+# A token table: token -> the accounts it holds ("*" holds every account).
+TokenTable = Mapping[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8779  # Trove's own port
+    spec_path: Path = SPEC_PATH
+    default_state_path: Path = DEFAULT_STATE_PATH  # what /__mock/reset goes back to
+    state_file: Path | None = None  # loaded at start, saved on shutdown and every save_interval
+    save_interval: float | None = 30.0  # seconds between saves of state_file; None: only on exit
+    quota: int = 50  # backups per account
+    new_seconds: float = 1.0
+    building_seconds: float = 4.0
+    frozen_clock: bool = False
+    rate_limits: bool = False
+    tokens: TokenTable | None = None  # None: any non-empty token serves any account
+    control: bool = True
+    control_token: str | None = None
+    log_level: str = "info"
+    journal_size: int = 1000
+    max_body_bytes: int = 64 * 1024
+    validate_responses: bool = True
