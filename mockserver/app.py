@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
             control_document,
             base_path=CONTROL_PREFIX,
             name="control",
-            resolver=Resolver(function_resolver=lambda operation_id: getattr(control, operation_id)),
+            resolver=Resolver(
+                function_resolver=lambda operation_id: getattr(control, operation_id)
+            ),
             validate_responses=settings.validate_responses,
         )
         specs[CONTROL_PREFIX] = Spec(control_document)

@@ -48,29 +48,68 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default=env("host", "127.0.0.1"), help="address to listen on")
     p.add_argument("--port", type=int, default=env("port", 8779), help="port (default 8779)")
-    p.add_argument("--state-file", type=Path, default=env("state_file", None), metavar="PATH",
-                   help="load the state from PATH at start; save it there on exit and periodically")
-    p.add_argument("--save-interval", type=float, default=env("save_interval", 5.0), metavar="S",
-                   help="seconds between saves of --state-file when it changed (0: only on exit)")
+    p.add_argument(
+        "--state-file",
+        type=Path,
+        default=env("state_file", None),
+        metavar="PATH",
+        help="load the state from PATH at start; save it there on exit and periodically",
+    )
+    p.add_argument(
+        "--save-interval",
+        type=float,
+        default=env("save_interval", 5.0),
+        metavar="S",
+        help="seconds between saves of --state-file when it changed (0: only on exit)",
+    )
     p.add_argument("--quota", type=int, default=env("quota", 50), help="backups per account")
     p.add_argument("--new-seconds", type=float, default=env("new_seconds", 1.0), metavar="S")
-    p.add_argument("--building-seconds", type=float, default=env("building_seconds", 4.0), metavar="S")
-    p.add_argument("--frozen-clock", action="store_true", default=flag("frozen_clock"),
-                   help="time moves only through POST /__mock/clock")
-    p.add_argument("--rate-limits", action="store_true", default=flag("rate_limits"),
-                   help="enforce the documented rate limits (413 with Retry-After)")
-    p.add_argument("--tokens", type=Path, default=env("tokens", None), metavar="PATH",
-                   help='token table: JSON {"<token>": ["<account>", ...]} ("*": every account)')
-    p.add_argument("--no-control", action="store_true", default=flag("no_control"),
-                   help="turn the control API (/__mock) off")
-    p.add_argument("--control-token", default=env("control_token", None), metavar="T",
-                   help="require X-Mock-Token: T on the control API")
+    p.add_argument(
+        "--building-seconds", type=float, default=env("building_seconds", 4.0), metavar="S"
+    )
+    p.add_argument(
+        "--frozen-clock",
+        action="store_true",
+        default=flag("frozen_clock"),
+        help="time moves only through POST /__mock/clock",
+    )
+    p.add_argument(
+        "--rate-limits",
+        action="store_true",
+        default=flag("rate_limits"),
+        help="enforce the documented rate limits (413 with Retry-After)",
+    )
+    p.add_argument(
+        "--tokens",
+        type=Path,
+        default=env("tokens", None),
+        metavar="PATH",
+        help='token table: JSON {"<token>": ["<account>", ...]} ("*": every account)',
+    )
+    p.add_argument(
+        "--no-control",
+        action="store_true",
+        default=flag("no_control"),
+        help="turn the control API (/__mock) off",
+    )
+    p.add_argument(
+        "--control-token",
+        default=env("control_token", None),
+        metavar="T",
+        help="require X-Mock-Token: T on the control API",
+    )
     p.add_argument("--journal-size", type=int, default=env("journal_size", 1000), metavar="N")
-    p.add_argument("--no-response-validation", action="store_true",
-                   default=flag("no_response_validation"),
-                   help="skip checking responses against the spec (faster; for benchmarks)")
-    p.add_argument("--log-level", default=env("log_level", "info"),
-                   choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument(
+        "--no-response-validation",
+        action="store_true",
+        default=flag("no_response_validation"),
+        help="skip checking responses against the spec (faster; for benchmarks)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=env("log_level", "info"),
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
     return p
 
 
@@ -109,7 +148,9 @@ def read_tokens(path: Path) -> TokenTable:
     except (OSError, ValueError) as error:
         raise UsageError(f"--tokens {path}: {error}") from error
     valid = isinstance(table, dict) and all(
-        isinstance(token, str) and token and isinstance(accounts, list)
+        isinstance(token, str)
+        and token
+        and isinstance(accounts, list)
         and all(isinstance(a, str) and a for a in accounts)
         for token, accounts in table.items()
     )
@@ -138,7 +179,9 @@ async def serve(settings: Settings, mock: Mock) -> None:
     server = uvicorn.Server(config)
     saver = None
     if settings.state_file is not None and settings.save_interval:
-        saver = asyncio.create_task(save_periodically(mock, settings.state_file, settings.save_interval))
+        saver = asyncio.create_task(
+            save_periodically(mock, settings.state_file, settings.save_interval)
+        )
     try:
         await server.serve()
     finally:
@@ -164,7 +207,12 @@ def announce(settings: Settings) -> None:
     log.info(
         "mockserver listening on %s — API %s/v1.0/<account>, spec %s/openapi.json and"
         " %s/openapi.yaml, docs %s/ui/, control API %s",
-        base, base, base, base, base, control,
+        base,
+        base,
+        base,
+        base,
+        base,
+        control,
     )
 
 

@@ -92,4 +92,3 @@ class ControlHandlers:
 
     def _faults(self) -> Json:
         return {"rules": self.injector.rules(), "backups": self.store.backup_fate}
-

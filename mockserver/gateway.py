@@ -95,7 +95,9 @@ class Gateway:
         finally:
             self.journal.record(self._entry(scope, headers, body, status[0] or 500))
 
-    async def _control(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+    async def _control(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+    ) -> None:
         token = self.settings.control_token
         if token is not None and headers.get("x-mock-token") != token:
             await _respond(send, self._fault(401, "The control API needs the X-Mock-Token header."))
@@ -119,7 +121,9 @@ class Gateway:
             if rule.latency_ms:
                 await asyncio.sleep(rule.latency_ms / 1000)
             if rule.status is not None:
-                return self._fault(rule.status, f"Injected fault: {rule.status} for {method} {path}.")
+                return self._fault(
+                    rule.status, f"Injected fault: {rule.status} for {method} {path}."
+                )
         found = self.spec.match(path)
         if found is None or method not in found[0].operations:
             return None  # connexion answers 404 or 405
@@ -185,14 +189,24 @@ class Gateway:
 
     def _too_large(self, headers: dict[str, str]) -> Response:
         if not _is_json(headers.get("content-type", "")):
-            return self._fault(415, "The request body must be JSON (Content-Type: application/json).")
+            return self._fault(
+                415, "The request body must be JSON (Content-Type: application/json)."
+            )
         limit = self.settings.max_body_bytes
         return self._fault(413, f"The request body is larger than {limit} bytes.")
 
     def _entry(self, scope: Scope, headers: dict[str, str], body: bytes, status: int) -> Entry:
         query = scope.get("query_string", b"").decode("latin-1")
         at = datetime.fromtimestamp(self.clock.now(), UTC).isoformat(timespec="milliseconds")
-        return Entry(scope["method"], scope["path"], query, headers, _journal_body(body), status, at.replace("+00:00", "Z"))
+        return Entry(
+            scope["method"],
+            scope["path"],
+            query,
+            headers,
+            _journal_body(body),
+            status,
+            at.replace("+00:00", "Z"),
+        )
 
 
 _SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."

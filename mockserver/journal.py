@@ -51,4 +51,3 @@ def path_matches(pattern: str, path: str) -> bool:
     # Only `*` is a wildcard (it matches across `/`); `?` and `[` are literal in URL paths.
     escaped = pattern.replace("[", "[[]").replace("?", "[?]")
     return fnmatch.fnmatchcase(path, escaped)
-

@@ -30,7 +30,11 @@ class Problems:
         self.specs = specs  # by base path
 
     def response(
-        self, status: int, message: str, details: str | None = None, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        details: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ConnexionResponse:
         return ConnexionResponse(
             status_code=status,
@@ -50,7 +54,9 @@ class Problems:
         status = problem.status_code or 500
         if isinstance(problem, RequestInvalid):
             count = len(problem.violations)
-            message = f"The request is invalid ({count} violation{'s' * (count != 1)}): {problem.detail}"
+            message = (
+                f"The request is invalid ({count} violation{'s' * (count != 1)}): {problem.detail}"
+            )
         elif status >= 500:
             log.error("%s: %s", problem.title, problem.detail)
             message = f"{problem.title}: {problem.detail}" if problem.detail else SERVER_ERROR
@@ -64,7 +70,9 @@ class Problems:
             allow = self._allow(path)
             method = request.method
             return self.response(
-                405, f"Method {method} is not allowed for {path} (allowed: {allow}).", headers={"Allow": allow}
+                405,
+                f"Method {method} is not allowed for {path} (allowed: {allow}).",
+                headers={"Allow": allow},
             )
         if error.status_code == 404:
             return self.response(404, f"The resource could not be found: {path}.")

@@ -14,17 +14,20 @@ import uuid
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from mockserver.clock import Clock, parse_timestamp, timestamp
 from mockserver.errors import BadRequest, NotFound, OverLimit, Unprocessable, not_found
 
+T = TypeVar("T")
 PAGE_SIZE = 20
 RUNNING = ("NEW", "BUILDING")
 BackupFate = Literal["normal", "fail_next", "fail_all"]
-BACKUP_FATES: tuple[BackupFate, ...] = ("normal", "fail_next", "fail_all")
-LOCATION = "https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_{account}/z_CLOUDDB_BACKUPS/{id}.xbstream.gz"  # noqa: E501
+LOCATION = (
+    "https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_{account}"
+    "/z_CLOUDDB_BACKUPS/{id}.xbstream.gz"
+)
 
 
 @dataclass(slots=True)
@@ -236,7 +239,11 @@ class Store:
                     raise not_found(target_id)
                 self._check_instance_ready(account, instance)
                 busy: tuple[str, ...] = (instance.id,)
-                datastore, flavor, volume = instance.datastore, instance.flavor, instance.volume_size
+                datastore, flavor, volume = (
+                    instance.datastore,
+                    instance.flavor,
+                    instance.volume_size,
+                )
             else:
                 ha = account.ha_instances.get(target_id)
                 if ha is None:
@@ -258,7 +265,9 @@ class Store:
             now = self.clock.now()
             created = int(now)
             building_at = now + self.new_seconds
-            ends = "FAILED" if self.backup_fate != "normal" else "COMPLETED"
+            ends: Literal["COMPLETED", "FAILED"] = (
+                "FAILED" if self.backup_fate != "normal" else "COMPLETED"
+            )
             if self.backup_fate == "fail_next":
                 self.backup_fate = "normal"
             backup = Backup(
@@ -356,7 +365,9 @@ class Store:
             start = 0
             if marker is not None:
                 if marker not in account.instances:
-                    raise BadRequest(f"Invalid marker: {marker} is not an instance of this account.")
+                    raise BadRequest(
+                        f"Invalid marker: {marker} is not an instance of this account."
+                    )
                 start = ids.index(marker) + 1
             size = _page_size(limit)
             chosen = ids[start : start + size]
@@ -435,7 +446,9 @@ class Store:
                 backup.updated = max(backup.created, int(life.ends_at))
                 if life.ends == "COMPLETED":
                     backup.size = _size_of(backup.id)
-                    backup.location_ref = LOCATION.format(account=quote(account.id, safe=""), id=backup.id)
+                    backup.location_ref = LOCATION.format(
+                        account=quote(account.id, safe=""), id=backup.id
+                    )
                 backup.lifecycle = None
                 del account.running[backup.id]
                 for target in life.busy:
@@ -464,7 +477,9 @@ def _target(request: BackupRequest) -> tuple[Literal["instance", "ha"], str]:
     """What is backed up: the instance, or the HA instance of `source` (400 otherwise)."""
     source = request.source
     if request.instance:
-        if source is not None and (source["type"] != "instance" or source["id"] != request.instance):
+        if source is not None and (
+            source["type"] != "instance" or source["id"] != request.instance
+        ):
             raise BadRequest(
                 "'instance' and 'source' disagree: with 'instance' set, 'source' must be absent"
                 " or {'type': 'instance', 'id': <the same id>}."
@@ -491,7 +506,7 @@ def _size_of(backup_id: str) -> float:
     return round(0.1 + int(backup_id[:8], 16) % 400 / 1000, 2)
 
 
-def _copy(item: Any) -> Any:
+def _copy(item: T) -> T:
     """A shallow copy, so callers never hold the store's own objects."""
     return copy.copy(item)
 
@@ -506,7 +521,9 @@ def dump_state(state: State) -> dict[str, Any]:
             account.id: {
                 "instances": [_dump_instance(i) for i in account.instances.values()],
                 "ha_instances": [_dump_ha(ha) for ha in account.ha_instances.values()],
-                "backups": [_dump_backup(account.backups[key[1]]) for key in account.index.newest_first()],
+                "backups": [
+                    _dump_backup(account.backups[key[1]]) for key in account.index.newest_first()
+                ],
             }
             for account in state.accounts.values()
         },
@@ -646,7 +663,10 @@ def _load_backup(raw: dict[str, Any]) -> Backup:
     lifecycle = None
     if life is not None:
         if raw["status"] not in RUNNING:
-            raise BadRequest(f"Invalid state document: backup {raw['id']} has a lifecycle but is {raw['status']}.")
+            raise BadRequest(
+                f"Invalid state document: backup {raw['id']} has a lifecycle"
+                f" but is {raw['status']}."
+            )
         lifecycle = Lifecycle(
             building_at=float(life["building_at"]),
             ends_at=float(life["ends_at"]),
@@ -654,7 +674,9 @@ def _load_backup(raw: dict[str, Any]) -> Backup:
             busy=tuple(life["busy"]),
         )
     elif raw["status"] in RUNNING:
-        raise BadRequest(f"Invalid state document: backup {raw['id']} is {raw['status']} without a lifecycle.")
+        raise BadRequest(
+            f"Invalid state document: backup {raw['id']} is {raw['status']} without a lifecycle."
+        )
     return Backup(
         id=raw["id"],
         name=raw["name"],
@@ -674,4 +696,3 @@ def _load_backup(raw: dict[str, Any]) -> Backup:
         datastore=dict(raw.get("datastore", {})),
         lifecycle=lifecycle,
     )
-

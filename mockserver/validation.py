@@ -27,7 +27,7 @@ from jsonschema.validators import extend
 FORMATS = FormatChecker()  # every known format, uuid and date included
 
 # `nullable: true` beside allOf/anyOf/oneOf accepts null (connexion patches only type and enum).
-BodySchemaValidator = extend(
+BodySchemaValidator = extend(  # type: ignore[no-untyped-call]
     Draft4RequestValidator,
     {key: allow_nullable(Draft4Validator.VALIDATORS[key]) for key in ("allOf", "anyOf", "oneOf")},
 )
