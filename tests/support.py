@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,3 +59,59 @@ def resolve(document: dict[str, Any], node: Any) -> Any:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+class MockProcess:
+    """A `mockserver` started as a process on a free port; stop() sends SIGTERM and waits."""
+
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 20.0
+    ) -> None:
+        command = [sys.executable, "-m", "mockserver", "--port", "0", *args]
+        self.output: list[str] = []
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        ready = threading.Event()
+        found: list[str] = []
+
+        def pump() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                address = re.search(r"Uvicorn running on (http://\S+)", line)
+                if address:
+                    found.append(address.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.05):
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise TimeoutError("mockserver did not start:\n" + "".join(self.output))
+        if not found:
+            self.process.wait(5)
+            raise RuntimeError("mockserver exited:\n" + "".join(self.output))
+        self.url = found[0]
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def __enter__(self) -> MockProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.kill()
