@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import connexion
-import yaml
 from connexion.exceptions import ProblemException
 from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.security import SecurityMiddleware
@@ -26,7 +25,7 @@ from mockserver.problems import Problems
 from mockserver.ratelimit import RateLimiter
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.settings import Settings
-from mockserver.spec import Spec, with_components_of
+from mockserver.spec import Spec, read_yaml, with_components_of
 from mockserver.store import Store
 from mockserver.validation import VALIDATOR_MAP
 
@@ -83,8 +82,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     )
     specs = {"": spec}
     if settings.control:
-        with CONTROL_SPEC_PATH.open(encoding="utf-8") as stream:
-            control_document = with_components_of(yaml.safe_load(stream), spec.document)
+        control_document = with_components_of(read_yaml(CONTROL_SPEC_PATH), spec.document)
         control = ControlHandlers(store, clock, journal, injector, limiter, fixture_state)
         app.add_api(
             control_document,

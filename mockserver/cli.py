@@ -182,9 +182,11 @@ async def serve(settings: Settings, mock: Mock) -> None:
         saver = asyncio.create_task(
             save_periodically(mock, settings.state_file, settings.save_interval)
         )
+    announcer = asyncio.create_task(announce_when_started(server, settings))
     try:
         await server.serve()
     finally:
+        announcer.cancel()
         if saver is not None:
             saver.cancel()
         if settings.state_file is not None:
@@ -201,8 +203,15 @@ async def save_periodically(mock: Mock, path: Path, interval: float) -> None:
             await asyncio.to_thread(save_state_file, path, mock.store.snapshot())
 
 
-def announce(settings: Settings) -> None:
-    base = f"http://{settings.host}:{settings.port}"
+async def announce_when_started(server: uvicorn.Server, settings: Settings) -> None:
+    """Say where the mock listens, with the port really bound (--port 0 picks a free one)."""
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = settings.port
+    for listener in server.servers:
+        for sock in listener.sockets:
+            port = sock.getsockname()[1]
+    base = f"http://{settings.host}:{port}"
     control = f"{base}/__mock" if settings.control else "off"
     log.info(
         "mockserver listening on %s — API %s/v1.0/<account>, spec %s/openapi.json and"
@@ -224,7 +233,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, StateFileError) as error:
         print(f"mockserver: error: {error}", file=sys.stderr)
         return 2
-    announce(settings)
     # uvicorn re-raises the signal that stopped it once it has shut down; these handlers take
     # it, so that the state is saved and the process exits 0 after a graceful stop.
     for captured in (signal.SIGINT, signal.SIGTERM):

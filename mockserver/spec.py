@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+# libyaml's loader is about seven times faster than the pure-Python one (start-up, tests).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PARAMETER = re.compile(r"\{([^}/]+)\}")
 
@@ -65,8 +67,7 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path) -> Spec:
-        with path.open(encoding="utf-8") as stream:
-            return cls(yaml.safe_load(stream))
+        return cls(read_yaml(path))
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route whose template matches `path`, with the path parameters."""
@@ -154,3 +155,8 @@ def with_components_of(document: Mapping[str, Any], source: Mapping[str, Any]) -
     components["schemas"] = schemas
     composed["components"] = components
     return composed
+
+
+def read_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=_LOADER)  # a safe loader, C or Python

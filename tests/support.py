@@ -89,25 +89,35 @@ class MockProcess:
                     ready.set()
             ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         deadline = time.monotonic() + timeout
         while not ready.wait(0.05):
             if time.monotonic() > deadline:
-                self.process.kill()
+                self.kill()
                 raise TimeoutError("mockserver did not start:\n" + "".join(self.output))
         if not found:
             self.process.wait(5)
+            self._close()
             raise RuntimeError("mockserver exited:\n" + "".join(self.output))
         self.url = found[0]
 
     def stop(self, timeout: float = 15.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        code = self.process.wait(timeout)
+        self._close()
+        return code
 
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(10)
+        self._close()
+
+    def _close(self) -> None:
+        self._pump.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
     def __enter__(self) -> MockProcess:
         return self

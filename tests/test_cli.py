@@ -1,0 +1,100 @@
+"""The `mockserver` command: options and their environment variables, and a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from support import EXAMPLES, MockProcess, read_json
+
+from mockserver.cli import UsageError, settings_from
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = settings_from([], {})
+    assert (settings.host, settings.port, settings.quota) == ("127.0.0.1", 8779, 50)
+    assert (settings.new_seconds, settings.building_seconds) == (1.0, 4.0)
+    assert not settings.frozen_clock and not settings.rate_limits and settings.control
+    assert settings.tokens is None and settings.control_token is None
+    assert settings.log_level == "info" and settings.validate_responses
+
+
+def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"t1": ["1234"], "admin": ["*"]}))
+    environ = {
+        "MOCKSERVER_HOST": "0.0.0.0",
+        "MOCKSERVER_PORT": "9000",
+        "MOCKSERVER_STATE_FILE": str(tmp_path / "state.json"),
+        "MOCKSERVER_QUOTA": "7",
+        "MOCKSERVER_NEW_SECONDS": "0",
+        "MOCKSERVER_BUILDING_SECONDS": "2.5",
+        "MOCKSERVER_FROZEN_CLOCK": "1",
+        "MOCKSERVER_RATE_LIMITS": "true",
+        "MOCKSERVER_TOKENS": str(tokens),
+        "MOCKSERVER_NO_CONTROL": "yes",
+        "MOCKSERVER_CONTROL_TOKEN": "c",
+        "MOCKSERVER_LOG_LEVEL": "warning",
+    }
+    settings = settings_from([], environ)
+    assert (settings.host, settings.port, settings.quota) == ("0.0.0.0", 9000, 7)
+    assert settings.state_file == tmp_path / "state.json"
+    assert (settings.new_seconds, settings.building_seconds) == (0.0, 2.5)
+    assert settings.frozen_clock and settings.rate_limits and not settings.control
+    assert settings.tokens == {"t1": frozenset({"1234"}), "admin": frozenset({"*"})}
+    assert settings.control_token == "c" and settings.log_level == "warning"
+
+
+def test_command_line_wins_over_the_environment() -> None:
+    assert settings_from(["--port", "1234"], {"MOCKSERVER_PORT": "9000"}).port == 1234
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [
+        (["--quota", "0"], {}),
+        (["--new-seconds", "-1"], {}),
+        ([], {"MOCKSERVER_FROZEN_CLOCK": "maybe"}),
+        (["--port", "70000"], {}),
+    ],
+)
+def test_bad_values_are_usage_errors(argv: list[str], environ: dict[str, str]) -> None:
+    with pytest.raises(UsageError):
+        settings_from(argv, environ)
+
+
+@pytest.mark.parametrize("content", ["not json", '{"t": "1234"}', '["t"]', '{"": ["1"]}'])
+def test_bad_token_table_is_refused_with_a_clear_error(tmp_path: Path, content: str) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--tokens", str(tokens)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: error: --tokens")
+
+
+def test_started_process_answers_the_seed_request_and_stops_cleanly() -> None:
+    example = read_json(EXAMPLES / "createBackup" / "createHaBackup.request.json")
+    documented = read_json(EXAMPLES / "createBackup" / "createHaBackup.response.json")
+    with MockProcess() as mock:
+        response = httpx.post(
+            mock.url + example["path"],
+            content=json.dumps(example["body"]),
+            headers=example["headers"],
+        )
+        assert response.status_code == 202
+        assert set(response.json()["backup"]) == set(documented["body"]["backup"])
+        assert httpx.get(mock.url + "/openapi.json").status_code == 200
+        assert mock.stop() == 0
+    log = "".join(mock.output)
+    assert f"mockserver listening on {mock.url} " in log
+    assert "/openapi.json" in log and "/openapi.yaml" in log and "/ui/" in log
+    assert '"POST /v1.0/1234/backups HTTP/1.1" 202' in log  # one line per request
