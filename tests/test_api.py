@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,17 +24,6 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 def client_for(**settings: Any) -> tuple[Mock, TestClient]:
     mock = create_app(Settings(frozen_clock=True, **settings))
     return mock, TestClient(mock)
-
-
-@pytest.fixture
-def mock() -> Mock:
-    return create_app(Settings(frozen_clock=True))
-
-
-@pytest.fixture
-def client(mock: Mock) -> Iterator[TestClient]:
-    with TestClient(mock) as client:
-        yield client
 
 
 def create(client: TestClient, backup: dict[str, Any], **headers: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,17 +15,6 @@ TOKEN = {"X-Auth-Token": "t"}
 BACKUPS = "/v1.0/1234/backups"
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
 HA_BACKUP = "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"
-
-
-@pytest.fixture
-def mock() -> Mock:
-    return create_app(Settings(frozen_clock=True))
-
-
-@pytest.fixture
-def client(mock: Mock) -> Iterator[TestClient]:
-    with TestClient(mock) as client:
-        yield client
 
 
 def create(client: TestClient) -> Any:
