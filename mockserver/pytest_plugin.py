@@ -1,0 +1,406 @@
+"""pytest plugin (entry point `pytest11`): a running backups mock for every test.
+
+Fixtures:
+- `backups_mock`: one mock for the session, reset before each test (fixture state, empty
+  journal, no fault rules). Its clock is frozen: backups move NEW -> BUILDING -> COMPLETED only
+  when the test calls `advance(seconds)` (1 s, then 4 s more). With `--backups-mock-url URL`
+  (or `BACKUPS_MOCK_URL`) it drives a mock already running there instead of starting one.
+- `backups_mock_factory(account=..., token=..., **settings)`: further mocks with other
+  settings (`tokens`, `quota`, `rate_limits`, `frozen_clock`, ...). Each call in a test gives a
+  distinct mock, reset; mocks are reused by later tests that ask for the same settings and
+  stopped at the end of the session.
+
+A `BackupsMock` talks to its mock only through the control API (`/__mock`), so it works the
+same on a mock in this process and on one started elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import fields
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import uvicorn
+
+from mockserver.app import Mock, create_app
+from mockserver.settings import Settings
+from mockserver.store import LOCATION
+
+Json = dict[str, Any]
+DEFAULT_ACCOUNT = "1234"
+DEFAULT_TOKEN = "test-token"
+URL_ENV = "BACKUPS_MOCK_URL"
+MYSQL_5_6 = "1379cc8b-4bc5-4c4a-9e9d-7a9ad27c0866"  # the fixture state's mysql 5.6 version_id
+# The plugin picks these; a factory call cannot change them.
+_FIXED_SETTINGS = frozenset({"host", "port", "control"})
+
+
+class BackupsMock:
+    """A running mock, driven through its control API. See the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        account: str = DEFAULT_ACCOUNT,
+        token: str = DEFAULT_TOKEN,
+        control_token: str | None = None,
+        app: Mock | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.account = account
+        self.token = token
+        self.app = app  # the in-process mock (store, clock, journal...), None for a remote one
+        headers = {"X-Mock-Token": control_token} if control_token else {}
+        self._control = httpx.Client(
+            base_url=f"{self.url}/__mock", headers=headers, timeout=30, trust_env=False
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API's base: `http://127.0.0.1:<port>/v1.0/<account>`."""
+        return f"{self.url}/v1.0/{self.account}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers for a JSON request to the API with this mock's token."""
+        return {"X-Auth-Token": self.token, "Content-Type": "application/json"}
+
+    def reset(self) -> None:
+        """Back to the fixture state, no fault rules, normal backups, an empty journal."""
+        self._call("POST", "/reset")
+        self._call("DELETE", "/requests")
+
+    def state(self) -> Json:
+        """The whole state document (`GET /__mock/state`)."""
+        state: Json = self._call("GET", "/state")
+        return state
+
+    def seed(self, document: Mapping[str, Any]) -> None:
+        """Replace the whole state with `document`, shaped as `state()` returns it; without
+        `datastores`, the datastore types the mock knows stay as they are."""
+        if "datastores" not in document:
+            document = {**document, "datastores": self.state()["datastores"]}
+        self._call("PUT", "/state", document)
+
+    def add_instance(self, **fields: Any) -> Json:
+        """Add an instance to this account; missing fields get defaults (an ACTIVE mysql 5.6)."""
+        instance_id = fields.get("id") or str(uuid.uuid4())
+        instance = {
+            "id": instance_id,
+            "name": f"instance-{instance_id[:8]}",
+            "status": "ACTIVE",
+            "datastore": {"type": "mysql", "version": "5.6", "version_id": MYSQL_5_6},
+            "flavor": {"id": "2", "ram": 1024},
+            "volume": {"size": 1},
+            **fields,
+        }
+        return self._add("instances", instance)
+
+    def add_backup(self, **fields: Any) -> Json:
+        """Add an ended backup (COMPLETED unless `status="FAILED"`) of `instance_id`, or of
+        `source={"type": "ha", "id": ...}`; the other fields default from what is backed up."""
+        status = fields.get("status", "COMPLETED")
+        if status not in ("COMPLETED", "FAILED"):
+            raise ValueError(
+                f"add_backup makes ended backups only, not {status}: create a running backup"
+                " through the API (POST /backups)"
+            )
+        source = fields.get("source")
+        if source is None and fields.get("instance_id"):
+            source = {"type": "instance", "id": fields["instance_id"]}
+        if source is None:
+            raise ValueError("add_backup needs instance_id=... or source={'type', 'id'}")
+        account = self._account(self.state())
+        kind = "instances" if source["type"] == "instance" else "ha_instances"
+        target = next((t for t in account.get(kind, []) if t["id"] == source["id"]), None)
+        if target is None:
+            raise ValueError(f"account {self.account} has no {kind[:-1]} {source['id']}")
+        backup_id = fields.get("id") or str(uuid.uuid4())
+        created = fields.get("created") or self.clock()["now"]
+        completed = status == "COMPLETED"
+        backup = {
+            "id": backup_id,
+            "name": f"backup-{backup_id[:8]}",
+            "description": None,
+            "status": status,
+            "created": created,
+            "updated": created,
+            "instance_id": source["id"] if kind == "instances" else None,
+            "source": dict(source),
+            "parent_id": None,
+            "locationRef": (
+                LOCATION.format(account=quote(self.account, safe=""), id=backup_id)
+                if completed
+                else None
+            ),
+            "size": 0.1 if completed else None,
+            "type": "InnoBackupExIncremental" if fields.get("parent_id") else "InnoBackupEx",
+            "is_automated": 0,
+            "flavor_ram": target["flavor"]["ram"],
+            "volume_size": target["volume"]["size"],
+            "datastore": dict(target["datastore"]),
+            **fields,
+        }
+        return self._add("backups", backup)
+
+    def clock(self) -> Json:
+        """`{"now": <timestamp>, "epoch", "offset_seconds", "frozen"}`."""
+        clock: Json = self._call("GET", "/clock")
+        return clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; backups that it passes change status."""
+        self._call("POST", "/clock", {"advance_seconds": seconds})
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Json]:
+        """Journal entries (`method`, `path`, `query`, `headers`, `body`, `status`, `at`),
+        oldest first. `path` is a pattern (`*` matches anything) relative to `base_url`
+        (`"/backups"`), unless it starts with `/v1.0`, `*` or is `/`."""
+        query = {"method": method, "path": self._path(path) if path else None}
+        answer = self._call("GET", "/requests", params={k: v for k, v in query.items() if v})
+        entries: list[Json] = answer["requests"]
+        return entries
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    def inject(
+        self,
+        path: str,
+        *,
+        method: str = "*",
+        status: int | None = None,
+        latency_ms: int = 0,
+        count: int | None = 1,
+    ) -> None:
+        """The next `count` requests (every one when None) matching `method` and `path` (as in
+        `requests`) answer `status` with its fault body, after `latency_ms`."""
+        rule = {
+            "method": method,
+            "path": self._path(path),
+            "status": status,
+            "latency_ms": latency_ms,
+            "count": count,
+        }
+        self._call("POST", "/faults", rule)
+
+    def fail_next_backup(self) -> None:
+        """The next backup created ends FAILED instead of COMPLETED."""
+        self._call("POST", "/faults", {"backups": "fail_next"})
+
+    def fail_all_backups(self) -> None:
+        self._call("POST", "/faults", {"backups": "fail_all"})
+
+    def close(self) -> None:
+        self._control.close()
+
+    def _path(self, pattern: str) -> str:
+        if pattern == "/" or pattern.startswith(("/v1.0", "*")):
+            return pattern
+        return f"/v1.0/{self.account}/{pattern.lstrip('/')}"
+
+    def _account(self, state: Json) -> Json:
+        accounts: Json = state["accounts"]
+        account: Json = accounts.setdefault(self.account, {})
+        return account
+
+    def _add(self, kind: str, item: Json) -> Json:
+        state = self.state()
+        items: list[Json] = self._account(state).setdefault(kind, [])
+        items[:] = [existing for existing in items if existing["id"] != item["id"]]
+        items.append(item)
+        self.seed(state)
+        return item
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        response = self._control.request(method, path, json=body, params=params)
+        if response.status_code >= 400:
+            fault: Json = next(iter(response.json().values()), {})
+            message = f"{method} /__mock{path}: {response.status_code} {fault.get('message')}"
+            raise (ValueError if response.status_code == 400 else RuntimeError)(message)
+        return response.json() if response.content else None
+
+
+class ServerThread:
+    """A mock served by uvicorn in a daemon thread, on a free loopback port."""
+
+    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+        self.app = create_app(settings)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((settings.host, 0))
+        host, port = self._socket.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,  # leave logging to pytest
+            log_level=settings.log_level,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._socket.close()
+                raise RuntimeError(f"the backups mock did not start on {self.url}")
+            time.sleep(0.01)
+
+    def stop(self, wait: bool = True) -> None:
+        """Ask the server to stop; with `wait`, wait until it has (see `join`)."""
+        self._server.should_exit = True
+        if wait:
+            self.join()
+
+    def join(self) -> None:
+        self._thread.join(10)
+        self._socket.close()
+
+
+class MockPool:
+    """Mocks started by settings, so that later tests reuse them; all stopped by `close`."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, list[tuple[ServerThread, BackupsMock]]] = {}
+
+    @staticmethod
+    def key(account: str, token: str | None, options: Mapping[str, Any]) -> str:
+        tokens = options.get("tokens")
+        if tokens is not None:
+            options = {**options, "tokens": sorted((t, sorted(a)) for t, a in tokens.items())}
+        return repr((account, token, sorted(options.items())))
+
+    def get(
+        self, index: int, account: str, token: str | None, options: Mapping[str, Any]
+    ) -> BackupsMock:
+        """The `index`-th mock of these settings (started when needed), reset."""
+        started = self._started.setdefault(self.key(account, token, options), [])
+        while len(started) <= index:
+            settings = plugin_settings(**options)
+            server = ServerThread(settings)
+            handle = BackupsMock(
+                server.url,
+                account=account,
+                token=token or token_for(account, settings),
+                control_token=settings.control_token,
+                app=server.app,
+            )
+            started.append((server, handle))
+        mock = started[index][1]
+        mock.reset()
+        return mock
+
+    def close(self) -> None:
+        servers = [server for started in self._started.values() for server, _ in started]
+        for started in self._started.values():
+            for server, handle in started:
+                handle.close()
+                server.stop(wait=False)  # all at once: each takes a tick of its loop to stop
+        for server in servers:
+            server.join()
+        self._started.clear()
+
+
+def plugin_settings(**options: Any) -> Settings:
+    """Settings of a plugin mock: frozen clock, quiet, free port, with `options` on top."""
+    known = {f.name for f in fields(Settings)} - _FIXED_SETTINGS
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(
+            f"unknown or fixed mock settings: {sorted(unknown)}; choose among {sorted(known)}"
+        )
+    tokens = options.get("tokens")
+    if tokens is not None:
+        options = {**options, "tokens": {t: frozenset(a) for t, a in tokens.items()}}
+    values: Json = {"frozen_clock": True, "log_level": "warning", **options}
+    return Settings(port=0, **values)
+
+
+def token_for(account: str, settings: Settings) -> str:
+    """A token that serves `account`: any one without a token table, else one from the table."""
+    if settings.tokens is None:
+        return DEFAULT_TOKEN
+    for token, accounts in settings.tokens.items():
+        if account in accounts or "*" in accounts:
+            return token
+    raise ValueError(f"no token of the table holds account {account}: pass token=...")
+
+
+# -- pytest hooks and fixtures ------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("backups-mock").addoption(
+        "--backups-mock-url",
+        default=os.environ.get(URL_ENV) or None,
+        metavar="URL",
+        help=f"drive the mock already running at URL instead of starting one (env: {URL_ENV})",
+    )
+
+
+@pytest.fixture(scope="session")
+def backups_mock_pool() -> Iterator[MockPool]:
+    """The mocks of `backups_mock_factory`; all stopped at the end of the session."""
+    pool = MockPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def backups_mock_session(request: pytest.FixtureRequest) -> Iterator[BackupsMock]:
+    """The session's default mock, not reset: tests use `backups_mock`."""
+    url: str | None = request.config.getoption("--backups-mock-url")
+    if url is not None:
+        remote = BackupsMock(url)
+        yield remote
+        remote.close()
+        return
+    pool = MockPool()
+    yield pool.get(0, DEFAULT_ACCOUNT, None, {})
+    pool.close()
+
+
+@pytest.fixture
+def backups_mock(backups_mock_session: BackupsMock) -> BackupsMock:
+    """The session's mock, reset for this test."""
+    backups_mock_session.reset()
+    return backups_mock_session
+
+
+MockFactory = Callable[..., BackupsMock]
+
+
+@pytest.fixture
+def backups_mock_factory(backups_mock_pool: MockPool) -> MockFactory:
+    """`backups_mock_factory(account="1234", token=None, **settings)`: another mock, reset."""
+    calls: Counter[str] = Counter()  # this test's calls by settings: each gets its own mock
+
+    def factory(
+        *, account: str = DEFAULT_ACCOUNT, token: str | None = None, **settings: Any
+    ) -> BackupsMock:
+        key = MockPool.key(account, token, settings)
+        calls[key] += 1
+        return backups_mock_pool.get(calls[key] - 1, account, token, settings)
+
+    return factory

@@ -1,0 +1,89 @@
+"""A consumer team's tests, as they would write them: they use only the fixtures that installing
+cdb-backups-contract-kit provides (`backups_mock`, `backups_mock_factory`) and import nothing
+from it. The README's "Mock it in your tests" example is this file.
+"""
+
+import httpx
+
+INSTANCE = "d4603f69-ec7e-4e9b-803f-600b9205576f"  # ACTIVE in the mock's fixture state
+
+
+# -- the consumer's code under test: a tiny client of the backups API --------------------------
+
+
+def start_backup(base_url: str, token: str, instance_id: str, name: str, tries: int = 1) -> dict:
+    """POST /backups, retrying a 503 up to `tries` times."""
+    for _ in range(tries):
+        response = httpx.post(
+            f"{base_url}/backups",
+            headers={"X-Auth-Token": token},
+            json={"backup": {"name": name, "instance": instance_id}},
+        )
+        if response.status_code != 503:
+            break
+    response.raise_for_status()
+    return response.json()["backup"]
+
+
+def backup_status(base_url: str, token: str, backup_id: str) -> str:
+    response = httpx.get(f"{base_url}/backups/{backup_id}", headers={"X-Auth-Token": token})
+    response.raise_for_status()
+    return response.json()["backup"]["status"]
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+def test_start_backup_sends_one_create_request_with_the_name(backups_mock) -> None:
+    backup = start_backup(backups_mock.base_url, backups_mock.token, INSTANCE, "nightly")
+
+    assert backup["status"] == "NEW"
+    [create] = backups_mock.requests("POST", "/backups")  # the request journal
+    assert create["body"] == {"backup": {"name": "nightly", "instance": INSTANCE}}
+
+
+def test_a_backup_completes_when_the_mock_clock_moves(backups_mock) -> None:
+    backup = start_backup(backups_mock.base_url, backups_mock.token, INSTANCE, "nightly")
+    assert backup_status(backups_mock.base_url, backups_mock.token, backup["id"]) == "NEW"
+
+    backups_mock.advance(5)  # NEW lasts 1 s and BUILDING 4 s; the clock is frozen otherwise
+
+    assert backup_status(backups_mock.base_url, backups_mock.token, backup["id"]) == "COMPLETED"
+
+
+def test_a_backup_can_be_made_to_fail(backups_mock) -> None:
+    backups_mock.fail_next_backup()
+    backup = start_backup(backups_mock.base_url, backups_mock.token, INSTANCE, "doomed")
+    backups_mock.advance(5)
+
+    assert backup_status(backups_mock.base_url, backups_mock.token, backup["id"]) == "FAILED"
+
+
+def test_start_backup_retries_a_503(backups_mock) -> None:
+    backups_mock.inject("/backups", method="POST", status=503, count=1)
+
+    start_backup(backups_mock.base_url, backups_mock.token, INSTANCE, "nightly", tries=2)
+
+    assert [r["status"] for r in backups_mock.requests("POST", "/backups")] == [503, 202]
+
+
+def test_each_test_starts_from_the_fixture_state(backups_mock) -> None:
+    # The tests above created backups and injected faults; none of it is left.
+    response = httpx.get(f"{backups_mock.base_url}/backups", headers=backups_mock.headers)
+
+    assert [b["name"] for b in response.json()["backups"]] == [
+        "test_instance-backup",
+        "ha-backup1",
+        "snapshot",
+    ]
+    assert backups_mock.requests("POST") == []
+
+
+def test_an_unknown_token_is_refused_by_a_mock_with_a_token_table(backups_mock_factory) -> None:
+    secured = backups_mock_factory(tokens={"good-token": ["1234"]})
+
+    assert secured.token == "good-token"
+    ha_backup = "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"
+    assert backup_status(secured.base_url, secured.token, ha_backup) == "COMPLETED"
+    refused = httpx.get(f"{secured.base_url}/backups", headers={"X-Auth-Token": "bad-token"})
+    assert refused.status_code == 401

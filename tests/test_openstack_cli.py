@@ -1,0 +1,143 @@
+"""The OpenStack command line (python-openstackclient with troveclient's plugin) against the mock:
+`openstack --os-auth-type admin_token --os-endpoint <base>/v1.0/<account> --os-token T
+database backup list|show|create|delete`, and what it prints. Each run costs about a second of
+start-up, so each test runs the command once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.pytest_plugin import BackupsMock
+
+OPENSTACK = Path(sys.executable).with_name("openstack")
+MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
+PERCONA_BACKUP = "d9f56b04-e17d-41f0-ae92-30a3b47b8d29"
+FIXTURE_BACKUPS = [
+    PERCONA_BACKUP,
+    "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e",
+    "a9832168-7541-4536-b8d9-a8a9b79cf1b4",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def openstack(mock: BackupsMock, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `openstack` with a static token on the mock; no OS_* setting of the caller leaks in."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    command = [
+        str(OPENSTACK),
+        "--os-auth-type=admin_token",
+        f"--os-endpoint={mock.base_url}",
+        f"--os-token={mock.token}",
+        *args,
+    ]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The cells of a table as cliff prints it, header first."""
+    rows = [line for line in output.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def seed_backups(mock: BackupsMock, count: int) -> list[str]:
+    """`count` more COMPLETED backups of the percona instance, one a second from 2016 on, so
+    that they come before the fixture's in the list. Their ids, newest first."""
+    state = mock.state()
+    backups: list[dict[str, Any]] = state["accounts"]["1234"]["backups"]
+    model = next(b for b in backups if b["id"] == PERCONA_BACKUP)
+    added = []
+    for n in range(count):
+        backup_id = f"00000000-0000-4000-8000-{n:012d}"
+        stamp = f"2016-01-01T00:00:{n:02d}Z"
+        added.append({**model, "id": backup_id, "name": f"seeded-{n:02d}"})
+        added[-1].update(created=stamp, updated=stamp, locationRef=None)
+    backups.extend(added)
+    mock.seed(state)
+    return [b["id"] for b in reversed(added)]
+
+
+def test_backup_list_prints_every_page_of_backups_newest_first(backups_mock: BackupsMock) -> None:
+    seeded = seed_backups(backups_mock, 22)  # 25 in all: two pages of the default 20
+
+    result = openstack(backups_mock, "database", "backup", "list")
+
+    assert result.returncode == 0, result.stderr
+    header, *rows = table_rows(result.stdout)
+    assert header == ["ID", "Instance ID", "Name", "Status", "Parent ID", "Updated", "Project ID"]
+    assert [row[0] for row in rows] == seeded + FIXTURE_BACKUPS
+    assert rows[0][2:4] == ["seeded-21", "COMPLETED"]
+    assert rows[-1][1:6] == [
+        "44b277eb-39be-4921-be31-3d61b43651d7",
+        "snapshot",
+        "COMPLETED",
+        "None",
+        "2014-10-29T12:30:09Z",
+    ]
+    pages = backups_mock.requests("GET", "/backups")
+    assert [page["query"] for page in pages] == ["", f"marker={seeded[19]}"]  # its next marker
+
+
+def test_backup_show_prints_the_backup_with_its_datastore(backups_mock: BackupsMock) -> None:
+    result = openstack(backups_mock, "database", "backup", "show", PERCONA_BACKUP, "-f", "json")
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["id"] == PERCONA_BACKUP and shown["name"] == "test_instance-backup"
+    assert shown["status"] == "COMPLETED" and shown["size"] == 0.18
+    assert (shown["datastore"], shown["datastore_version"]) == ("percona", "5.6")
+    assert shown["locationRef"].endswith(f"/{PERCONA_BACKUP}.xbstream.gz")
+
+
+def test_backup_create_prints_the_new_backup_and_sends_one_request(
+    backups_mock: BackupsMock,
+) -> None:
+    result = openstack(
+        backups_mock,
+        *("database", "backup", "create", "nightly", "--instance", MYSQL),
+        *("--description", "from the CLI", "-f", "json"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert (created["name"], created["status"], created["instance_id"]) == ("nightly", "NEW", MYSQL)
+    assert created["description"] == "from the CLI" and created["datastore"] == "mysql"
+    [request] = backups_mock.requests("POST", "/backups")
+    assert request["body"] == {
+        "backup": {
+            "name": "nightly",
+            "instance": MYSQL,
+            "description": "from the CLI",
+            "incremental": 0,
+        }
+    }
+    assert request["headers"]["x-auth-token"] == backups_mock.token
+
+
+def test_backup_delete_prints_that_it_was_accepted(backups_mock: BackupsMock) -> None:
+    result = openstack(backups_mock, "database", "backup", "delete", PERCONA_BACKUP)
+
+    assert result.returncode == 0, result.stderr
+    expected = f"Request to delete database backup {PERCONA_BACKUP} has been accepted."
+    assert result.stdout.strip() == expected
+    remaining = backups_mock.state()["accounts"]["1234"]["backups"]
+    assert [b["id"] for b in remaining] == FIXTURE_BACKUPS[1:]
+
+
+def test_backup_delete_of_an_unknown_backup_prints_the_fault_and_fails(
+    backups_mock: BackupsMock,
+) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    result = openstack(backups_mock, "database", "backup", "delete", missing)
+
+    assert result.returncode == 1
+    assert f"Resource {missing} cannot be found. (HTTP 404)" in result.stdout
+    assert "Unable to delete the specified database backup(s)." in result.stderr
