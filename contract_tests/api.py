@@ -1,0 +1,183 @@
+"""The API as the hand-written checks use it: every request vetted, recorded and judged.
+
+Each request goes through the guard (nothing the suite does not own is changed), lands in the
+ledger (operation and status), and, when it is a fault, has its body checked against the
+documented fault shape. A backup the target accepts is remembered at once, so that cleanup
+finds it even if the run stops on the next line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+
+from contract_tests import checks
+from contract_tests.contract import Contract
+from contract_tests.exchange import TOKEN_HEADER, Exchange
+from contract_tests.guard import CREATE, DELETE, Guard
+from contract_tests.inventory import Inventory
+from contract_tests.ledger import Ledger
+from contract_tests.target import Target
+from contract_tests.timeline import Timeline
+
+NAME_PREFIX = "contract-tests"
+
+
+class Api:
+    def __init__(
+        self,
+        target: Target,
+        http: httpx.Client,
+        *,
+        contract: Contract,
+        ledger: Ledger,
+        inventory: Inventory,
+        timeline: Timeline,
+    ) -> None:
+        self.target = target
+        self.http = http
+        self.contract = contract
+        self.ledger = ledger
+        self.inventory = inventory
+        self.guard = Guard(inventory, target.read_only)
+        self.timeline = timeline
+        self.run_id = uuid.uuid4().hex[:8]
+        self._names = itertools.count(1)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content: bytes | None = None,
+        query: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        token: bool = True,
+        judge: bool = True,
+    ) -> Exchange:
+        """Send `method path` (a path below the root); `token=False` sends no X-Auth-Token;
+        `judge=False` leaves the answer unjudged (cleanup must go on whatever it gets); else its
+        status must be one the operation documents, and a fault must have the documented body."""
+        found = self.contract.spec.match(path)
+        template = found[0].template if found else None
+        self.guard.vet(method, template, found[1] if found else {})
+        sent: dict[str, str] = {}
+        if token:
+            sent[TOKEN_HEADER] = self.target.token
+        if body is not None:
+            content = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        url = self.target.url(path) + (f"?{urlencode(query)}" if query else "")
+        answer = self.http.request(method, url, headers=sent, content=content)
+        exchange = Exchange(
+            method=method.upper(),
+            url=url,
+            sent_headers=tuple(sent.items()),
+            sent_body=content or b"",
+            status=answer.status_code,
+            headers=tuple((k.lower(), v) for k, v in answer.headers.items()),
+            body=answer.content,
+            token=self.target.token,
+        )
+        self.ledger.saw(self.contract.label(method, path), exchange.status)
+        self._track(exchange, template)
+        if judge:
+            checks.status_is_documented(self, exchange, self.contract.operation(method, path))
+            if exchange.status >= 400:
+                checks.fault_body_is_documented(self, exchange)
+        return exchange
+
+    def _track(self, exchange: Exchange, template: str | None) -> None:
+        """Remember what the target accepted; forget only what it says is not there (a 202 to
+        DELETE is not proof: cleanup asks again)."""
+        if (exchange.method, template) == CREATE and 200 <= exchange.status < 300:
+            backup_id = exchange.document("backup").get("id")
+            if isinstance(backup_id, str):
+                self.inventory.remember(backup_id)
+        elif template == DELETE[1] and exchange.status == 404:
+            self.inventory.forget(exchange.url.split("?")[0].rsplit("/", 1)[-1])
+
+    # -- the backups API -----------------------------------------------------------------------
+
+    def path(self, below_account: str) -> str:
+        return self.target.api_path(below_account)
+
+    def new_name(self) -> str:
+        return f"{NAME_PREFIX} {self.run_id} {next(self._names)}"
+
+    def create(
+        self, *, instance: str | None = None, ha: str | None = None, parent_id: str | None = None
+    ) -> Exchange:
+        backup: dict[str, Any] = {
+            "name": self.new_name(),
+            "description": "Made by contract-tests; it deletes it itself.",
+        }
+        if instance is not None:
+            backup["instance"] = instance
+        else:
+            backup["instance"] = None
+            backup["source"] = {"type": "ha", "id": ha}
+        if parent_id is not None:
+            backup["parent_id"] = parent_id
+        return self.call("POST", self.path("/backups"), body={"backup": backup})
+
+    def show(self, backup_id: str, judge: bool = True) -> Exchange:
+        return self.call("GET", self.path(f"/backups/{backup_id}"), judge=judge)
+
+    def delete(self, backup_id: str, judge: bool = True) -> Exchange:
+        return self.call("DELETE", self.path(f"/backups/{backup_id}"), judge=judge)
+
+    def sources(self) -> list[Source]:
+        """The instance and the HA instance the run may back up (those the target names)."""
+        found = [
+            Source("instance", self.target.instance_id or ""),
+            Source("ha", self.target.ha_id or ""),
+        ]
+        return [source for source in found if source.id]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a backup is taken of: a single instance or an HA instance."""
+
+    kind: Literal["instance", "ha"]
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind_name} {self.id}"
+
+    @property
+    def kind_name(self) -> str:
+        return "instance" if self.kind == "instance" else "HA instance"
+
+    def list_path(self, api: Api) -> str:
+        collection = "instances" if self.kind == "instance" else "ha"
+        return api.path(f"/{collection}/{self.id}/backups")
+
+    def create(self, api: Api, parent_id: str | None = None) -> Exchange:
+        if self.kind == "instance":
+            return api.create(instance=self.id, parent_id=parent_id)
+        return api.create(ha=self.id, parent_id=parent_id)
+
+    def state(self, api: Api) -> tuple[str, Exchange]:
+        """The instance's `status` or the HA instance's `state`, and the exchange that read it."""
+        if self.kind == "instance":
+            seen = api.call("GET", api.path(f"/instances/{self.id}"))
+            return str(seen.document("instance").get("status")), seen
+        seen = api.call("GET", api.path(f"/ha/{self.id}"))
+        return str(seen.document("ha_instance").get("state")), seen
+
+    def others(self, api: Api) -> list[Source]:
+        """The target's other configured source, whose list must not show this one's backups."""
+        return [source for source in api.sources() if source != self]

@@ -1,0 +1,192 @@
+"""The lifecycle of a backup, as the checks see it: a created backup shows where it should, its
+source is BACKUP while it runs and ACTIVE once it ends, a second backup and a delete are
+refused while it runs, and a delete takes its incremental descendants along."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from contract_tests.checks import CheckFailed, check
+from contract_tests.exchange import Exchange
+from contract_tests.pages import walk
+
+if TYPE_CHECKING:
+    from contract_tests.api import Api, Source
+
+RUNNING = ("NEW", "BUILDING")
+ENDED = ("COMPLETED", "FAILED")
+
+
+@check
+def backup_of_an_idle_source_is_accepted(api: Api, answer: Exchange, source: Source) -> None:
+    backup = answer.document("backup")
+    if answer.status != 202 or not isinstance(backup.get("id"), str):
+        raise CheckFailed(
+            "A backup of an idle source is not accepted",
+            f"{source} runs no backup of the suite's; create answered {answer.status}, not 202"
+            " with a backup",
+            [answer],
+        )
+
+
+@check
+def incremental_backup_names_its_parent(api: Api, answer: Exchange, parent_id: str) -> None:
+    backup = answer.document("backup")
+    found = (backup.get("parent_id"), backup.get("type"))
+    if found != (parent_id, "InnoBackupExIncremental"):
+        raise CheckFailed(
+            "An incremental backup does not name its parent",
+            f"parent_id, type are {found}, not ({parent_id!r}, 'InnoBackupExIncremental')",
+            [answer],
+        )
+
+
+@check
+def created_backup_is_visible(api: Api, backup: dict[str, Any], source: Source) -> None:
+    """Show answers it, and it is in the account's list, its source's list and no other."""
+    backup_id = backup["id"]
+    shown = api.show(backup_id)
+    document = shown.document("backup")
+    if shown.status != 200 or document.get("id") != backup_id:
+        raise CheckFailed("Created backup cannot be shown", f"show answered {shown}", [shown])
+    for member in ("name", "source", "parent_id", "instance_id"):
+        if document.get(member) != backup.get(member):
+            raise CheckFailed(
+                "Show disagrees with create",
+                f"{member} is {document.get(member)!r} in show, {backup.get(member)!r} in create",
+                [shown],
+            )
+    lists = [api.path("/backups"), source.list_path(api)]
+    datastore = document.get("datastore", {}).get("type")
+    if isinstance(datastore, str):
+        lists.append(api.path("/backups") + f"?datastore={datastore}")
+    for path in lists:
+        items, exchanges = walk(api, path)
+        if backup_id not in [item.get("id") for item in items]:
+            raise CheckFailed(
+                "Created backup is missing from a list", f"{backup_id} is not in {path}", exchanges
+            )
+    for other in source.others(api):
+        items, exchanges = walk(api, other.list_path(api))
+        if backup_id in [item.get("id") for item in items]:
+            raise CheckFailed(
+                "Backup is listed under a source it is not from",
+                f"{backup_id} (of {source}) is in {other.list_path(api)}",
+                exchanges,
+            )
+
+
+@check
+def target_is_busy_while_backup_runs(api: Api, backup_id: str, source: Source) -> None:
+    """While the backup is NEW or BUILDING (before and after the look), its source is BACKUP."""
+    before = api.show(backup_id)
+    state, seen = source.state(api)
+    after = api.show(backup_id)
+    statuses = (before.document("backup").get("status"), after.document("backup").get("status"))
+    if all(status in RUNNING for status in statuses) and state != "BACKUP":
+        raise CheckFailed(
+            f"{source.kind_name} is not BACKUP while its backup runs",
+            f"backup {backup_id} is {statuses[1]}, {source} is {state}",
+            [before, seen, after],
+        )
+
+
+@check
+def target_is_active_after_backup_ends(api: Api, backup_id: str, source: Source) -> None:
+    shown = api.show(backup_id)
+    status = shown.document("backup").get("status")
+    if status not in ENDED:
+        raise CheckFailed("Backup has not ended", f"{backup_id} is {status}", [shown])
+    state, seen = source.state(api)
+    if state != "ACTIVE":
+        raise CheckFailed(
+            f"{source.kind_name} does not return to ACTIVE",
+            f"backup {backup_id} is {status}, {source} is still {state}",
+            [shown, seen],
+        )
+
+
+@check
+def completed_backup_has_size_and_location(api: Api, backup_id: str) -> None:
+    shown = api.show(backup_id)
+    backup = shown.document("backup")
+    if backup.get("status") != "COMPLETED":
+        return
+    location = backup.get("locationRef")
+    size = backup.get("size")
+    if not isinstance(size, int | float) or isinstance(size, bool):
+        raise CheckFailed("Completed backup has no size", f"size is {size!r}", [shown])
+    if not isinstance(location, str) or not location.endswith(f"/{backup_id}.xbstream.gz"):
+        raise CheckFailed(
+            "Completed backup has no location of its own", f"locationRef is {location!r}", [shown]
+        )
+
+
+@check
+def second_backup_is_refused_while_one_runs(
+    api: Api, running_id: str, source: Source, parent_id: str | None = None
+) -> None:
+    """While a backup of a source runs (before and after the try), another one is 422."""
+    before = api.show(running_id)
+    again = source.create(api, parent_id)
+    after = api.show(running_id)
+    statuses = (before.document("backup").get("status"), after.document("backup").get("status"))
+    if all(status in RUNNING for status in statuses) and again.status != 422:
+        raise CheckFailed(
+            "A second backup while one runs is not refused",
+            f"backup {running_id} of {source} is {statuses[1]}; another create answered"
+            f" {again.status}, not 422",
+            [before, again],
+        )
+
+
+# -- delete ----------------------------------------------------------------------------------
+
+
+@check
+def running_backup_delete_is_refused(api: Api, backup_id: str, chain: Sequence[str]) -> None:
+    """Deleting a backup whose chain (it and its descendants) still runs is 422 and removes none."""
+    answer = api.delete(backup_id)
+    if answer.status != 422:
+        raise CheckFailed(
+            "Deleting a running backup is not refused",
+            f"DELETE {backup_id} answered {answer.status}, not 422, while {list(chain)} runs",
+            [answer],
+        )
+    for member in chain:
+        shown = api.show(member)
+        if shown.status != 200:
+            raise CheckFailed(
+                "A refused delete removed something",
+                f"after the 422, {member} answers {shown.status}",
+                [answer, shown],
+            )
+
+
+@check
+def deleted_backup_and_descendants_are_gone(
+    api: Api, backup_id: str, descendants: Sequence[str], source: Source
+) -> None:
+    answer = api.delete(backup_id)
+    if answer.status != 202:
+        raise CheckFailed(
+            "Delete is not accepted", f"DELETE {backup_id} answered {answer}", [answer]
+        )
+    doomed = [backup_id, *descendants]
+    for member in doomed:
+        shown = api.show(member)
+        if shown.status != 404:
+            what = "deleted backup" if member == backup_id else "descendant of a deleted backup"
+            raise CheckFailed(
+                f"A {what} can still be shown",
+                f"after DELETE {backup_id}, GET {member} answers {shown.status}, not 404",
+                [answer, shown],
+            )
+    for path in (api.path("/backups"), source.list_path(api)):
+        items, exchanges = walk(api, path)
+        left = [item.get("id") for item in items if item.get("id") in doomed]
+        if left:
+            raise CheckFailed(
+                "A deleted backup is still listed", f"{left} still in {path}", [answer, *exchanges]
+            )

@@ -1,0 +1,66 @@
+"""The closing report: where the run went, what it sent and saw, what it checked, what failed
+(each failure with the curl lines that reproduce it), and what cleanup left."""
+
+from __future__ import annotations
+
+from contract_tests.exchange import TOKEN_VARIABLE
+from contract_tests.run import Run
+
+WIDTH = 100
+
+
+def render(run: Run) -> str:
+    lines = ["", " contract-tests report ".center(WIDTH, "=")]
+    lines += _target(run)
+    lines += ["", "Operations and statuses exercised"]
+    statuses = run.ledger.statuses()
+    for operation in sorted(statuses, key=_by_path):
+        counts = "  ".join(f"{s} x{n}" for s, n in sorted(statuses[operation].items()))
+        lines.append(f"  {operation:<58} {counts}")
+    lines += ["", "Checks run (passed / failed)"]
+    for name, (passed, failed) in sorted(run.ledger.checks().items()):
+        lines.append(f"  {name:<58} {passed:>6} / {failed}")
+    notes = run.ledger.notes()
+    if notes:
+        lines += ["", "Not run"] + [f"  {note}" for note in notes]
+    lines += ["", _cleanup(run)]
+    lines += [f"  left: {backup_id}: {why}" for backup_id, why in run.cleanup.left.items()]
+    failures = run.ledger.failures()
+    lines += ["", f"Failures: {len(failures)}"]
+    for number, failure in enumerate(failures, 1):
+        lines.append(f"  {number}. [{failure.check}] {failure.title}  ({failure.where})")
+        lines += [f"     {line}" for line in failure.reason.strip().splitlines()]
+        lines += [f"     {curl}" for curl in failure.curls]
+    if any(failure.curls for failure in failures):
+        lines.append(f"  (the curl lines read the token from ${TOKEN_VARIABLE})")
+    return "\n".join(lines)
+
+
+def _target(run: Run) -> list[str]:
+    settings = run.settings
+    where = run.target.base_url if run.target else "(not reached)"
+    kind = "the mock, served in this process" if run.in_process else "given by --base-url"
+    control = {None: "not asked", True: "yes: the suite moves its clock", False: "no: real waits"}
+    mode = (
+        "read-only: no create, no delete" if settings.read_only else "creates and deletes its own"
+    )
+    return [
+        f"target      {where} ({kind})",
+        f"control API {control[run.has_control]}",
+        f"mode        {mode}",
+        f"seed        {settings.seed} (repeat with --seed {settings.seed});"
+        f" --max-examples {settings.max_examples}",
+    ]
+
+
+def _cleanup(run: Run) -> str:
+    created = len(run.inventory.created())
+    return (
+        f"Cleanup: the run created {created} backups; cleanup deleted the"
+        f" {len(run.cleanup.deleted)} still there; {len(run.cleanup.left)} could not be deleted"
+    )
+
+
+def _by_path(operation: str) -> tuple[str, str]:
+    method, _, path = operation.partition(" ")
+    return path, method

@@ -1,0 +1,69 @@
+"""The timeline: how the suite lets time pass on the target.
+
+A mock with a control API has a clock the suite moves forward (`POST /__mock/clock`), so a
+lifecycle of minutes takes a few requests. A real service has no such clock: the suite waits
+for the real transitions, polling, up to a bounded timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+CLOCK_PATH = "/__mock/clock"
+
+
+class TimedOut(Exception):
+    """What the suite waited for did not happen within the timeout."""
+
+
+class Control:
+    """The mock's control API under <root>/__mock, when the target has one."""
+
+    def __init__(self, http: httpx.Client, root: str) -> None:
+        self.http = http
+        self.root = root
+
+    @classmethod
+    def detect(cls, http: httpx.Client, root: str) -> Control | None:
+        try:
+            answer = http.get(root + CLOCK_PATH)
+        except httpx.HTTPError:
+            return None
+        if answer.status_code != 200:
+            return None
+        try:
+            clock = answer.json()
+        except ValueError:
+            return None
+        return cls(http, root) if isinstance(clock, dict) and "now" in clock else None
+
+    def advance(self, seconds: float) -> None:
+        answer = self.http.post(self.root + CLOCK_PATH, json={"advance_seconds": seconds})
+        answer.raise_for_status()
+
+
+class Timeline:
+    def __init__(self, control: Control | None, timeout: float) -> None:
+        self.control = control
+        self.timeout = timeout  # seconds of target time, real or simulated
+
+    def pass_time(self, seconds: float) -> None:
+        if self.control is not None:
+            self.control.advance(seconds)
+        else:
+            time.sleep(seconds)
+
+    def wait_for(self, ready: Callable[[], bool], what: str) -> None:
+        """Let time pass until `ready()` is true; TimedOut after `timeout` seconds of it."""
+        # Steps grow: a short lifecycle is seen soon, a long one costs few requests.
+        waited, step = 0.0, 0.25
+        longest = 60.0 if self.control is not None else 5.0
+        while not ready():
+            if waited >= self.timeout:
+                raise TimedOut(f"{what}: not after {self.timeout:g} s")
+            step = min(step * 2, longest, self.timeout - waited)
+            self.pass_time(step)
+            waited += step

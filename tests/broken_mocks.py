@@ -1,0 +1,326 @@
+"""Broken variants of the mock, for testing the contract suite: each breaks one promise.
+
+Each is an ASGI wrapper around a true mock (`mockserver.create_app`): it passes the control API
+through untouched and changes the answers of the API, or what one request does, and nothing
+else. The contract suite must fail against every one of them, and pass against the true mock.
+
+`python tests/broken_mocks.py <variant>` serves one on a free port, prints its URL, and stops
+when its standard input closes (the tests run each in a process of its own, for two cores).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from contract_tests.server import Server
+from mockserver import Settings, create_app
+from mockserver.app import Mock
+from mockserver.gateway import Message, Receive, Scope, Send
+from mockserver.store import backup_document
+
+TOKEN = "contract-tests"
+ACCOUNT = "1234"
+BACKUP_PATH = re.compile(r"^/v1\.0/(?P<account>[^/]+)/backups/(?P<id>[^/]+)$")
+BACKUPS_PATH = re.compile(r"^/v1\.0/[^/]+/backups$")
+HA_PATH = re.compile(r"^/v1\.0/[^/]+/ha/[^/]+$")
+INSTANCE_PATH = re.compile(r"^/v1\.0/[^/]+/instances/(?P<id>[^/]+)$")
+SOURCE_LIST_PATH = re.compile(r"^/v1\.0/[^/]+/instances/[^/]+/backups$")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[bytes, bytes]]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def replace_json(self, document: Any) -> None:
+        self.body = json.dumps(document).encode()
+
+    def empty(self) -> None:
+        self.body = b""
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != b"content-type"]
+
+
+@dataclass
+class Broken:
+    """A true mock behind a wrapper; subclasses override `before` and `after`."""
+
+    mock: Mock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/__mock"):
+            await self.mock(scope, receive, send)
+            return
+        request = Request(
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode(),
+            list(scope.get("headers", [])),
+        )
+        early = self.before(request)
+        if early is not None:
+            await _send(send, early)
+            return
+        scope = {**scope, "headers": request.headers}
+        answer = await _capture(self.mock, scope, receive)
+        self.after(request, answer)
+        await _send(send, answer)
+
+    def before(self, request: Request) -> Answer | None:
+        """An answer that replaces the mock's, or None to ask the mock (and `after` it)."""
+        return None
+
+    def after(self, request: Request, answer: Answer) -> None:
+        """Change the mock's answer in place."""
+
+
+def _backups_of(document: Any) -> list[dict[str, Any]]:
+    """The backup documents in an API answer: `{"backup": ...}` or `{"backups": [...]}`."""
+    if not isinstance(document, dict):
+        return []
+    if isinstance(document.get("backup"), dict):
+        return [document["backup"]]
+    return [b for b in document.get("backups", []) if isinstance(b, dict)]
+
+
+def _edit_backups(answer: Answer, edit: Callable[[dict[str, Any]], None]) -> None:
+    document = answer.json()
+    found = _backups_of(document)
+    for backup in found:
+        edit(backup)
+    if found:
+        answer.replace_json(document)
+
+
+class WrongSuccessStatus(Broken):
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "POST" and answer.status == 202:
+            answer.status = 200  # the WADL's word, not the contract's
+
+
+class MissingField(Broken):
+    def after(self, request: Request, answer: Answer) -> None:
+        _edit_backups(answer, lambda backup: backup.pop("datastore", None))
+
+
+class WrongType(Broken):
+    def after(self, request: Request, answer: Answer) -> None:
+        def stringify(backup: dict[str, Any]) -> None:
+            backup["volume_size"] = str(backup.get("volume_size"))
+
+        _edit_backups(answer, stringify)
+
+
+class NoCascade(Broken):
+    """Delete removes the backup alone: its incremental descendants stay (as full backups)."""
+
+    def before(self, request: Request) -> Answer | None:
+        found = BACKUP_PATH.match(request.path)
+        if request.method != "DELETE" or found is None or not _authorized(request):
+            return None
+        state = self.mock.store.snapshot()
+        backups = state["accounts"].get(found["account"], {}).get("backups", [])
+        doomed = [b for b in backups if b["id"] == found["id"]]
+        children = [b for b in backups if b.get("parent_id") == found["id"]]
+        if not doomed or not children or doomed[0]["status"] in ("NEW", "BUILDING"):
+            return None  # nothing to break: let the mock answer
+        if any(child["status"] in ("NEW", "BUILDING") for child in children):
+            return None
+        backups.remove(doomed[0])
+        for child in children:
+            child["parent_id"] = None
+            child["type"] = "InnoBackupEx"
+        self.mock.store.replace(state)
+        return Answer(202, [], b"")
+
+
+@dataclass
+class DeletedStillVisible(Broken):
+    """After a delete, show still answers the backup as it was."""
+
+    ghosts: dict[str, bytes] = field(default_factory=dict)
+
+    def before(self, request: Request) -> Answer | None:
+        if request.method == "GET" and request.path in self.ghosts:
+            body = self.ghosts[request.path]
+            return Answer(200, [(b"content-type", b"application/json")], body)
+        found = BACKUP_PATH.match(request.path)
+        if request.method == "DELETE" and found is not None and _authorized(request):
+            try:
+                backup = self.mock.store.get_backup(found["account"], found["id"])
+            except Exception:
+                return None
+            self.ghosts[request.path] = json.dumps({"backup": backup_document(backup)}).encode()
+        return None
+
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "DELETE" and answer.status != 202:
+            self.ghosts.pop(request.path, None)
+
+
+class AuthIgnored(Broken):
+    """Any request is served as if it carried the right token."""
+
+    def before(self, request: Request) -> Answer | None:
+        request.headers = [(k, v) for k, v in request.headers if k.lower() != b"x-auth-token"]
+        request.headers.append((b"x-auth-token", TOKEN.encode()))
+        return None
+
+
+class WrongFaultShape(Broken):
+    def after(self, request: Request, answer: Answer) -> None:
+        document = answer.json()
+        if answer.status >= 400 and isinstance(document, dict) and len(document) == 1:
+            fault = next(iter(document.values()))
+            answer.replace_json({"error": {"status": answer.status, "text": fault.get("message")}})
+
+
+class UndocumentedStatus(Broken):
+    """A second backup while one runs is 409 Conflict, which no operation documents."""
+
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "POST" and answer.status == 422:
+            answer.status = 409
+            answer.replace_json({"conflictingRequest": {"code": 409, "message": "busy"}})
+
+
+class PaginationSkipsAnItem(Broken):
+    """Every page after the first loses its first item (an off-by-one on the marker)."""
+
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "GET" and "marker=" in request.query and answer.status == 200:
+            document = answer.json()
+            if _backups_of(document):
+                document["backups"] = document["backups"][1:]
+                answer.replace_json(document)
+
+
+class HaStateUnchanged(Broken):
+    """The HA instance says ACTIVE while a backup of it runs."""
+
+    def after(self, request: Request, answer: Answer) -> None:
+        document = answer.json()
+        if request.method == "GET" and HA_PATH.match(request.path) and isinstance(document, dict):
+            ha = document.get("ha_instance")
+            if isinstance(ha, dict) and ha.get("state") == "BACKUP":
+                ha["state"] = "ACTIVE"
+                answer.replace_json(document)
+
+
+class RunningDeleteAccepted(Broken):
+    """Deleting a running backup answers 202 (and deletes nothing)."""
+
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "DELETE" and answer.status == 422:
+            answer.status = 202
+            answer.empty()
+
+
+class NewestMissingFromInstanceList(Broken):
+    """The list of an instance's backups leaves out the newest one."""
+
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "GET" and SOURCE_LIST_PATH.match(request.path):
+            document = answer.json()
+            if answer.status == 200 and "marker=" not in request.query and _backups_of(document):
+                document["backups"] = document["backups"][1:]
+                answer.replace_json(document)
+
+
+@dataclass
+class InstanceStaysBusy(Broken):
+    """An instance once backed up says BACKUP for ever."""
+
+    backed_up: set[str] = field(default_factory=set)
+
+    def after(self, request: Request, answer: Answer) -> None:
+        if request.method == "POST" and BACKUPS_PATH.match(request.path) and answer.status == 202:
+            self.backed_up.add(str(answer.json()["backup"].get("instance_id")))
+        found = INSTANCE_PATH.match(request.path)
+        if request.method == "GET" and found and found["id"] in self.backed_up:
+            document = answer.json()
+            if isinstance(document, dict) and isinstance(document.get("instance"), dict):
+                document["instance"]["status"] = "BACKUP"
+                answer.replace_json(document)
+
+
+def _authorized(request: Request) -> bool:
+    return any(k.lower() == b"x-auth-token" and v for k, v in request.headers)
+
+
+async def _capture(app: Mock, scope: Scope, receive: Receive) -> Answer:
+    answer = Answer(500, [], b"")
+    chunks: list[bytes] = []
+
+    async def keep(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    answer.body = b"".join(chunks)
+    return answer
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    headers = [(k, v) for k, v in answer.headers if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+VARIANTS: Mapping[str, Callable[[Mock], Broken]] = MappingProxyType(
+    {
+        "wrong-success-status": WrongSuccessStatus,
+        "missing-field": MissingField,
+        "wrong-type": WrongType,
+        "no-cascade": NoCascade,
+        "deleted-backup-still-visible": DeletedStillVisible,
+        "auth-ignored": AuthIgnored,
+        "wrong-fault-shape": WrongFaultShape,
+        "undocumented-status": UndocumentedStatus,
+        "pagination-skips-an-item": PaginationSkipsAnItem,
+        "ha-state-unchanged-while-backing-up": HaStateUnchanged,
+        "running-backup-delete-accepted": RunningDeleteAccepted,
+        "new-backup-missing-from-its-instance-list": NewestMissingFromInstanceList,
+        "instance-stays-busy-after-its-backup": InstanceStaysBusy,
+    }
+)
+
+
+def true_mock() -> Mock:
+    """A fresh mock with a frozen clock and a token table (so that the suite's probe of
+    unknown tokens has something to find)."""
+    return create_app(Settings(frozen_clock=True, tokens={TOKEN: frozenset({ACCOUNT})}))
+
+
+def build(variant: str) -> Broken:
+    return VARIANTS[variant](true_mock())
+
+
+if __name__ == "__main__":
+    with Server(build(sys.argv[1])) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()

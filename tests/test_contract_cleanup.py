@@ -1,0 +1,70 @@
+"""Cleanup deletes every backup the run created, children before parents, waits for those
+still running, does not take a 202 for an answer until show agrees, and touches nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import broken_mocks
+import httpx
+import pytest
+
+from contract_tests.api import Api
+from contract_tests.cleanup import CleanupReport, clean_up
+from contract_tests.contract import Contract
+from contract_tests.inventory import Inventory
+from contract_tests.ledger import Ledger
+from contract_tests.server import Server
+from contract_tests.target import Target
+from contract_tests.timeline import Control, Timeline
+from mockserver.app import Mock
+
+INSTANCE = "d4603f69-ec7e-4e9b-803f-600b9205576f"
+HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
+
+
+def backups_in(mock: Mock) -> set[str]:
+    return {b["id"] for b in mock.store.snapshot()["accounts"]["1234"]["backups"]}
+
+
+def api_on(url: str, http: httpx.Client) -> Api:
+    target = Target(f"{url}/v1.0/1234", broken_mocks.TOKEN, INSTANCE, HA)
+    return Api(
+        target,
+        http,
+        contract=Contract.load(),
+        ledger=Ledger(),
+        inventory=Inventory(),
+        timeline=Timeline(Control.detect(http, target.root), timeout=600),
+    )
+
+
+@pytest.fixture(params=["true-mock", "running-backup-delete-accepted"])
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[Mock, Api]]:
+    """A mock, or one that answers 202 to deleting a running backup and deletes nothing."""
+    mock = broken_mocks.true_mock()
+    app = mock if request.param == "true-mock" else broken_mocks.VARIANTS[request.param](mock)
+    with Server(app) as server, httpx.Client() as http:
+        yield mock, api_on(server.url, http)
+
+
+def test_cleanup_deletes_the_runs_running_backups_and_nothing_else(
+    served: tuple[Mock, Api],
+) -> None:
+    mock, api = served
+    before = backups_in(mock)
+    full = api.create(instance=INSTANCE).document("backup")["id"]
+    ha = api.create(ha=HA).document("backup")["id"]  # both still NEW: the clock is frozen
+    report = CleanupReport()
+    clean_up(api, report)
+    assert backups_in(mock) == before
+    assert sorted(report.deleted) == sorted([full, ha]) and not report.left
+
+
+def test_the_inventory_hands_back_children_before_parents_and_forgets_only_the_gone() -> None:
+    inventory = Inventory()
+    for backup_id in ("parent", "child", "grandchild"):
+        inventory.remember(backup_id)
+    inventory.forget("child")
+    assert inventory.remaining() == ["grandchild", "parent"]
+    assert inventory.owns("child") and not inventory.owns("stranger")

@@ -1,0 +1,60 @@
+"""The closing report says what was exercised and checked, and each failure comes with curl
+lines that reproduce it: lines a shell runs as they are, with the token from a variable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import broken_mocks
+import httpx
+import pytest
+
+from contract_tests.api import Api
+from contract_tests.contract import Contract
+from contract_tests.exchange import TOKEN_VARIABLE
+from contract_tests.inventory import Inventory
+from contract_tests.ledger import Failure, Ledger
+from contract_tests.report import render
+from contract_tests.run import Run
+from contract_tests.server import Server
+from contract_tests.settings import Settings
+from contract_tests.target import Target
+from contract_tests.timeline import Timeline
+
+
+def test_the_report_lists_statuses_checks_and_each_failure_with_its_repro_line() -> None:
+    run = Run(Settings(None, None, None, None, seed=42))
+    run.ledger.saw("GET /v1.0/{accountId}/backups", 200)
+    run.ledger.checked("pages_return_every_item_once", passed=True)
+    curl = "curl -i -X GET 'http://host/v1.0/1234/instances/x/backups'"
+    title = "Created backup is missing from a list"
+    run.ledger.failed(Failure("created_backup_is_visible", title, "x is not listed", (curl,), "t"))
+    text = render(run)
+    assert "GET /v1.0/{accountId}/backups" in text and "200 x1" in text
+    assert "pages_return_every_item_once" in text and "--seed 42" in text
+    assert f"1. [created_backup_is_visible] {title}" in text and curl in text
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_a_repro_line_runs_in_a_shell_and_gets_the_same_answer() -> None:
+    with Server(broken_mocks.true_mock()) as server, httpx.Client() as http:
+        target = Target(f"{server.url}/v1.0/1234", broken_mocks.TOKEN, None, None)
+        api = Api(
+            target,
+            http,
+            contract=Contract.load(),
+            ledger=Ledger(),
+            inventory=Inventory(),
+            timeline=Timeline(None, timeout=1),
+        )
+        answer = api.call("POST", api.path("/backups"), body={"backup": {"name": "it's"}})
+        line = answer.curl()
+        assert broken_mocks.TOKEN not in line
+        environment = {**os.environ, TOKEN_VARIABLE: broken_mocks.TOKEN}
+        done = subprocess.run(
+            ["bash", "-c", line], capture_output=True, text=True, env=environment, timeout=30
+        )
+    assert answer.status == 400
+    assert done.stdout.startswith("HTTP/1.1 400"), done.stdout + done.stderr

@@ -1,0 +1,233 @@
+"""The contract suite keeps its own promises: it passes against the true mock (in process, and
+through the `contract-tests` command against mocks started as processes), it fails against
+every broken variant of the mock, and it leaves a target as it found it, even when it fails
+or is stopped."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import broken_mocks
+import httpx
+import pytest
+from support import FIXTURES, MockProcess
+
+from contract_tests.contract import SAFE_METHODS
+from contract_tests.server import Server
+from mockserver import Settings, create_app
+from mockserver.app import Mock
+
+pytestmark = pytest.mark.slow
+COMMAND = Path(sys.executable).with_name("contract-tests")
+ACCOUNT = broken_mocks.ACCOUNT
+TOKEN = broken_mocks.TOKEN
+
+
+def _fixture_account() -> dict[str, Any]:
+    state: dict[str, Any] = json.loads((FIXTURES / "state.json").read_text(encoding="utf-8"))
+    return dict(state["accounts"][ACCOUNT])
+
+
+INSTANCE = next(
+    i["id"] for i in _fixture_account()["instances"] if i["status"] == "ACTIVE" and "ha_id" not in i
+)
+HA = next(h["id"] for h in _fixture_account()["ha_instances"] if h["state"] == "ACTIVE")
+FIXTURE_BACKUPS = frozenset(b["id"] for b in _fixture_account()["backups"])
+_FAILED_CHECK = re.compile(r"^\s+\d+\. \[(?P<check>[\w()]+)\]", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    output: str
+
+    @property
+    def failed_checks(self) -> set[str]:
+        """The checks the closing report lists as failed."""
+        return set(_FAILED_CHECK.findall(self.output))
+
+
+def contract_tests(*args: str) -> Finished:
+    done = subprocess.run([str(COMMAND), *args], capture_output=True, text=True, timeout=600)
+    return Finished(done.returncode, done.stdout + done.stderr)
+
+
+def pointed_at(url: str, *args: str) -> list[str]:
+    return [
+        "--base-url",
+        f"{url}/v1.0/{ACCOUNT}",
+        "--token",
+        TOKEN,
+        "--instance-id",
+        INSTANCE,
+        "--ha-id",
+        HA,
+        *args,
+    ]
+
+
+def junit_totals(path: Path) -> dict[str, int]:
+    suite = ElementTree.parse(path).getroot()
+    if suite.tag == "testsuites":
+        suite = suite[0]
+    assert suite.get("name") == "contract-tests"
+    return {key: int(suite.get(key, "0")) for key in ("tests", "failures", "errors", "skipped")}
+
+
+def listed_backups(url: str) -> set[str]:
+    answer = httpx.get(f"{url}/v1.0/{ACCOUNT}/backups", headers={"X-Auth-Token": TOKEN})
+    assert answer.status_code == 200 and "links" not in answer.json()
+    return {backup["id"] for backup in answer.json()["backups"]}
+
+
+# -- the true mock passes -------------------------------------------------------------------------
+
+
+def test_suite_passes_against_the_mock_in_process(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "contract_tests", "--junit", str(junit)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-8000:]
+    totals = junit_totals(junit)
+    assert totals["failures"] == totals["errors"] == 0 and totals["tests"] > 50
+    assert "contract-tests report" in done.stdout and "Failures: 0" in done.stdout
+
+
+def test_command_passes_against_a_mock_process_writes_junit_and_leaves_it_as_it_was(
+    tmp_path: Path,
+) -> None:
+    junit = tmp_path / "junit.xml"
+    with MockProcess() as mock:  # as `make serve` starts it: real clock, control API on
+        done = contract_tests(*pointed_at(mock.url, "--junit", str(junit)))
+        backups = listed_backups(mock.url)
+    assert done.returncode == 0, done.output[-8000:]
+    assert junit_totals(junit)["failures"] == 0
+    assert backups == FIXTURE_BACKUPS
+
+
+def test_command_waits_for_real_transitions_on_a_target_without_control_api(
+    tmp_path: Path,
+) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({TOKEN: [ACCOUNT]}))
+    options = ["--no-control", "--new-seconds", "0.4", "--building-seconds", "0.8"]
+    with MockProcess(*options, "--tokens", str(tokens)) as mock:
+        done = contract_tests(*pointed_at(mock.url, "--max-examples", "10"))
+        backups = listed_backups(mock.url)
+    assert done.returncode == 0, done.output[-8000:]
+    assert "control API no: real waits" in done.output
+    assert re.search(r"ignored_auth\s+[1-9]\d* / 0", done.output)  # run: the target has tokens
+    assert backups == FIXTURE_BACKUPS
+
+
+def test_a_read_only_run_passes_and_sends_nothing_that_changes_a_thing() -> None:
+    mock = create_app(
+        Settings(frozen_clock=True, tokens={TOKEN: frozenset({ACCOUNT})}, journal_size=100_000)
+    )
+    with Server(mock) as server:
+        done = contract_tests(*pointed_at(server.url, "--read-only", "--max-examples", "10"))
+    sent = mock.journal.entries()
+    changes = [f"{e['method']} {e['path']}" for e in sent if e["method"] not in SAFE_METHODS]
+    assert done.returncode == 0, done.output[-8000:]
+    assert len(sent) > 100 and changes == []
+
+
+def test_a_stopped_run_deletes_the_backups_it_created_and_nothing_else() -> None:
+    mock = broken_mocks.true_mock()
+    with Server(mock) as server:
+        running = subprocess.Popen(
+            [str(COMMAND), *pointed_at(server.url, "-k", "lifecycle or machine")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(backups_in(mock)) <= len(FIXTURE_BACKUPS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        running.send_signal(signal.SIGTERM)
+        output, _ = running.communicate(timeout=120)
+    assert running.returncode != 0, output[-4000:]
+    assert backups_in(mock) == FIXTURE_BACKUPS, output[-4000:]
+
+
+def backups_in(mock: Mock) -> set[str]:
+    return {b["id"] for b in mock.store.snapshot()["accounts"][ACCOUNT]["backups"]}
+
+
+# -- every broken variant fails -----------------------------------------------------------------
+
+# The checks that may catch each variant first (the runs stop at their first failure).
+CAUGHT_BY = {
+    "wrong-success-status": {"status_is_documented", "status_code_conformance"},
+    "missing-field": {"response_schema_conformance"},
+    "wrong-type": {"response_schema_conformance"},
+    "no-cascade": {"deleted_backup_and_descendants_are_gone"},
+    "deleted-backup-still-visible": {"deleted_backup_and_descendants_are_gone", "use_after_free"},
+    "auth-ignored": {"request_without_token_is_unauthorized", "ignored_auth"},
+    "wrong-fault-shape": {"fault_body_is_documented", "response_schema_conformance"},
+    "undocumented-status": {"status_is_documented", "status_code_conformance"},
+    "pagination-skips-an-item": {"pages_return_every_item_once"},
+    "ha-state-unchanged-while-backing-up": {"target_is_busy_while_backup_runs"},
+    "running-backup-delete-accepted": {"running_backup_delete_is_refused"},
+    "new-backup-missing-from-its-instance-list": {"created_backup_is_visible"},
+    "instance-stays-busy-after-its-backup": {"target_is_active_after_backup_ends"},
+}
+
+
+@dataclass(frozen=True)
+class VariantRun:
+    finished: Finished
+    backups_after: set[str]
+
+
+def run_against(variant: str) -> VariantRun:
+    """The suite against one variant served by a process of its own, stopping at the first
+    failure (`-x`): catching the breakage is what is tested, and most are caught long before
+    schemathesis' phases, which run last."""
+    with subprocess.Popen(
+        [sys.executable, broken_mocks.__file__, variant],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as server:
+        assert server.stdout is not None and server.stdin is not None
+        url = server.stdout.readline().strip()
+        finished = contract_tests(*pointed_at(url, "-x", "--max-examples", "5", "--seed", "7"))
+        state = httpx.get(f"{url}/__mock/state").json()
+        server.stdin.close()
+    return VariantRun(finished, {b["id"] for b in state["accounts"][ACCOUNT]["backups"]})
+
+
+@pytest.fixture(scope="module")
+def variant_runs() -> Iterator[dict[str, VariantRun]]:
+    """Every variant's run, two at a time (this machine has two cores)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield dict(zip(CAUGHT_BY, pool.map(run_against, CAUGHT_BY), strict=True))
+
+
+def test_every_broken_variant_is_tried() -> None:
+    assert set(CAUGHT_BY) == set(broken_mocks.VARIANTS)
+
+
+@pytest.mark.parametrize("variant", CAUGHT_BY)
+def test_suite_fails_against_a_mock_with(variant_runs: dict[str, VariantRun], variant: str) -> None:
+    run = variant_runs[variant]
+    assert run.finished.returncode == 1, run.finished.output[-6000:]
+    expected = CAUGHT_BY[variant]
+    assert run.finished.failed_checks & expected, (run.finished.failed_checks, expected)
+    assert run.backups_after == FIXTURE_BACKUPS, run.finished.output[-6000:]
