@@ -116,6 +116,27 @@ class Api:
     def new_name(self) -> str:
         return f"{NAME_PREFIX} {self.run_id} {next(self._names)}"
 
+    def adopt_unacknowledged(self, max_pages: int = 500) -> None:
+        """Remember the backups of this run whose create was accepted but whose answer never
+        came back (the run was stopped while it was in flight): their names carry the run id."""
+        if self.target.read_only:
+            return
+        mine = f"{NAME_PREFIX} {self.run_id} "
+        query: dict[str, str | int] = {"limit": 20}
+        for _ in range(max_pages):
+            page = self.call("GET", self.path("/backups"), query=query, judge=False)
+            body = page.json() if page.status == 200 else None
+            if not isinstance(body, dict) or not isinstance(body.get("backups"), list):
+                return
+            backups = body["backups"]
+            found = [b for b in backups if isinstance(b, dict) and isinstance(b.get("id"), str)]
+            for backup in found:
+                if str(backup.get("name", "")).startswith(mine):
+                    self.inventory.remember(backup["id"])
+            if not found or not body.get("links"):
+                return
+            query = {"limit": 20, "marker": found[-1]["id"]}
+
     def create(
         self, *, instance: str | None = None, ha: str | None = None, parent_id: str | None = None
     ) -> Exchange:

@@ -171,8 +171,9 @@ def api(run: Run, target: Target) -> Iterator[Api]:
         )
         try:
             yield api
-        finally:
-            clean_up(api, run.cleanup)  # also after a failure or Ctrl-C: pytest tears down
+        finally:  # also after a failure or Ctrl-C: pytest tears down
+            api.adopt_unacknowledged()
+            clean_up(api, run.cleanup)
 
 
 @pytest.fixture(autouse=True)

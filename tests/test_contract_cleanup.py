@@ -68,3 +68,23 @@ def test_the_inventory_hands_back_children_before_parents_and_forgets_only_the_g
     inventory.forget("child")
     assert inventory.remaining() == ["grandchild", "parent"]
     assert inventory.owns("child") and not inventory.owns("stranger")
+
+
+def test_a_backup_whose_create_answer_was_lost_is_found_by_its_run_name_and_deleted() -> None:
+    mock = broken_mocks.true_mock()
+    with Server(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        before = backups_in(mock)
+        headers = {"X-Auth-Token": broken_mocks.TOKEN}
+        # Sent around the Api, as if the run had stopped before the answer came back.
+        for name in (api.new_name(), "contract-tests someone-else 1"):
+            body = {"backup": {"name": name, "instance": INSTANCE}}
+            http.post(f"{server.url}/v1.0/1234/backups", json=body, headers=headers)
+            mock.clock.advance(5)
+        stranger = backups_in(mock) - before
+        api.adopt_unacknowledged()
+        report = CleanupReport()
+        clean_up(api, report)
+    assert len(report.deleted) == 1 and not report.left
+    assert backups_in(mock) == before | (stranger - set(report.deleted))
+    assert len(backups_in(mock) - before) == 1  # the other run's backup is left alone
