@@ -26,5 +26,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+fuzz: $(STAMP) ## schemathesis on the mock, API and control API: every phase and check, 1,000 examples an operation (long; not part of test)
+	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
+
+bench: $(STAMP) ## throughput, latency, start-up and memory beside Prism 5; installs wrk and Prism (about 7 min; not a test)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

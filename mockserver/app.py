@@ -8,8 +8,6 @@ from typing import Any
 
 import connexion
 from connexion.exceptions import ProblemException
-from connexion.middleware import ConnexionMiddleware
-from connexion.middleware.security import SecurityMiddleware
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
@@ -21,6 +19,7 @@ from mockserver.gateway import CONTROL_PREFIX, Gateway, Receive, Scope, Send
 from mockserver.handlers import Handlers
 from mockserver.injection import Injector
 from mockserver.journal import Journal
+from mockserver.middleware import MIDDLEWARES, App
 from mockserver.problems import Problems
 from mockserver.ratelimit import RateLimiter
 from mockserver.resources import CONTROL_SPEC_PATH
@@ -28,10 +27,6 @@ from mockserver.settings import Settings
 from mockserver.spec import Spec, read_yaml, with_components_of
 from mockserver.store import Store
 from mockserver.validation import VALIDATOR_MAP
-
-# Tokens are checked by the gateway, which knows the account of the path (for 403); connexion's
-# own security middleware would refuse every request of an apiKey scheme without an info func.
-_MIDDLEWARES = [m for m in ConnexionMiddleware.default_middlewares if m is not SecurityMiddleware]
 
 
 @dataclass
@@ -71,7 +66,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     limiter = RateLimiter(clock)
     faults = FaultFactory(spec.fault_names)
 
-    app = connexion.AsyncApp(__name__, middlewares=_MIDDLEWARES, validator_map=VALIDATOR_MAP)
+    app = App(__name__, middlewares=MIDDLEWARES, validator_map=VALIDATOR_MAP)
     handlers = Handlers(store)
     app.add_api(
         spec.document,

@@ -35,9 +35,17 @@ class Clock:
         return self.now()
 
 
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can show
+
+
 def timestamp(epoch: float) -> str:
     """UTC, ISO 8601, second precision, with Z: the API's only timestamp form."""
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # time.gmtime costs less than half of datetime.fromtimestamp, and a list page formats 40
+    # timestamps; past year 9999 it raises as datetime would, rather than show a 5-digit year.
+    seconds = int(epoch)
+    if seconds > _LAST_SECOND:
+        raise ValueError(f"year is out of range: {seconds} seconds after the epoch")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def parse_timestamp(text: str) -> int:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion import request
 from connexion.lifecycle import ConnexionResponse
+from connexion.utils import split_content_type
 
+from mockserver import jsontext
 from mockserver.clock import Clock, timestamp
+from mockserver.errors import BadRequest
 from mockserver.injection import Injector
 from mockserver.journal import Journal
 from mockserver.ratelimit import RateLimiter
-from mockserver.store import Store
+from mockserver.store import Store, backup_reader
 
 Json = dict[str, Any]
+STATE_BACKUPS = ("accounts", "*", "backups")  # where a state document lists backups
 
 
 class ControlHandlers:
@@ -42,8 +47,16 @@ class ControlHandlers:
     async def getState(self) -> Json:
         return self.store.snapshot()
 
-    async def putState(self, body: Json) -> Json:
-        self.store.replace(body)
+    async def putState(self) -> Json:
+        # The body is read here (connexion has validated it) one backup at a time, rather than
+        # parsed whole by connexion: see jsontext.py.
+        _, charset = split_content_type(request.headers.get("content-type"))
+        text = (await request.body()).decode(charset or "utf-8")
+        try:
+            document = jsontext.loads(text, STATE_BACKUPS, backup_reader())
+        except ValueError as error:  # malformed JSON: refused by the validation before this
+            raise BadRequest(f"Invalid state document: {error}") from error
+        self.store.replace(document)
         return self.store.snapshot()
 
     async def getClock(self) -> Json:

@@ -24,6 +24,7 @@ from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import RateLimiter
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
+from mockserver.validation import parse_json, too_deep
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -87,7 +88,7 @@ class Gateway:
             if early is not None:
                 await _respond(sending, early)
             else:
-                await self.app(scope, _replay(body, receive), sending)
+                await self.app(_with_length(scope, body), _replay(body, receive), sending)
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], path)
             if status[0] == 0:
@@ -102,11 +103,15 @@ class Gateway:
         if token is not None and headers.get("x-mock-token") != token:
             await _respond(send, self._fault(401, "The control API needs the X-Mock-Token header."))
             return
-        body, complete = await _read_body(receive, headers, self.settings.max_body_bytes)
-        if not complete:
-            await _respond(send, self._too_large(headers))
+        limit = self.settings.control_max_body_bytes
+        body, complete = await _read_body(receive, headers, limit)
+        if not _valid_length(headers):
+            await _respond(send, self._fault(400, _BAD_LENGTH))
             return
-        await self.app(scope, _replay(body, receive), send)
+        if not complete:
+            await _respond(send, self._too_large(headers, limit))
+            return
+        await self.app(_with_length(scope, body), _replay(body, receive), send)
 
     async def _gate(
         self, scope: Scope, headers: dict[str, str], body: bytes, complete: bool
@@ -114,8 +119,10 @@ class Gateway:
         """An answer that stops the request here, or None to pass it to connexion."""
         method: str = scope["method"]
         path: str = scope["path"]
+        if not _valid_length(headers):
+            return self._fault(400, _BAD_LENGTH)
         if not complete:
-            return self._too_large(headers)
+            return self._too_large(headers, self.settings.max_body_bytes)
         rule = self.injector.take(method, path)
         if rule is not None:
             if rule.latency_ms:
@@ -187,12 +194,11 @@ class Gateway:
             {"content-type": "application/json"},
         )
 
-    def _too_large(self, headers: dict[str, str]) -> Response:
+    def _too_large(self, headers: dict[str, str], limit: int) -> Response:
         if not _is_json(headers.get("content-type", "")):
             return self._fault(
                 415, "The request body must be JSON (Content-Type: application/json)."
             )
-        limit = self.settings.max_body_bytes
         return self._fault(413, f"The request body is larger than {limit} bytes.")
 
     def _entry(self, scope: Scope, headers: dict[str, str], body: bytes, status: int) -> Entry:
@@ -210,6 +216,7 @@ class Gateway:
 
 
 _SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
+_BAD_LENGTH = "The Content-Length header must be one non-negative integer."
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -219,6 +226,12 @@ def _headers(scope: Scope) -> dict[str, str]:
         value = raw_value.decode("latin-1")
         found[name] = f"{found[name]}, {value}" if name in found else value
     return found
+
+
+def _valid_length(headers: dict[str, str]) -> bool:
+    # uvicorn refuses a bad Content-Length itself; other ASGI servers may pass it on.
+    declared = headers.get("content-length")
+    return declared is None or declared.isdigit()
 
 
 def _is_json(content_type: str) -> bool:
@@ -247,6 +260,15 @@ async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> t
     return b"".join(chunks), True
 
 
+def _with_length(scope: Scope, body: bytes) -> Scope:
+    """The scope, declaring the length of the body read whole: connexion reads no body from a
+    request without Content-Length, so a chunked request would otherwise lose its body."""
+    headers = scope.get("headers", [])
+    if any(name.lower() == b"content-length" for name, _ in headers):
+        return scope
+    return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
@@ -268,9 +290,13 @@ async def _respond(send: Send, response: Response) -> None:
 
 
 def _journal_body(body: bytes) -> Any:
+    """The JSON document; or the text, when the body is not JSON or is JSON that could not be
+    copied and served back safely (nested too deeply, or with numbers out of range)."""
     if not body:
         return None
+    text = body.decode("utf-8", errors="replace")
     try:
-        return json.loads(body)
+        document = parse_json(body)
     except (ValueError, RecursionError):
-        return body.decode("utf-8", errors="replace")
+        return text
+    return text if too_deep(document) else document

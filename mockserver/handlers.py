@@ -118,10 +118,11 @@ def _backup_page(page: Page) -> Json:
 def _with_next(document: Json, page: Page, count: int) -> Json:
     """Add the `rel: next` link when another page follows: this URL, with limit and marker."""
     if page.more and page.items:
-        query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        url = request.url  # once: each use of connexion's `request` proxy builds a new request
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
         query["limit"] = query.get("limit") or str(count)
         query["marker"] = page.items[-1].id
-        href = f"{_root()}{request.url.path}?{urlencode(query)}"
+        href = f"{_root()}{url.path}?{urlencode(query)}"
         document["links"] = [{"href": href, "rel": "next"}]
     return document
 

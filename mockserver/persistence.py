@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +53,18 @@ def save_state_file(path: Path, document: dict[str, Any]) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+class StateFile:
+    """Where one mock saves its state. Each save takes its snapshot and writes it under one lock:
+    a periodic save (in a thread) and the last save on shutdown may overlap, and the save that
+    finishes last must hold the newest state, never an older snapshot written late."""
+
+    def __init__(self, path: Path, snapshot: Callable[[], dict[str, Any]]) -> None:
+        self.path = path
+        self._snapshot = snapshot
+        self._lock = threading.Lock()
+
+    def save(self) -> None:
+        with self._lock:
+            save_state_file(self.path, self._snapshot())

@@ -31,4 +31,6 @@ class Settings:
     log_level: str = "info"
     journal_size: int = 1000
     max_body_bytes: int = 64 * 1024
+    # The control API's own limit: a PUT /__mock/state of a large state needs more than 64 KiB.
+    control_max_body_bytes: int = 64 * 1024
     validate_responses: bool = True

@@ -8,8 +8,11 @@ connexion's parsing and coercion and change only how a body or a parameter set i
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
@@ -18,13 +21,23 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     FormDataValidator,
     JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
     MultiPartFormDataValidator,
     ParameterValidator,
+    TextResponseBodyValidator,
 )
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 
+from mockserver.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
+from mockserver.resources import CONTROL_SPEC_PATH
+from mockserver.spec import read_yaml, with_components_of
+
 FORMATS = FormatChecker()  # every known format, uuid and date included
+# Far deeper than any document of either API. Deeper bodies are refused (400) rather than left to
+# reach Python's recursion limit later, where connexion parses the body again, and where the
+# journal copies and serializes it.
+MAX_JSON_DEPTH = 100
 
 # `nullable: true` beside allOf/anyOf/oneOf accepts null (connexion patches only type and enum).
 BodySchemaValidator = extend(  # type: ignore[no-untyped-call]
@@ -50,7 +63,47 @@ def _no_constants(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:32]} is out of range")
+    return value
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Strict JSON: no NaN or Infinity, no number that overflows to one (ValueError otherwise)."""
+    return json.loads(text, parse_constant=_no_constants, parse_float=_finite)
+
+
+def too_deep(document: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (found without recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            if depth > limit:
+                return True
+            pending.extend((child, depth + 1) for child in node)
+    return False
+
+
+def state_violations(document: Any, api_document: Mapping[str, Any]) -> list[str]:
+    """Every way `document` breaks the control API's State schema: what PUT /__mock/state takes."""
+    control = with_components_of(read_yaml(CONTROL_SPEC_PATH), api_document)
+    schema = {"$ref": "#/components/schemas/State", "components": control["components"]}
+    validator = BodySchemaValidator(schema, format_checker=FORMATS)
+    return sorted(f"{_where('state', e)}: {e.message}" for e in validator.iter_errors(document))
+
+
 class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    NULLABLE_SKIPS = BODY_NULLABLE_SKIPS  # how BodySchemaValidator treats `nullable`
+
+    def __init__(self, *, compiled: Compiled | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._compiled = compiled  # the schema compiled once per operation (middleware.py)
+
     @property
     def _validator(self) -> Any:
         return BodySchemaValidator(self._schema, format_checker=FORMATS)
@@ -64,15 +117,20 @@ class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if not text:
             return None
         try:
-            return json.loads(text, parse_constant=_no_constants)
+            document = parse_json(text)
         except RecursionError as error:
             raise RequestInvalid(["body: JSON nested too deeply"]) from error
         except ValueError as error:
             raise RequestInvalid([f"body: malformed JSON: {error}"]) from error
+        if too_deep(document):
+            raise RequestInvalid([f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep"])
+        return document
 
     def _validate(self, body: Any) -> None:
         if not self._nullable and body is None:
             raise RequestInvalid(["body: a JSON request body is required"])
+        if self._compiled is not None and self._compiled.accepts(body):
+            return  # only a body it finds invalid needs the (slow) Python validator's word
         try:
             errors = list(self._validator.iter_errors(body))
         except RecursionError as error:
@@ -91,6 +149,8 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
             key: Draft4Validator(p.get("schema", p), format_checker=FORMATS)
             for key, p in unique.items()
         }
+        # Built once per operation (middleware.py): the compiled schemas answer most requests.
+        self._compiled = {key: Compiled(p.get("schema", p), None) for key, p in unique.items()}
 
     def validate_request(self, request: Any) -> None:
         sources = {
@@ -99,7 +159,7 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
             "header": request.headers,
             "cookie": request.cookies,
         }
-        violations: list[str] = []
+        violations = self._query_names(request.scope.get("query_string", b""))
         for where, values in sources.items():
             for parameter in self.parameters.get(where, []):
                 name = parameter["name"]
@@ -110,6 +170,8 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
                     continue
                 if is_nullable(parameter) and is_null(value):
                     continue
+                if self._compiled[(where, name)].accepts(value):
+                    continue
                 validator = self._validators[(where, name)]
                 violations += [
                     f"{_where(f'{where}/{name}', e)}: {e.message}"
@@ -117,6 +179,34 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
                 ]
         if violations:
             raise RequestInvalid(violations)
+
+    def _query_names(self, query: bytes) -> list[str]:
+        """An unknown query parameter, or one given twice, is refused rather than guessed at."""
+        declared = {p["name"]: p for p in self.parameters.get("query", [])}
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        violations = []
+        for name, count in Counter(name for name, _ in pairs).items():
+            parameter = declared.get(name)
+            if parameter is None:
+                violations.append(f"query/{name}: unknown parameter")
+            elif count > 1 and parameter.get("schema", {}).get("type") != "array":
+                violations.append(f"query/{name}: given {count} times, expected once")
+        return violations
+
+
+class ResponseValidator(JSONResponseBodyValidator):  # type: ignore[misc]
+    """connexion's JSON response validator, which asks the compiled schema first."""
+
+    NULLABLE_SKIPS = RESPONSE_NULLABLE_SKIPS  # how connexion's Draft4ResponseValidator treats it
+
+    def __init__(self, scope: Any, *, compiled: Compiled | None = None, **kwargs: Any) -> None:
+        super().__init__(scope, **kwargs)
+        self._compiled = compiled
+
+    def _validate(self, body: Any) -> None:
+        if self._compiled is not None and self._compiled.accepts(body):
+            return
+        super()._validate(body)
 
 
 VALIDATOR_MAP = {
@@ -127,5 +217,8 @@ VALIDATOR_MAP = {
             "application/x-www-form-urlencoded": FormDataValidator,
             "multipart/form-data": MultiPartFormDataValidator,
         }
+    ),
+    "response": MediaTypeDict(
+        {"*/*json": ResponseValidator, "text/plain": TextResponseBodyValidator}
     ),
 }

@@ -217,6 +217,7 @@ def test_backup_moves_new_building_completed_on_the_clock(store: Store, clock: C
 def test_zero_durations_complete_at_once(clock: Clock) -> None:
     store = Store(fixture_state(), clock, new_seconds=0, building_seconds=0)
     backup = store.create_backup(ACCOUNT, of_instance())
+    assert backup.status == "NEW"  # the create answer, as section 2 says
     assert store.get_backup(ACCOUNT, backup.id).status == "COMPLETED"
     assert store.get_instance(ACCOUNT, MYSQL).status == "ACTIVE"
 
@@ -386,7 +387,7 @@ def test_delete_of_a_chain_with_a_running_backup_removes_nothing(
 def test_delete_frees_quota(clock: Clock) -> None:
     store = Store(fixture_state(), clock, quota=3, new_seconds=0, building_seconds=0)
     store.delete_backup(ACCOUNT, PERCONA_BACKUP)
-    assert store.create_backup(ACCOUNT, of_instance()).status == "COMPLETED"
+    assert store.create_backup(ACCOUNT, of_instance()).status == "NEW"
 
 
 def test_delete_of_an_unknown_id_is_not_found(store: Store) -> None:

@@ -1,0 +1,184 @@
+"""The measuring phases: start-up, throughput beside Prism, and the list as the state grows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import loadgen, seed, workloads
+from bench.report import Summary, summarize
+from bench.servers import Server, free_port, start
+from bench.tools import ROOT
+
+SPEC = ROOT / "openapi.yaml"
+LOGS = ROOT / "bench-results" / "logs"
+CONTROL_BODY_LIMIT = 512 * 1024 * 1024  # room for a PUT of 100,000 backups (about 70 MB)
+SETTLE_S = 1.0  # after a PUT, before reading what the process holds (its answer is in flight)
+# Lifecycles of 0 s and a quota out of reach: every create completes at once (see workloads).
+OURS = [
+    "--log-level=warning",  # no access log line per request (Prism runs with -v warn likewise)
+    "--frozen-clock",
+    "--new-seconds=0",
+    "--building-seconds=0",
+    "--quota=1000000000",
+    f"--control-max-body-bytes={CONTROL_BODY_LIMIT}",
+]
+
+
+def ours_command(port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "mockserver", f"--port={port}", *extra]
+
+
+def prism_command(prism: Path, port: int) -> list[str]:
+    return [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "warn", str(SPEC)]
+
+
+def startup(prism: Path, runs: int) -> dict[str, Any]:
+    """Seconds from spawn to the first answer, each server started `runs` times, alternately."""
+    print(f"bench: start-up, {runs} starts each", flush=True)
+    times: dict[str, list[float]] = {"ours": [], "prism": []}
+    for _ in range(runs):
+        for kind in times:
+            port = free_port()
+            command = (
+                ours_command(port, "--log-level=warning")
+                if kind == "ours"
+                else prism_command(prism, port)
+            )
+            server = start(kind, kind, command, port, LOGS / f"startup-{kind}.log")
+            times[kind].append(server.startup_s)
+            server.stop()
+    return {kind: {"median": statistics.median(t), "runs": t} for kind, t in times.items()}
+
+
+def throughput(
+    wrk: Path, prism: Path, args: argparse.Namespace
+) -> tuple[dict[str, dict[str, Summary]], dict[str, float]]:
+    document = seed.state(backups=100)
+    body = json.dumps(document).encode()
+    loads = workloads.throughput(seed.backup_ids(document)[0], seed.instance_ids(document))
+    ports = [free_port() for _ in range(3)]
+    servers = _start_all(
+        [
+            ("ours", "ours", ports[0], ours_command(ports[0], *OURS)),
+            (
+                "ours, no response validation",
+                "ours",
+                ports[1],
+                ours_command(ports[1], *OURS, "--no-response-validation"),
+            ),
+            ("prism", "prism", ports[2], prism_command(prism, ports[2])),
+        ]
+    )
+    try:
+        runs: dict[str, dict[str, list[loadgen.Run]]] = {
+            w.name: {s.name: [] for s in servers} for w in loads
+        }
+        print("bench: warm-up, 1 s per server and workload", flush=True)
+        for workload in loads:
+            for server in servers:
+                _drive(wrk, server, workload, body, 1.0, args.connections)
+        for number in range(args.rounds):
+            print(f"bench: throughput round {number + 1} of {args.rounds}", flush=True)
+            for workload in loads:
+                # Each round starts with another server, so that no server always goes first.
+                order = servers[number % len(servers) :] + servers[: number % len(servers)]
+                for server in order:
+                    runs[workload.name][server.name].append(
+                        _drive(wrk, server, workload, body, args.seconds, args.connections)
+                    )
+        peak = {server.name: round(server.peak_rss_mb(), 1) for server in servers}
+    finally:
+        for server in servers:
+            server.stop()
+    summaries = {
+        w: {s: summarize(r) for s, r in by_server.items()} for w, by_server in runs.items()
+    }
+    return summaries, peak
+
+
+def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """A page of the list, and memory, with each size of account, in one mock per size."""
+    found: dict[str, Any] = {}
+    servers: list[tuple[int, Server, workloads.Workload]] = []
+    try:
+        for size in args.sizes:
+            port = free_port()
+            server = start(
+                f"ours, {size:,} backups", "ours", ours_command(port, *OURS), port, _log("scale")
+            )
+            idle = server.rss_mb()
+            document = seed.state(backups=size)
+            body = json.dumps(document).encode()
+            print(f"bench: seeding {size:,} backups ({len(body) / 1e6:.1f} MB)", flush=True)
+            seconds = seed.put_state(server.url, body)
+            time.sleep(SETTLE_S)
+            found[str(size)] = {
+                "idle_rss_mb": round(idle, 1),
+                "seed_s": round(seconds, 2),
+                "seed_mb": round(len(body) / 1e6, 1),
+                "rss_after_seed_mb": round(server.rss_mb(), 1),
+            }
+            servers.append((size, server, workloads.list_pages(seed.backup_ids(document))))
+            del document, body
+        for _, server, workload in servers:
+            _drive(wrk, server, workload, b"", 1.0, args.connections)  # warm-up
+        runs: dict[int, list[loadgen.Run]] = {size: [] for size, _, _ in servers}
+        for number in range(args.rounds):
+            print(f"bench: list scaling round {number + 1} of {args.rounds}", flush=True)
+            order = servers[number % len(servers) :] + servers[: number % len(servers)]
+            for size, server, workload in order:
+                runs[size].append(
+                    _drive(wrk, server, workload, b"", args.seconds, args.connections)
+                )
+        for size, server, _ in servers:
+            entry = found[str(size)]
+            entry["list"] = summarize(runs[size])
+            entry["rss_after_load_mb"] = round(server.rss_mb(), 1)
+            entry["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+    finally:
+        for _, server, _ in servers:
+            server.stop()
+    return found
+
+
+def _start_all(specs: list[tuple[str, str, int, list[str]]]) -> list[Server]:
+    servers: list[Server] = []
+    try:
+        for name, kind, port, command in specs:
+            servers.append(start(name, kind, command, port, _log(name)))
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
+
+def _drive(
+    wrk: Path,
+    server: Server,
+    workload: workloads.Workload,
+    state: bytes,
+    seconds: float,
+    connections: int,
+) -> loadgen.Run:
+    server.check_alive()
+    if server.kind == "ours" and state:
+        seed.put_state(server.url, state)  # the same state before every run: creates pile up
+    return loadgen.run(
+        wrk,
+        server.url,
+        workload,
+        workload.expected_for(server.kind),
+        seconds=seconds,
+        connections=connections,
+    )
+
+
+def _log(name: str) -> Path:
+    return LOGS / (name.replace(",", "").replace(" ", "-") + ".log")

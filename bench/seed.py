@@ -1,0 +1,112 @@
+"""State documents for PUT /__mock/state: the fixture state plus one account of N backups.
+
+The account's backups are COMPLETED, one a minute apart, spread over its ACTIVE instances, and
+shaped as fixtures/state.json shapes them (which is what GET /__mock/state returns).
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+from bench.tools import ROOT
+
+ACCOUNT = "bench"
+INSTANCES = 100
+EPOCH = 1_600_000_000  # 2020-09-13: every backup is older than the mock's clock
+DATASTORE = {
+    "type": "mysql",
+    "version": "5.6",
+    "version_id": "1379cc8b-4bc5-4c4a-9e9d-7a9ad27c0866",
+}
+LOCATION = (
+    "https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_bench"
+    "/z_CLOUDDB_BACKUPS/{id}.xbstream.gz"
+)
+
+
+def state(backups: int, instances: int = INSTANCES, seed: int = 6) -> dict[str, Any]:
+    fixture: dict[str, Any] = json.loads((ROOT / "fixtures" / "state.json").read_text())
+    document = copy.deepcopy(fixture)
+    chance = random.Random(seed)  # the same ids on every run
+    instance_ids = [_uuid(chance) for _ in range(instances)]
+    document["accounts"][ACCOUNT] = {
+        "instances": [_instance(i, instance_id) for i, instance_id in enumerate(instance_ids)],
+        "ha_instances": [],
+        "backups": [_backup(i, _uuid(chance), instance_ids[i % instances]) for i in range(backups)],
+    }
+    return document
+
+
+def backup_ids(document: dict[str, Any]) -> list[str]:
+    """The bench account's backup ids, newest first (the order of a list)."""
+    backups = document["accounts"][ACCOUNT]["backups"]
+    return [b["id"] for b in sorted(backups, key=lambda b: (b["created"], b["id"]), reverse=True)]
+
+
+def instance_ids(document: dict[str, Any]) -> list[str]:
+    return [i["id"] for i in document["accounts"][ACCOUNT]["instances"]]
+
+
+def put_state(url: str, body: bytes, timeout: float = 600.0) -> float:
+    """PUT the document; the seconds it took (the answer, the whole new state, is read too)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    began = time.perf_counter()
+    try:
+        connection.request(
+            "PUT", "/__mock/state", body=body, headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        answer = response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"PUT /__mock/state: {response.status} {answer[:500]!r}")
+    return time.perf_counter() - began
+
+
+def _uuid(chance: random.Random) -> str:
+    return str(uuid.UUID(int=chance.getrandbits(128), version=4))
+
+
+def _timestamp(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _instance(number: int, instance_id: str) -> dict[str, Any]:
+    return {
+        "id": instance_id,
+        "name": f"bench-instance-{number}",
+        "status": "ACTIVE",
+        "datastore": dict(DATASTORE),
+        "flavor": {"id": "2", "ram": 1024},
+        "volume": {"size": 2},
+    }
+
+
+def _backup(number: int, backup_id: str, instance_id: str) -> dict[str, Any]:
+    created = EPOCH + 60 * number
+    return {
+        "id": backup_id,
+        "name": f"bench-backup-{number}",
+        "description": None,
+        "status": "COMPLETED",
+        "created": _timestamp(created),
+        "updated": _timestamp(created + 5),
+        "instance_id": instance_id,
+        "source": {"type": "instance", "id": instance_id},
+        "parent_id": None,
+        "locationRef": LOCATION.format(id=backup_id),
+        "size": round(0.1 + number % 400 / 1000, 2),
+        "type": "InnoBackupEx",
+        "is_automated": 0,
+        "flavor_ram": 1024,
+        "volume_size": 2,
+        "datastore": dict(DATASTORE),
+    }

@@ -1,0 +1,39 @@
+"""The issue's targets, judged from the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import ratio
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for name, by_server in results["throughput"].items():
+        ours, prism = by_server["ours"], by_server["prism"]
+        speed = ratio(ours.requests_per_s, prism.requests_per_s)
+        rows.append(_target(f"{name}: req/s ours/Prism >= 2", f"{speed:.2f}x", speed >= 2))
+        tail = ratio(ours.p99_ms, prism.p99_ms)
+        rows.append(_target(f"{name}: p99 ours/Prism <= 1", f"{tail:.2f}x", tail <= 1))
+    sizes = sorted(results["scaling"], key=int)
+    smallest, largest = results["scaling"][sizes[0]], results["scaling"][sizes[-1]]
+    if int(sizes[-1]) >= 100_000 and int(sizes[0]) <= 100:
+        slower = ratio(largest["list"].p50_ms, smallest["list"].p50_ms)
+        rows.append(
+            _target(
+                f"list page p50 at {int(sizes[-1]):,} / at {int(sizes[0]):,} <= 1.5",
+                f"{slower:.2f}x",
+                slower <= 1.5,
+            )
+        )
+        held = largest["rss_after_seed_mb"]
+        rows.append(
+            _target(f"{int(sizes[-1]):,} backups held in < 200 MB", f"{held:.0f} MB", held < 200)
+        )
+    boot = results["startup_s"]["ours"]["median"]
+    rows.append(_target("start-up to first answer < 1.5 s", f"{boot:.2f} s", boot < 1.5))
+    return rows
+
+
+def _target(name: str, measured: str, met: bool) -> dict[str, Any]:
+    return {"target": name, "measured": measured, "met": met}

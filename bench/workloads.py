@@ -1,0 +1,64 @@
+"""What each workload sends, and which status is the right answer from each kind of server.
+
+Prism is stateless: it answers every valid request with the operation's documented example, and
+an invalid one with 422, the first of 422/400 the operation documents (so 422 is its right answer
+to the invalid create, where the contract's, and ours, is 400).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bench.seed import ACCOUNT
+
+Request = tuple[str, str, str]  # method, path (with query), JSON body or ""
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    requests: list[Request]
+    expected: Mapping[str, int]  # server kind -> the right status
+
+    def expected_for(self, kind: str) -> int:
+        return self.expected[kind]
+
+
+def throughput(newest_backup: str, instances: list[str]) -> list[Workload]:
+    base = f"/v1.0/{ACCOUNT}/backups"
+    return [
+        Workload("show", [("GET", f"{base}/{newest_backup}", "")], {"ours": 200, "prism": 200}),
+        Workload("list", [("GET", base, "")], {"ours": 200, "prism": 200}),
+        # Creates rotate over the account's ACTIVE instances; the mock runs with lifecycles of
+        # 0 s, so every backup completes at once and its instance is ACTIVE again (no 422).
+        Workload(
+            "create",
+            [("POST", base, _create_body(instance)) for instance in instances],
+            {"ours": 202, "prism": 202},
+        ),
+        Workload(
+            "invalid create",
+            [("POST", base, json.dumps({"backup": {"name": "", "instance": "not-a-uuid"}}))],
+            {"ours": 400, "prism": 422},
+        ),
+    ]
+
+
+def list_pages(ids_newest_first: list[str], pages: int = 50) -> Workload:
+    """Pages of 20 from all along the list: the first, then after markers spread to the end."""
+    base = f"/v1.0/{ACCOUNT}/backups"
+    last_start = max(0, len(ids_newest_first) - 21)
+    markers = sorted({last_start * i // (pages - 1) for i in range(pages)})
+    requests: list[Request] = [("GET", base, "")]
+    requests += [("GET", f"{base}?marker={ids_newest_first[m]}", "") for m in markers if m > 0]
+    return Workload("list page", requests, {"ours": 200})
+
+
+def _create_body(instance: str) -> str:
+    body: dict[str, Any] = {
+        "backup": {"name": "bench", "instance": instance, "description": "made by make bench"}
+    }
+    return json.dumps(body)

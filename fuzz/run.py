@@ -1,0 +1,151 @@
+"""`make fuzz`: a long schemathesis run of the mock, the API and the control API.
+
+Three runs, each against a mock process of its own, started on a free port of 127.0.0.1 (the
+control API's run replaces the state and moves the clock; a run must not see another's):
+
+- api: every phase (examples, coverage, fuzzing, stateful) and every check, with a token table
+  so that the auth checks have something to find;
+- api-stateful: the stateful phase alone, repeated for STATEFUL_SECONDS, from a fresh mock
+  (after a long fuzzing phase, schemathesis keeps its stateful phase short);
+- control: every phase and check on the control API, with a control token.
+
+The run fails when schemathesis finds anything, and when a mock does not survive it: stopped
+with SIGTERM, each must still exit 0. Extra arguments go to every schemathesis run:
+
+    python fuzz/run.py --max-examples 50        a short run
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE / "schemathesis.toml"
+REPORT = HERE / "report"
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONTROL_TOKEN = "fuzz-control-token"
+STATEFUL_SECONDS = 300
+# Lifecycles of 0 s and a quota far away: creates succeed, so stateful runs go deep; the busy
+# (422) and quota (413) answers are configured as expected all the same.
+API_MOCK = ["--tokens", str(HERE / "tokens.json"), "--quota", "100000"]
+API_MOCK += ["--new-seconds", "0", "--building-seconds", "0"]
+RUNS = {
+    "api": (API_MOCK, []),
+    "api-stateful": (API_MOCK, ["--phases", "stateful", "--max-time", str(STATEFUL_SECONDS)]),
+    "control": (["--control-token", CONTROL_TOKEN], []),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(name: str, options: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = REPORT / f"mock-{name}.log"
+    command = [sys.executable, "-m", "mockserver", "--port", str(port), "--log-level", "warning"]
+    with log.open("wb") as output:
+        process = subprocess.Popen([*command, *options], stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"fuzz: the {name} mock exited with {process.returncode}: see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/openapi.json", timeout=1):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"fuzz: the {name} mock did not start: see {log}")
+
+
+def stop(name: str, process: subprocess.Popen[bytes]) -> bool:
+    if process.poll() is not None:
+        print(f"fuzz: the {name} mock died during the run (exit {process.returncode})")
+        return False
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(30)
+    if code != 0:
+        print(f"fuzz: the {name} mock exited {code} on SIGTERM")
+    return code == 0
+
+
+def schema(name: str, url: str) -> tuple[Path, list[str]]:
+    """The document under test, saved (the control API's needs the control token, so
+    schemathesis reads it from the file), and how to point schemathesis at it."""
+    path = REPORT / f"openapi-{name}.json"
+    request = urllib.request.Request(f"{url}/openapi.json")
+    base = url
+    if name == "control":
+        request = urllib.request.Request(f"{url}/__mock/openapi.json")
+        request.add_header("X-Mock-Token", CONTROL_TOKEN)
+        base = f"{url}/__mock"
+    with urllib.request.urlopen(request, timeout=10) as response:
+        path.write_bytes(response.read())
+    return path, [str(path), "--url", base]
+
+
+def summary(events: Path, document: Path) -> str:
+    """Test cases per documented operation and per phase, and the checks that ran."""
+    paths = json.loads(document.read_text(encoding="utf-8"))["paths"]
+    documented = {f"{m.upper()} {path}" for path, item in paths.items() for m in item}
+    operations: Counter[str] = Counter()
+    phases: Counter[str] = Counter()
+    checks: set[str] = set()
+    with events.open(encoding="utf-8") as stream:
+        for line in stream:
+            if not line.startswith('{"ScenarioFinished"'):
+                continue
+            recorder = json.loads(line)["ScenarioFinished"]["recorder"]
+            for case in recorder.get("cases", {}).values():
+                value = case["value"]
+                operation = f"{value['method']} {value['path']}"
+                operations[operation if operation in documented else "other methods"] += 1
+                phases[((value.get("meta") or {}).get("phase") or {}).get("name", "?")] += 1
+            for results in recorder.get("checks", {}).values():
+                checks.update(result["name"] for result in results)
+    lines = [f"  {count:6d}  {operation}" for operation, count in sorted(operations.items())]
+    lines.append("  phases: " + ", ".join(f"{p} {n}" for p, n in sorted(phases.items())))
+    lines.append("  checks: " + ", ".join(sorted(checks)))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    REPORT.mkdir(exist_ok=True)
+    failed = False
+    began = time.monotonic()
+    for name, (options, arguments) in RUNS.items():
+        process, url = start(name, options)
+        started = time.monotonic()
+        events = REPORT / f"events-{name}.ndjson"
+        document, location = schema(name, url)
+        command = [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", *location]
+        command += ["--report", "junit,ndjson", "--report-junit-path", f"report/junit-{name}.xml"]
+        command += ["--report-ndjson-path", str(events.relative_to(HERE)), *arguments, *argv]
+        print(f"fuzz: {name}: {' '.join(command)}", flush=True)
+        try:
+            code = subprocess.run(command, cwd=HERE, check=False).returncode
+        finally:
+            survived = stop(name, process)
+        print(f"fuzz: {name}: schemathesis exit {code} in {time.monotonic() - started:.0f} s")
+        if events.exists():
+            print(summary(events, document), flush=True)
+        failed = failed or code != 0 or not survived
+    print(f"fuzz: {'FAILED' if failed else 'clean'} in {time.monotonic() - began:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,133 @@
+"""The compiled schemas (mockserver/compiled.py) never accept what the Python validators refuse,
+and they cover every body and response of both APIs, so the fast path is the usual one."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from connexion.json_schema import Draft4ResponseValidator, resolve_refs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator
+from support import EXAMPLES, FIXTURES, load_spec, read_json
+
+from mockserver.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
+from mockserver.resources import CONTROL_SPEC_PATH
+from mockserver.spec import read_yaml, with_components_of
+from mockserver.validation import FORMATS, BodySchemaValidator
+
+API = resolve_refs(load_spec())
+CONTROL = resolve_refs(with_components_of(read_yaml(CONTROL_SPEC_PATH), load_spec()))
+Case = tuple[str, dict[str, Any], Any, Compiled, Callable[[Any], bool]]
+
+
+def _cases() -> Iterator[Case]:
+    """(name, schema, a valid document, its compiled schema, the Python validator's verdict)."""
+    for directory in sorted(EXAMPLES.iterdir()):
+        operation = _operation(API, directory.name)
+        for request in sorted(directory.glob("*.request.json")):
+            body = read_json(request).get("body")
+            if body is not None:
+                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+                yield _body_case(request.name, schema, body)
+        for response in sorted(directory.glob("*.response.json")):
+            answer = read_json(response)
+            content = operation["responses"][str(answer["status"])].get("content")
+            if content is not None and answer.get("body") is not None:
+                yield _response_case(response.name, content["application/json"]["schema"], answer)
+    state = read_json(FIXTURES / "state.json")
+    put = CONTROL["paths"]["/state"]["put"]
+    schema = put["requestBody"]["content"]["application/json"]["schema"]
+    yield _body_case("PUT state", schema, state)
+    schema = put["responses"]["200"]["content"]["application/json"]["schema"]
+    yield _response_case("state", schema, {"body": state})
+
+
+def _operation(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                return operation
+    raise LookupError(operation_id)
+
+
+def _body_case(name: str, schema: dict[str, Any], body: Any) -> Case:
+    python = BodySchemaValidator(schema, format_checker=FORMATS)
+    return name, schema, body, Compiled(schema, BODY_NULLABLE_SKIPS), python.is_valid
+
+
+def _response_case(name: str, schema: dict[str, Any], answer: dict[str, Any]) -> Case:
+    python = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    return name, schema, answer["body"], Compiled(schema, RESPONSE_NULLABLE_SKIPS), python.is_valid
+
+
+CASES = list(_cases())
+IDS = [case[0] for case in CASES]
+TRICKY = st.sampled_from(
+    [None, "", "x\n", "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e\n", "2015-08-31T22:16:25Z\n", 0, 1]
+)
+JSON = st.recursive(
+    TRICKY | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=4,
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, document: Any) -> Any:
+    """The document with a few of its members dropped, replaced or added, at any depth."""
+    document = copy.deepcopy(document)
+    for _ in range(draw(st.integers(1, 3))):
+        node = document
+        while isinstance(node, (dict, list)) and node and draw(st.booleans()):
+            keys = sorted(node) if isinstance(node, dict) else list(range(len(node)))
+            key = draw(st.sampled_from(keys))
+            if not isinstance(node[key], (dict, list)) or draw(st.booleans()):
+                action = draw(st.sampled_from(["drop", "replace", "add"]))
+                if action == "drop":
+                    del node[key]
+                elif action == "replace":
+                    node[key] = draw(JSON)
+                elif isinstance(node, dict):
+                    node[draw(st.text(max_size=6))] = draw(JSON)
+                break
+            node = node[key]
+    return document
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_every_schema_is_compiled_and_accepts_its_documented_example(case: Case) -> None:
+    _, _, document, compiled, python = case
+    assert compiled.compiled
+    assert python(document) and compiled.accepts(document)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_document_the_compiled_schema_accepts_is_valid(case: Case, data: st.DataObject) -> None:
+    _, _, document, compiled, python = case
+    changed = data.draw(mutated(document))
+    if compiled.accepts(changed):
+        assert python(changed), changed
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "string", "format": "uuid"}, {"$ref": "#/definitions/x"}, {"writeOnly": True}],
+)
+def test_a_schema_whose_meaning_may_differ_is_left_to_the_python_validator(
+    schema: dict[str, Any],
+) -> None:
+    compiled = Compiled(schema, RESPONSE_NULLABLE_SKIPS)
+    assert not compiled.compiled and not compiled.accepts("anything")
+
+
+def test_nullable_accepts_null_only_where_connexion_does() -> None:
+    schema = {"nullable": True, "anyOf": [{"type": "string"}]}
+    assert Compiled(schema, BODY_NULLABLE_SKIPS).accepts(None)
+    assert not Compiled(schema, RESPONSE_NULLABLE_SKIPS).accepts(None)
+    assert Compiled({"type": "string", "nullable": True}, RESPONSE_NULLABLE_SKIPS).accepts(None)

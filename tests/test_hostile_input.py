@@ -1,0 +1,702 @@
+"""Hostile input on every operation gets a 4xx with the documented fault body, and leaves the
+mock serving with its state unchanged.
+
+Most cases go through the ASGI app with hand-built scopes, so that nothing normalizes the path,
+the query or the headers on the way; the cases the transport decides (uvicorn's limits, NUL
+bytes in headers, a body declared too large) go to a real process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+import yaml
+from support import FIXTURES, MockProcess, load_spec, operations, read_json, resolve
+
+from mockserver import Settings, create_app
+from mockserver.app import Mock
+from mockserver.resources import CONTROL_SPEC_PATH
+
+SPEC = load_spec()
+CONTROL = yaml.safe_load(CONTROL_SPEC_PATH.read_text(encoding="utf-8"))
+ACCOUNT = read_json(FIXTURES / "state.json")["accounts"]["1234"]
+IDS = {
+    "accountId": "1234",
+    "backupId": ACCOUNT["backups"][0]["id"],
+    "instanceId": ACCOUNT["instances"][0]["id"],
+    "haId": ACCOUNT["ha_instances"][0]["id"],
+}
+TOKEN = "hostile-input-token"  # holds account 1234 only
+MOCK_TOKEN = "hostile-input-control-token"
+CHUNK = 16 * 1024
+TEN_MB = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str  # with the ids of the fixture state
+    template: str
+    statuses: frozenset[int]
+    takes_body: bool
+    query: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.operation_id
+
+    @property
+    def control(self) -> bool:
+        return self.path.startswith("/__mock")
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers that let a well-formed request through: the token it needs."""
+        if self.control:
+            return [(b"x-mock-token", MOCK_TOKEN.encode())]
+        return [(b"x-auth-token", TOKEN.encode())]
+
+
+def _operations() -> list[Operation]:
+    found = []
+    for prefix, document in (("", SPEC), ("/__mock", CONTROL)):
+        for template, item in document["paths"].items():
+            for method, raw in item.items():
+                if method == "parameters":
+                    continue
+                parameters = [
+                    resolve(document, p)
+                    for p in item.get("parameters", []) + raw.get("parameters", [])
+                ]
+                found.append(
+                    Operation(
+                        raw["operationId"],
+                        method.upper(),
+                        prefix + template.format(**IDS),
+                        prefix + template,
+                        frozenset(int(status) for status in raw["responses"]),
+                        "requestBody" in raw,
+                        tuple(p["name"] for p in parameters if p["in"] == "query"),
+                    )
+                )
+    return found
+
+
+def _fault_names() -> dict[int, str]:
+    names = {}
+    for _, _, operation in operations(SPEC):
+        for code, response in operation["responses"].items():
+            content = resolve(SPEC, response).get("content", {}).get("application/json")
+            if int(code) >= 400 and content is not None:
+                names[int(code)] = resolve(SPEC, content["schema"])["required"][0]
+    return names
+
+
+OPERATIONS = _operations()
+WITH_BODY = [op for op in OPERATIONS if op.takes_body]
+WITH_QUERY = [op for op in OPERATIONS if op.query]
+WITH_ID = [op for op in OPERATIONS if re.search(r"\{(backupId|instanceId|haId)\}", op.template)]
+NEEDS_TOKEN = [op for op in OPERATIONS if op.operation_id != "getVersions"]
+API = [op for op in NEEDS_TOKEN if not op.control]
+FAULT_NAMES = _fault_names()
+VALID_BODY = {
+    "createBackup": {"backup": {"name": "hostile", "instance": IDS["instanceId"]}},
+    "putState": read_json(FIXTURES / "state.json"),
+    "advanceClock": {"advance_seconds": 5},
+    "addFault": {"method": "GET", "path": "/v1.0/1234/backups", "status": 503},
+}
+
+
+# -- an ASGI client that sends exactly what it is given --------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(
+    mock: Mock,
+    method: str,
+    raw_path: str,
+    *,
+    query: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    body: bytes = b"",
+    chunks: Iterator[bytes] | None = None,
+    chunk_count: int = 0,
+) -> Answer:
+    """Send one request; the path is percent-decoded as uvicorn does, and nothing else."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode("latin-1"),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8779"), *(headers or [])],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8779),
+        "state": {},
+    }
+    if chunks is None:
+        chunks, chunk_count = iter([body]), 1
+    sent = 0
+    answer = Answer(0, {}, b"")
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent >= chunk_count:
+            return {"type": "http.disconnect"}
+        sent += 1
+        return {"type": "http.request", "body": next(chunks), "more_body": sent < chunk_count}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            answer.body += message.get("body", b"")
+
+    asyncio.run(mock(scope, receive, send))
+    return answer
+
+
+def refused(answer: Answer, operation: Operation | None, *statuses: int) -> dict[str, Any]:
+    """Assert a 4xx (one of `statuses`, when given) that the operation documents, with the
+    documented fault body; return the fault."""
+    assert 400 <= answer.status < 500, (answer.status, answer.body[:300])
+    if statuses:
+        assert answer.status in statuses, (answer.status, answer.body[:300])
+    if operation is not None:
+        assert answer.status in operation.statuses, f"{answer.status} undocumented for {operation}"
+    assert answer.headers["content-type"] == "application/json"
+    document = answer.json()
+    name = FAULT_NAMES[answer.status]
+    assert list(document) == [name], document
+    assert document[name]["code"] == answer.status
+    assert isinstance(document[name]["message"], str) and document[name]["message"]
+    fault: dict[str, Any] = document[name]
+    return fault
+
+
+# -- one mock for the module: no hostile request may change it ---------------------------------
+
+
+def observable(mock: Mock) -> Any:
+    """Everything a request could change: the state, the fault rules, how backups end, the clock."""
+    return (
+        mock.store.snapshot(),
+        mock.injector.rules(),
+        mock.store.backup_fate,
+        mock.clock.offset,
+    )
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[Mock, Any]]:
+    settings = Settings(
+        frozen_clock=True,
+        tokens={TOKEN: frozenset({"1234"}), "every-account": frozenset({"*"})},
+        control_token=MOCK_TOKEN,
+    )
+    mock = create_app(settings)
+    yield mock, observable(mock)
+
+
+@pytest.fixture
+def mock(shared: tuple[Mock, Any]) -> Iterator[Mock]:
+    """The shared mock; after each test, its state is the one it started with, and it serves."""
+    mock, before = shared
+    yield mock
+    assert observable(mock) == before
+    answer = call(mock, "GET", "/v1.0/1234/backups", headers=[(b"x-auth-token", TOKEN.encode())])
+    assert answer.status == 200
+    assert len(answer.json()["backups"]) == len(ACCOUNT["backups"])
+
+
+def json_headers(operation: Operation, content_type: bytes = b"application/json") -> list[Any]:
+    return [*operation.headers, (b"content-type", content_type)]
+
+
+# -- bodies ----------------------------------------------------------------------------------
+
+MALFORMED = {
+    "truncated": b'{"backup": {"name": "snap", "instance": "d4603f69',
+    "unquoted names": b"{backup: {name: snap}}",
+    "single quotes": b"{'backup': {'name': 'snap'}}",
+    "trailing comma": b'{"backup": {"name": "snap",}}',
+    "two documents": b'{"backup": {}} {"backup": {}}',
+    "NaN": b'{"advance_seconds": NaN, "backup": {"name": NaN}}',
+    "not JSON at all": b"<backup name='snap'/>",
+    "invalid UTF-8": b'{"backup": {"name": "\xff\xfe snap"}, "path": "\xff"}',
+    "overlong UTF-8": b'{"backup": {"name": "\xc0\xaf"}}',
+    "UTF-8 surrogate": b'{"backup": {"name": "\xed\xa0\x80"}}',
+    "raw NUL byte in a string": b'{"backup": {"name": "sn\x00ap"}, "path": "/\x00"}',
+    "nested 101 deep": b'{"a": ' * 101 + b"1" + b"}" * 101,
+    "nested 1,000 deep": b"[" * 1000 + b"]" * 1000,
+    "nested 30,000 deep, under the size limit": b"[" * 30_000 + b"]" * 30_000,
+    "number beyond a float": b'{"backup": {"name": "snap", "x": 1e400}, "advance_seconds": 1e400}',
+    "negative number beyond a float": b'{"advance_seconds": -1e400, "backup": -1e400}',
+    "integer of 5,000 digits": b'{"count": ' + b"9" * 5000 + b', "backup": {"name": "x"}}',
+}
+
+
+@pytest.mark.parametrize("operation", WITH_BODY, ids=str)
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_json_body_is_refused_with_400(
+    mock: Mock, operation: Operation, body: bytes
+) -> None:
+    answer = call(
+        mock, operation.method, operation.path, headers=json_headers(operation), body=body
+    )
+    refused(answer, operation, 400)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+def test_json_nested_100000_deep_is_refused_with_413_unparsed(
+    mock: Mock, operation: Operation
+) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    answer = call(
+        mock, operation.method, operation.path, headers=json_headers(operation), body=body
+    )
+    refused(answer, operation, 413)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+def test_a_10_mb_body_is_refused_after_reading_no_more_than_the_limit(
+    mock: Mock, operation: Operation
+) -> None:
+    consumed = 0
+    count = TEN_MB // CHUNK
+    settings = mock.settings
+    limit = settings.control_max_body_bytes if operation.control else settings.max_body_bytes
+    assert limit < TEN_MB
+
+    def stream() -> Iterator[bytes]:
+        nonlocal consumed
+        for _ in range(count):
+            consumed += CHUNK
+            yield b" " * CHUNK
+
+    answer = call(
+        mock,
+        operation.method,
+        operation.path,
+        headers=json_headers(operation),
+        chunks=stream(),
+        chunk_count=count,
+    )
+    refused(answer, operation, 413)
+    assert consumed <= limit + CHUNK
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+def test_a_body_declared_larger_than_the_limit_is_refused_before_any_of_it_is_read(
+    mock: Mock, operation: Operation
+) -> None:
+    consumed = 0
+
+    def stream() -> Iterator[bytes]:
+        nonlocal consumed
+        while True:
+            consumed += CHUNK
+            yield b" " * CHUNK
+
+    headers = [*json_headers(operation), (b"content-length", str(TEN_MB).encode())]
+    answer = call(
+        mock, operation.method, operation.path, headers=headers, chunks=stream(), chunk_count=640
+    )
+    refused(answer, operation, 413)
+    assert consumed == 0
+
+
+NOT_JSON = [
+    b"text/plain",
+    b"application/x-www-form-urlencoded",
+    b"multipart/form-data; boundary=hostile",
+    b"application/xml",
+    b"application/octet-stream",
+    b"image/png",
+]
+
+
+@pytest.mark.parametrize("operation", WITH_BODY, ids=str)
+@pytest.mark.parametrize("content_type", NOT_JSON, ids=lambda t: t.decode().split(";")[0])
+def test_a_valid_document_sent_as_another_media_type_is_refused_with_415(
+    mock: Mock, operation: Operation, content_type: bytes
+) -> None:
+    body = json.dumps(VALID_BODY[operation.operation_id]).encode()
+    headers = json_headers(operation, content_type)
+    answer = call(mock, operation.method, operation.path, headers=headers, body=body)
+    refused(answer, operation, 415)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+@pytest.mark.parametrize("length", [b"abc", b"-1", b"2, 2", b"1e3"])
+def test_a_malformed_content_length_is_refused_with_400(
+    mock: Mock, operation: Operation, length: bytes
+) -> None:
+    headers = [*json_headers(operation), (b"content-length", length)]
+    answer = call(mock, operation.method, operation.path, headers=headers, body=b"{}")
+    refused(answer, operation, 400)
+
+
+def nested(depth: int) -> bytes:
+    """A valid create whose ignored extra member nests `depth` arrays deep."""
+    extra = b"[" * depth + b"]" * depth
+    valid = b'{"backup": {"name": "deep", "instance": "%s", "extra": %s}}'
+    return valid % (IDS["instanceId"].encode(), extra)
+
+
+@pytest.mark.parametrize("depth", [150, 500, 900, 950, 990])
+def test_a_valid_create_with_a_deeply_nested_member_is_refused_not_a_500(
+    mock: Mock, depth: int
+) -> None:
+    operation = next(op for op in OPERATIONS if op.operation_id == "createBackup")
+    headers = json_headers(operation)
+    answer = call(mock, "POST", operation.path, headers=headers, body=nested(depth))
+    assert "nested" in refused(answer, operation, 400)["message"]
+
+
+def test_the_journal_serves_every_body_it_recorded_as_strict_json(mock: Mock) -> None:
+    headers = [(b"x-auth-token", TOKEN.encode()), (b"content-type", b"application/json")]
+    bodies = [nested(depth) for depth in (150, 500, 900)] + [MALFORMED["number beyond a float"]]
+    for body in bodies:
+        call(mock, "POST", "/v1.0/1234/backups", headers=headers, body=body)
+    answer = call(mock, "GET", "/__mock/requests", headers=[(b"x-mock-token", MOCK_TOKEN.encode())])
+    assert answer.status == 200
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    entries = json.loads(answer.body, parse_constant=no_constants)["requests"]
+    assert len(entries) >= len(bodies)
+
+
+def test_a_chunked_body_without_content_length_is_read_whole() -> None:
+    # The gateway reads the body to enforce the size limit; what it passes on must still be whole.
+    mock = create_app(Settings(frozen_clock=True))
+    body = json.dumps({"backup": {"name": "chunked", "instance": IDS["instanceId"]}}).encode()
+    pieces = [body[:7], body[7:20], body[20:]]
+    headers = [(b"x-auth-token", b"t"), (b"content-type", b"application/json")]
+    answer = call(
+        mock, "POST", "/v1.0/1234/backups", headers=headers, chunks=iter(pieces), chunk_count=3
+    )
+    assert answer.status == 202, answer.body
+    assert answer.json()["backup"]["name"] == "chunked"
+
+
+def test_reads_and_refusals_on_an_account_never_seen_add_nothing_to_the_state() -> None:
+    mock = create_app(Settings(frozen_clock=True))
+    before = mock.store.snapshot()
+    headers = [(b"x-auth-token", b"t"), (b"content-type", b"application/json")]
+    unknown = "00000000-0000-4000-8000-000000000000"
+    for path in ("/v1.0/5678/backups", f"/v1.0/5678/backups/{unknown}", "/v1.0/%00/instances"):
+        assert call(mock, "GET", path, headers=headers).status in (200, 404)
+    body = json.dumps({"backup": {"name": "x", "instance": unknown}}).encode()
+    assert call(mock, "POST", "/v1.0/5678/backups", headers=headers, body=body).status == 404
+    assert call(mock, "DELETE", f"/v1.0/5678/backups/{unknown}", headers=headers).status == 404
+    assert mock.store.snapshot() == before
+
+
+def test_a_nul_escaped_in_a_name_is_data_kept_whole_not_a_string_end() -> None:
+    mock = create_app(Settings(frozen_clock=True))
+    headers = [(b"x-auth-token", b"t"), (b"content-type", b"application/json")]
+    body = {"backup": {"name": "before\u0000after", "instance": IDS["instanceId"]}}
+    created = call(
+        mock, "POST", "/v1.0/1234/backups", headers=headers, body=json.dumps(body).encode()
+    )
+    assert created.status == 202
+    shown = call(
+        mock, "GET", f"/v1.0/1234/backups/{created.json()['backup']['id']}", headers=headers
+    )
+    assert shown.json()["backup"]["name"] == "before\u0000after"
+
+
+# -- query strings ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+@pytest.mark.parametrize(
+    "query", [b"hostile=1", b"limit=1&hostile=", b"%00=1", b"%ff%fe=1", b"q=" + b"x" * 60_000]
+)
+def test_an_unknown_query_parameter_is_refused_with_400(
+    mock: Mock, operation: Operation, query: bytes
+) -> None:
+    answer = call(mock, operation.method, operation.path, query=query, headers=operation.headers)
+    refused(answer, operation, 400)
+
+
+@pytest.mark.parametrize("operation", WITH_QUERY, ids=str)
+def test_a_query_parameter_given_twice_is_refused_with_400(
+    mock: Mock, operation: Operation
+) -> None:
+    for name in operation.query:
+        query = f"{name}=1&{name}=2".encode()
+        answer = call(
+            mock, operation.method, operation.path, query=query, headers=operation.headers
+        )
+        assert "given 2 times" in refused(answer, operation, 400)["message"]
+
+
+HOSTILE_LIMITS = [
+    "9" * 60_000,  # beyond Python's integer conversion
+    "1e400",
+    "-" + "9" * 30,
+    "\u0000",
+    "0",
+    "1.5",
+    "0x10",
+    "",
+]
+WITH_LIMIT = [op for op in WITH_QUERY if "limit" in op.query]
+
+
+@pytest.mark.parametrize("operation", WITH_LIMIT, ids=str)
+@pytest.mark.parametrize("value", HOSTILE_LIMITS, ids=lambda v: repr(v[:12]))
+def test_a_hostile_limit_is_refused_with_400(mock: Mock, operation: Operation, value: str) -> None:
+    query = f"limit={quote(value)}".encode()
+    answer = call(mock, operation.method, operation.path, query=query, headers=operation.headers)
+    refused(answer, operation, 400)
+
+
+@pytest.mark.parametrize("operation", WITH_QUERY, ids=str)
+def test_a_query_value_of_60000_characters_is_refused_with_400(
+    mock: Mock, operation: Operation
+) -> None:
+    for name in operation.query:
+        query = f"{name}={'x' * 60_000}".encode()
+        answer = call(
+            mock, operation.method, operation.path, query=query, headers=operation.headers
+        )
+        refused(answer, operation, 400)
+
+
+# -- paths -----------------------------------------------------------------------------------
+
+HOSTILE_IDS = {
+    "NUL": "%00",
+    "id then NUL": "{id}%00",
+    "id, NUL, more": "{id}%00.json",
+    "dot dot": "..",
+    "encoded dot dot": "%2e%2e",
+    "id with a trailing dot": "{id}.",
+    "upper-case id": "{ID}",
+    "unicode": "%C3%BC%E2%80%AE%F0%9F%92%A5",
+    "fullwidth digits": quote("\uff10c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"),
+    "invalid UTF-8": "%ff%fe",
+    "60,000 characters": "a" * 60_000,
+}
+
+
+@pytest.mark.parametrize("operation", WITH_ID, ids=str)
+@pytest.mark.parametrize("segment", HOSTILE_IDS.values(), ids=HOSTILE_IDS.keys())
+def test_a_hostile_id_segment_finds_nothing(mock: Mock, operation: Operation, segment: str) -> None:
+    name = re.search(r"\{(backupId|instanceId|haId)\}", operation.template)
+    assert name is not None
+    real = IDS[name.group(1)]
+    hostile = segment.format(id=real, ID=real.upper())
+    path = operation.template.replace(name.group(0), hostile).format(**IDS)
+    answer = call(mock, operation.method, path, headers=operation.headers)
+    refused(answer, operation, 404)
+
+
+HOSTILE_ACCOUNTS = {
+    "NUL": "%00",
+    "account then NUL": "1234%00",
+    "dot dot": "..",
+    "encoded dot dot": "%2e%2e",
+    "encoded slash": "1234%2F..",
+    "fullwidth digits": quote("\uff11\uff12\uff13\uff14"),
+    "trailing space": "1234%20",
+    "65 characters": "1" * 65,
+    "60,000 characters": "1" * 60_000,
+}
+
+
+@pytest.mark.parametrize("operation", API, ids=str)
+@pytest.mark.parametrize("account", HOSTILE_ACCOUNTS.values(), ids=HOSTILE_ACCOUNTS.keys())
+def test_a_hostile_account_segment_is_refused(
+    mock: Mock, operation: Operation, account: str
+) -> None:
+    path = operation.template.replace("{accountId}", account).format(**IDS)
+    answer = call(mock, operation.method, path, headers=operation.headers)
+    refused(answer, operation if "%2F" not in account else None)
+
+
+@pytest.mark.parametrize("account", HOSTILE_ACCOUNTS.values(), ids=HOSTILE_ACCOUNTS.keys())
+def test_a_hostile_account_never_reaches_account_1234(mock: Mock, account: str) -> None:
+    # A token that holds every account: whatever answers, it is not 1234's backups.
+    headers = [(b"x-auth-token", b"every-account")]
+    answer = call(mock, "GET", f"/v1.0/{account}/backups", headers=headers)
+    if answer.status == 200:
+        assert answer.json()["backups"] == []
+    else:
+        refused(answer, None)
+
+
+TRAVERSALS = [
+    "/v1.0/1234/backups/../backups",
+    "/v1.0/1234/backups/%2e%2e/backups",
+    "/v1.0/1234/../1234/backups",
+    "/v1.0/../__mock/state",
+    "/v1.0/1234/..%2F..%2F__mock/reset",
+    "/__mock/../v1.0/1234/backups",
+    "/__mock/state/..",
+    "/./v1.0/1234/backups",
+    "//v1.0/1234/backups",
+    "/v1.0%00/1234/backups",
+    "/%76%31%2e%30/1234/backups/%2e",
+    "/" + "a/" * 20_000,
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", TRAVERSALS, ids=lambda p: p[:40])
+def test_a_path_with_dot_segments_reaches_no_other_resource(
+    mock: Mock, method: str, path: str
+) -> None:
+    headers = [
+        (b"x-auth-token", TOKEN.encode()),
+        (b"x-mock-token", MOCK_TOKEN.encode()),
+        (b"content-type", b"application/json"),
+    ]
+    answer = call(mock, method, path, headers=headers, body=b"{}")
+    refused(answer, None, 404, 405)
+
+
+# -- headers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", NEEDS_TOKEN, ids=str)
+@pytest.mark.parametrize(
+    "token", [b"\x00", b"%s\x00", b"%s\x00suffix", b"\x00%s", b"%s\x00%s"], ids=repr
+)
+def test_a_token_with_a_nul_byte_is_not_the_token(
+    mock: Mock, operation: Operation, token: bytes
+) -> None:
+    name, value = operation.headers[0]
+    headers = [(name, token.replace(b"%s", value) if b"%s" in token else token)]
+    answer = call(mock, operation.method, operation.path, headers=headers)
+    refused(answer, operation, 401)
+
+
+@pytest.mark.parametrize("operation", WITH_BODY, ids=str)
+def test_a_content_type_with_a_nul_byte_is_refused(mock: Mock, operation: Operation) -> None:
+    body = json.dumps(VALID_BODY[operation.operation_id]).encode()
+    headers = json_headers(operation, b"text/plain\x00application/json")
+    answer = call(mock, operation.method, operation.path, headers=headers, body=body)
+    refused(answer, operation, 415)
+
+
+# -- through a real process: what the transport decides ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockProcess]:
+    tokens = tmp_path_factory.mktemp("hostile") / "tokens.json"
+    tokens.write_text(json.dumps({TOKEN: ["1234"]}), encoding="utf-8")
+    with MockProcess("--tokens", str(tokens), "--control-token", MOCK_TOKEN) as process:
+        yield process
+        assert process.stop() == 0
+
+
+def exchange(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes on a new connection; the status, headers and body of the answer."""
+    found = re.match(r"http://([^:/]+):(\d+)", url)
+    assert found is not None
+    with socket.create_connection((found.group(1), int(found.group(2))), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def raw_request(target: bytes, *headers: bytes, method: bytes = b"GET", body: bytes = b"") -> bytes:
+    lines = [
+        method + b" " + target + b" HTTP/1.1",
+        b"Host: 127.0.0.1",
+        b"X-Auth-Token: " + TOKEN.encode(),
+        b"X-Mock-Token: " + MOCK_TOKEN.encode(),
+        b"Connection: close",
+        *headers,
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def transport_refused(answer: tuple[int, dict[str, str], bytes], status: int) -> None:
+    code, headers, body = answer
+    assert code == status, (code, body[:300])
+    assert headers["content-type"] == "application/json"
+    document = json.loads(body)
+    assert document[FAULT_NAMES[status]]["code"] == status
+
+
+TRANSPORT_CASES = {
+    "NUL in a header value": raw_request(b"/v1.0/1234/backups", b"X-Trace: a\x00b"),
+    "NUL in the token": raw_request(b"/v1.0/1234/backups", b"X-Auth-Token: " + b"t\x00"),
+    "NUL in a header name": raw_request(b"/v1.0/1234/backups", b"X-Tr\x00ace: ab"),
+    "NUL in the control token": raw_request(b"/__mock/state", b"X-Mock-Token: a\x00"),
+    "control character in a header": raw_request(b"/v1.0/1234/backups", b"X-Trace: a\x01b"),
+    "NUL in the path": raw_request(b"/v1.0/1234/backups/a\x00b"),
+    "raw non-ASCII in the path": raw_request("/v1.0/1234/backups/ü".encode()),
+    "a path of 70,000 characters": raw_request(b"/v1.0/1234/backups/" + b"a" * 70_000),
+    "a query of 70,000 characters": raw_request(b"/v1.0/1234/backups?limit=" + b"9" * 70_000),
+    "a bad Content-Length": raw_request(
+        b"/v1.0/1234/backups", b"Content-Length: 12abc", method=b"POST", body=b"{}"
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("request_bytes", TRANSPORT_CASES.values(), ids=TRANSPORT_CASES.keys())
+def test_a_request_the_transport_cannot_parse_gets_a_fault_body(
+    server: MockProcess, request_bytes: bytes
+) -> None:
+    transport_refused(exchange(server.url, request_bytes), 400)
+
+
+@pytest.mark.slow
+def test_a_body_declared_too_large_is_refused_before_it_is_sent(server: MockProcess) -> None:
+    # Only the head goes out: the answer comes without the server waiting for 10 MB.
+    head = raw_request(
+        b"/v1.0/1234/backups",
+        b"Content-Type: application/json",
+        b"Content-Length: " + str(TEN_MB).encode(),
+        method=b"POST",
+    )
+    transport_refused(exchange(server.url, head), 413)
+
+
+@pytest.mark.slow
+def test_the_process_serves_its_state_unchanged_after_hostile_requests(
+    server: MockProcess,
+) -> None:
+    before = exchange(server.url, raw_request(b"/__mock/state"))
+    for request_bytes in TRANSPORT_CASES.values():
+        exchange(server.url, request_bytes)
+    after = exchange(server.url, raw_request(b"/__mock/state"))
+    assert before[0] == after[0] == 200
+    assert json.loads(after[2]) == json.loads(before[2])

@@ -1,0 +1,272 @@
+"""With a token table, no token reads or changes another account's backups; the control API
+refuses every request without its own token when one is set."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+from support import FIXTURES, MockProcess, load_spec, operations, read_json
+
+from mockserver import create_app
+from mockserver.app import Mock
+from mockserver.cli import settings_from
+
+ACCOUNT_A, ACCOUNT_B = "1234", "5678"
+STATE = read_json(FIXTURES / "state.json")
+A = STATE["accounts"][ACCOUNT_A]
+A_INSTANCE = A["instances"][0]["id"]
+A_BACKUP = A["backups"][1]["id"]
+A_HA = A["ha_instances"][0]["id"]
+B_INSTANCE = "5e1f0000-0000-4000-8000-00000000000b"
+B_BACKUP = "5e1f0000-0000-4000-8000-0000000000bb"
+TOKENS = {
+    "token-a": [ACCOUNT_A],
+    "token-b": [ACCOUNT_B],
+    "token-ab": [ACCOUNT_A, ACCOUNT_B],
+    "token-all": ["*"],
+}
+MOCK_TOKEN = "control-secret"
+SPEC = load_spec()
+
+
+def two_accounts() -> dict[str, Any]:
+    """The fixture state, and account 5678 with one instance and one backup of its own."""
+    state = copy.deepcopy(STATE)
+    instance = copy.deepcopy(A["instances"][0]) | {"id": B_INSTANCE}
+    instance.pop("hostname", None)
+    backup = copy.deepcopy(A["backups"][1])
+    backup.update(
+        id=B_BACKUP,
+        instance_id=B_INSTANCE,
+        source={"type": "instance", "id": B_INSTANCE},
+        locationRef=backup["locationRef"].replace(A["backups"][1]["id"], B_BACKUP),
+    )
+    state["accounts"][ACCOUNT_B] = {
+        "instances": [instance],
+        "ha_instances": [],
+        "backups": [backup],
+    }
+    return state
+
+
+def new_mock(directory: Path) -> Mock:
+    """A mock configured as the command configures it: --tokens FILE and --control-token."""
+    tokens = directory / "tokens.json"
+    tokens.write_text(json.dumps(TOKENS), encoding="utf-8")
+    arguments = ["--tokens", str(tokens), "--control-token", MOCK_TOKEN, "--frozen-clock"]
+    return create_app(settings_from(arguments, {}), state=two_accounts())
+
+
+def observable(mock: Mock) -> Any:
+    return mock.store.snapshot(), mock.injector.rules(), mock.store.backup_fate, mock.clock.offset
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mock, TestClient]]:
+    """One mock for the requests that must be refused: none of them may change it."""
+    mock = new_mock(tmp_path_factory.mktemp("isolation"))
+    with TestClient(mock) as client:
+        yield mock, client
+
+
+@pytest.fixture
+def mock(shared: tuple[Mock, TestClient]) -> Iterator[Mock]:
+    mock = shared[0]
+    before = observable(mock)
+    yield mock
+    assert observable(mock) == before
+
+
+@pytest.fixture
+def client(mock: Mock, shared: tuple[Mock, TestClient]) -> TestClient:
+    return shared[1]
+
+
+def fault(response: httpx.Response, status: int, name: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()[name]["code"] == status
+
+
+# Every API operation, on account 1234, with ids of account 1234 and a valid body.
+IDS = {"accountId": ACCOUNT_A, "backupId": A_BACKUP, "instanceId": A_INSTANCE, "haId": A_HA}
+CREATE = {"backup": {"name": "intruder", "instance": A_INSTANCE}}
+API = [
+    (operation["operationId"], method.upper(), path.format(**IDS))
+    for method, path, operation in operations(SPEC)
+    if operation.get("security", SPEC["security"])
+]
+
+
+def request(client: TestClient, method: str, path: str, **headers: str) -> httpx.Response:
+    body = CREATE if method == "POST" else None
+    return client.request(method, path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize(("operation_id", "method", "path"), API, ids=[a[0] for a in API])
+@pytest.mark.parametrize("prefer", [None, "code=200"])
+def test_a_token_is_forbidden_another_accounts_operations_and_changes_nothing(
+    client: TestClient, operation_id: str, method: str, path: str, prefer: str | None
+) -> None:
+    # token-b holds account 5678 only; not even a forced status gets past the token rule.
+    headers = {"X-Auth-Token": "token-b"} | ({"Prefer": prefer} if prefer else {})
+    fault(request(client, method, path, **headers), 403, "forbidden")
+
+
+@pytest.mark.parametrize(("operation_id", "method", "path"), API, ids=[a[0] for a in API])
+@pytest.mark.parametrize("token", [None, "", "   ", "token-c", "TOKEN-A", "token-a,token-b"])
+def test_a_missing_or_unknown_token_is_unauthorized_and_changes_nothing(
+    client: TestClient, operation_id: str, method: str, path: str, token: str | None
+) -> None:
+    headers = {} if token is None else {"X-Auth-Token": token}
+    fault(request(client, method, path, **headers), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("token", ["token-a", "token-ab", "token-all"])
+def test_a_token_that_holds_the_account_is_served(tmp_path: Path, token: str) -> None:
+    # Reads first, then the create, then the delete: every operation succeeds for the holder.
+    ordered = sorted(API, key=lambda operation: ["GET", "POST", "DELETE"].index(operation[1]))
+    with TestClient(new_mock(tmp_path)) as client:
+        for operation_id, method, path in ordered:
+            response = request(client, method, path, **{"X-Auth-Token": token})
+            assert response.status_code < 400, (operation_id, response.text)
+
+
+def test_an_account_sees_only_its_own_backups(client: TestClient) -> None:
+    own = {"X-Auth-Token": "token-ab"}
+    a = client.get(f"/v1.0/{ACCOUNT_A}/backups", headers=own).json()["backups"]
+    b = client.get(f"/v1.0/{ACCOUNT_B}/backups", headers=own).json()["backups"]
+    assert [backup["id"] for backup in b] == [B_BACKUP]
+    assert B_BACKUP not in {backup["id"] for backup in a}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}"),
+        ("DELETE", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}"),
+        ("GET", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}"),
+        ("GET", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}/backups"),
+        ("GET", f"/v1.0/{ACCOUNT_B}/ha/{A_HA}"),
+        ("GET", f"/v1.0/{ACCOUNT_B}/ha/{A_HA}/backups"),
+    ],
+)
+def test_another_accounts_ids_are_not_found_through_ones_own_account(
+    client: TestClient, method: str, path: str
+) -> None:
+    fault(client.request(method, path, headers={"X-Auth-Token": "token-b"}), 404, "itemNotFound")
+
+
+@pytest.mark.parametrize(
+    "backup",
+    [
+        {"name": "theirs", "instance": A_INSTANCE},
+        {"name": "theirs", "instance": None, "source": {"type": "ha", "id": A_HA}},
+        {"name": "theirs", "instance": B_INSTANCE, "parent_id": A_BACKUP},
+    ],
+    ids=["another account's instance", "its HA instance", "its backup as parent"],
+)
+def test_a_backup_cannot_be_made_of_another_accounts_resources(
+    client: TestClient, backup: dict[str, Any]
+) -> None:
+    response = client.post(
+        f"/v1.0/{ACCOUNT_B}/backups", json={"backup": backup}, headers={"X-Auth-Token": "token-b"}
+    )
+    fault(response, 404, "itemNotFound")
+
+
+def test_a_marker_from_another_account_is_refused(client: TestClient) -> None:
+    response = client.get(
+        f"/v1.0/{ACCOUNT_B}/backups",
+        params={"marker": A_BACKUP},
+        headers={"X-Auth-Token": "token-b"},
+    )
+    fault(response, 400, "badRequest")
+
+
+# -- the control API -------------------------------------------------------------------------
+
+CONTROL = [
+    ("POST", "/__mock/reset", None),
+    ("GET", "/__mock/state", None),
+    ("PUT", "/__mock/state", {"accounts": {}}),
+    ("GET", "/__mock/clock", None),
+    ("POST", "/__mock/clock", {"advance_seconds": 3600}),
+    ("GET", "/__mock/requests", None),
+    ("DELETE", "/__mock/requests", None),
+    ("GET", "/__mock/faults", None),
+    ("POST", "/__mock/faults", {"method": "*", "path": "*", "status": 503, "count": None}),
+    ("POST", "/__mock/faults", {"backups": "fail_all"}),
+    ("DELETE", "/__mock/faults", None),
+    ("GET", "/__mock/openapi.json", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CONTROL, ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Mock-Token": ""},
+        {"X-Mock-Token": "control-secret "},
+        {"X-Mock-Token": "CONTROL-SECRET"},
+        {"X-Mock-Token": "token-all"},
+        {"X-Auth-Token": MOCK_TOKEN},
+        {"Authorization": f"Bearer {MOCK_TOKEN}"},
+    ],
+    ids=["none", "empty", "padded", "other case", "an API token", "in X-Auth-Token", "bearer"],
+)
+def test_the_control_api_refuses_requests_without_its_token(
+    mock: Mock,
+    client: TestClient,
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
+) -> None:
+    client.get(f"/v1.0/{ACCOUNT_A}/backups", headers={"X-Auth-Token": "token-a"})
+    journal = len(mock.journal)
+    fault(client.request(method, path, json=body, headers=headers), 401, "unauthorized")
+    assert len(mock.journal) == journal
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CONTROL, ids=lambda v: str(v)[:20])
+def test_the_control_api_serves_requests_with_its_token(
+    tmp_path: Path, method: str, path: str, body: Any
+) -> None:
+    with TestClient(new_mock(tmp_path)) as client:
+        response = client.request(method, path, json=body, headers={"X-Mock-Token": MOCK_TOKEN})
+    assert 200 <= response.status_code < 300, response.text
+
+
+@pytest.mark.slow
+def test_the_command_keeps_accounts_apart_and_guards_its_control_api(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps(TOKENS), encoding="utf-8")
+    environment = {"MOCKSERVER_TOKENS": str(tokens), "MOCKSERVER_CONTROL_TOKEN": MOCK_TOKEN}
+    with MockProcess(env=environment) as server, httpx.Client(base_url=server.url) as http:
+        state = http.get("/__mock/state", headers={"X-Mock-Token": MOCK_TOKEN}).json()
+        fault(http.get("/__mock/state"), 401, "unauthorized")
+        fault(http.post("/__mock/reset"), 401, "unauthorized")
+        theirs = {"X-Auth-Token": "token-b"}
+        fault(http.get(f"/v1.0/{ACCOUNT_A}/backups", headers=theirs), 403, "forbidden")
+        fault(
+            http.delete(f"/v1.0/{ACCOUNT_A}/backups/{A_BACKUP}", headers=theirs), 403, "forbidden"
+        )
+        fault(
+            http.get(f"/v1.0/{ACCOUNT_A}/backups", headers={"X-Auth-Token": "x"}),
+            401,
+            "unauthorized",
+        )
+        assert http.get(
+            f"/v1.0/{ACCOUNT_A}/backups", headers={"X-Auth-Token": "token-a"}
+        ).is_success
+        assert http.get("/__mock/state", headers={"X-Mock-Token": MOCK_TOKEN}).json() == state
+        assert server.stop() == 0
