@@ -26,7 +26,6 @@ from contract_tests.contract import Contract
 from contract_tests.exchange import TOKEN_HEADER
 from contract_tests.ledger import Failure
 from contract_tests.run import Run
-from contract_tests.server import Server
 from contract_tests.settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_TIMEOUT,
@@ -40,6 +39,7 @@ from contract_tests.timeline import Control, Timeline
 from mockserver import Settings as MockSettings
 from mockserver import create_app
 from mockserver.resources import DEFAULT_STATE_PATH
+from mockserver.threaded import ThreadedServer
 
 RUN = pytest.StashKey[Run]()
 
@@ -140,7 +140,7 @@ def target(run: Run) -> Iterator[Target]:
     mock = create_app(
         MockSettings(frozen_clock=True, tokens={MOCK_TOKEN: frozenset({MOCK_ACCOUNT})})
     )
-    with Server(mock) as server:
+    with ThreadedServer(mock) as server:
         run.in_process = True
         run.target = Target(
             f"{server.url}/v1.0/{MOCK_ACCOUNT}",

@@ -17,9 +17,6 @@ same on a mock in this process and on one started elsewhere.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -29,11 +26,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 
 from mockserver.app import Mock, create_app
 from mockserver.settings import Settings
 from mockserver.store import LOCATION
+from mockserver.threaded import ThreadedServer
 
 Json = dict[str, Any]
 DEFAULT_ACCOUNT = "1234"
@@ -237,45 +234,12 @@ class BackupsMock:
         return response.json() if response.content else None
 
 
-class ServerThread:
-    """A mock served by uvicorn in a daemon thread, on a free loopback port."""
+class ServerThread(ThreadedServer):
+    """A mock built from `settings`, served in a thread of this process."""
 
-    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.app = create_app(settings)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((settings.host, 0))
-        host, port = self._socket.getsockname()[:2]
-        self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(
-            self.app,
-            log_config=None,  # leave logging to pytest
-            log_level=settings.log_level,
-            lifespan="off",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._socket.close()
-                raise RuntimeError(f"the backups mock did not start on {self.url}")
-            time.sleep(0.01)
-
-    def stop(self, wait: bool = True) -> None:
-        """Ask the server to stop; with `wait`, wait until it has (see `join`)."""
-        self._server.should_exit = True
-        if wait:
-            self.join()
-
-    def join(self) -> None:
-        self._thread.join(10)
-        self._socket.close()
+        super().__init__(self.app, settings.host, log_level=settings.log_level)
 
 
 class MockPool:

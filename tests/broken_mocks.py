@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from contract_tests.server import Server
 from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.gateway import Message, Receive, Scope, Send
 from mockserver.store import backup_document
+from mockserver.threaded import ThreadedServer
 
 TOKEN = "contract-tests"
 ACCOUNT = "1234"
@@ -321,6 +321,6 @@ def build(variant: str) -> Broken:
 
 
 if __name__ == "__main__":
-    with Server(build(sys.argv[1])) as server:
+    with ThreadedServer(build(sys.argv[1])) as server:
         print(server.url, flush=True)
         sys.stdin.read()

@@ -14,10 +14,10 @@ from contract_tests.cleanup import CleanupReport, clean_up
 from contract_tests.contract import Contract
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
-from contract_tests.server import Server
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
 from mockserver.app import Mock
+from mockserver.threaded import ThreadedServer
 
 INSTANCE = "d4603f69-ec7e-4e9b-803f-600b9205576f"
 HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
@@ -44,7 +44,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[tuple[Mock, Api]]:
     """A mock, or one that answers 202 to deleting a running backup and deletes nothing."""
     mock = broken_mocks.true_mock()
     app = mock if request.param == "true-mock" else broken_mocks.VARIANTS[request.param](mock)
-    with Server(app) as server, httpx.Client() as http:
+    with ThreadedServer(app) as server, httpx.Client() as http:
         yield mock, api_on(server.url, http)
 
 
@@ -72,7 +72,7 @@ def test_the_inventory_hands_back_children_before_parents_and_forgets_only_the_g
 
 def test_a_backup_whose_create_answer_was_lost_is_found_by_its_run_name_and_deleted() -> None:
     mock = broken_mocks.true_mock()
-    with Server(mock) as server, httpx.Client() as http:
+    with ThreadedServer(mock) as server, httpx.Client() as http:
         api = api_on(server.url, http)
         before = backups_in(mock)
         headers = {"X-Auth-Token": broken_mocks.TOKEN}

@@ -18,10 +18,10 @@ from contract_tests.inventory import Inventory
 from contract_tests.ledger import Failure, Ledger
 from contract_tests.report import render
 from contract_tests.run import Run
-from contract_tests.server import Server
 from contract_tests.settings import Settings
 from contract_tests.target import Target
 from contract_tests.timeline import Timeline
+from mockserver.threaded import ThreadedServer
 
 
 def test_the_report_lists_statuses_checks_and_each_failure_with_its_repro_line() -> None:
@@ -39,7 +39,7 @@ def test_the_report_lists_statuses_checks_and_each_failure_with_its_repro_line()
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_a_repro_line_runs_in_a_shell_and_gets_the_same_answer() -> None:
-    with Server(broken_mocks.true_mock()) as server, httpx.Client() as http:
+    with ThreadedServer(broken_mocks.true_mock()) as server, httpx.Client() as http:
         target = Target(f"{server.url}/v1.0/1234", broken_mocks.TOKEN, None, None)
         api = Api(
             target,

@@ -24,9 +24,9 @@ import pytest
 from support import FIXTURES, MockProcess
 
 from contract_tests.contract import SAFE_METHODS
-from contract_tests.server import Server
 from mockserver import Settings, create_app
 from mockserver.app import Mock
+from mockserver.threaded import ThreadedServer
 
 pytestmark = pytest.mark.slow
 COMMAND = Path(sys.executable).with_name("contract-tests")
@@ -139,7 +139,7 @@ def test_a_read_only_run_passes_and_sends_nothing_that_changes_a_thing() -> None
     mock = create_app(
         Settings(frozen_clock=True, tokens={TOKEN: frozenset({ACCOUNT})}, journal_size=100_000)
     )
-    with Server(mock) as server:
+    with ThreadedServer(mock) as server:
         done = contract_tests(*pointed_at(server.url, "--read-only", "--max-examples", "10"))
     sent = mock.journal.entries()
     changes = [f"{e['method']} {e['path']}" for e in sent if e["method"] not in SAFE_METHODS]
@@ -149,7 +149,7 @@ def test_a_read_only_run_passes_and_sends_nothing_that_changes_a_thing() -> None
 
 def test_a_stopped_run_deletes_the_backups_it_created_and_nothing_else() -> None:
     mock = broken_mocks.true_mock()
-    with Server(mock) as server:
+    with ThreadedServer(mock) as server:
         running = subprocess.Popen(
             [str(COMMAND), *pointed_at(server.url, "-k", "lifecycle or machine")],
             stdout=subprocess.PIPE,
