@@ -10,11 +10,12 @@ from connexion.utils import split_content_type
 
 from mockserver import jsontext
 from mockserver.clock import Clock, timestamp
+from mockserver.document import backup_reader
 from mockserver.errors import BadRequest
 from mockserver.injection import Injector
 from mockserver.journal import Journal
 from mockserver.ratelimit import RateLimiter
-from mockserver.store import Store, backup_reader
+from mockserver.store import Store
 
 Json = dict[str, Any]
 STATE_BACKUPS = ("accounts", "*", "backups")  # where a state document lists backups

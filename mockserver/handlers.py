@@ -13,14 +13,9 @@ from urllib.parse import parse_qsl, urlencode
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from mockserver.store import (
-    BackupRequest,
-    HaInstance,
-    Instance,
-    Page,
-    Store,
-    backup_document,
-)
+from mockserver.document import backup_document
+from mockserver.models import BackupRequest, HaInstance, Instance, Page
+from mockserver.store import Store
 
 Json = dict[str, Any]
 

@@ -28,8 +28,8 @@ import httpx
 import pytest
 
 from mockserver.app import Mock, create_app
+from mockserver.models import LOCATION
 from mockserver.settings import Settings
-from mockserver.store import LOCATION
 from mockserver.threaded import ThreadedServer
 
 Json = dict[str, Any]

@@ -20,8 +20,8 @@ from typing import Any
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
+from mockserver.document import backup_document
 from mockserver.gateway import Message, Receive, Scope, Send
-from mockserver.store import backup_document
 from mockserver.threaded import ThreadedServer
 
 TOKEN = "contract-tests"

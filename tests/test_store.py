@@ -11,7 +11,8 @@ from support import FIXTURES
 
 from mockserver.clock import Clock
 from mockserver.errors import BadRequest, NotFound, OverLimit, Unprocessable
-from mockserver.store import BackupRequest, Store
+from mockserver.models import BackupRequest
+from mockserver.store import Store
 
 ACCOUNT = "1234"
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"

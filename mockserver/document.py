@@ -1,0 +1,255 @@
+"""The state document: what GET/PUT /__mock/state, the fixtures and the state file hold.
+
+A document is checked here for what its schema cannot say (unique ids, parents that exist, a
+lifecycle for each running backup); a wrong one raises BadRequest and builds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from mockserver.clock import parse_timestamp, timestamp
+from mockserver.errors import BadRequest
+from mockserver.models import RUNNING, Account, Backup, HaInstance, Instance, Lifecycle, State
+
+T = TypeVar("T")
+
+
+def dump_state(state: State) -> dict[str, Any]:
+    return {
+        "datastores": list(state.datastores),
+        "accounts": {
+            account.id: {
+                "instances": [_dump_instance(i) for i in account.instances.values()],
+                "ha_instances": [_dump_ha(ha) for ha in account.ha_instances.values()],
+                "backups": [
+                    _dump_backup(account.backups[key[1]]) for key in account.index.newest_first()
+                ],
+            }
+            for account in state.accounts.values()
+        },
+    }
+
+
+def load_state(document: dict[str, Any]) -> State:
+    """Build a State from its document, checking what a schema cannot (BadRequest if wrong)."""
+    with _invalid_document():
+        accounts = {
+            account_id: _load_account(account_id, body)
+            for account_id, body in document.get("accounts", {}).items()
+        }
+        datastores = [str(name) for name in document.get("datastores", [])]
+    return State(datastores, accounts)
+
+
+@contextmanager
+def _invalid_document() -> Iterator[None]:
+    try:
+        yield
+    except BadRequest:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise BadRequest(f"Invalid state document: {type(error).__name__}: {error}") from error
+
+
+def _load_account(account_id: str, body: dict[str, Any]) -> Account:
+    account = Account(account_id)
+    for raw in body.get("instances", []):
+        instance = Instance(
+            id=raw["id"],
+            name=raw["name"],
+            status=raw["status"],
+            datastore=dict(raw["datastore"]),
+            flavor=dict(raw["flavor"]),
+            volume_size=int(raw["volume"]["size"]),
+            hostname=raw.get("hostname"),
+            ha_id=raw.get("ha_id"),
+        )
+        _unique(account.instances, instance.id, "instance")
+        account.instances[instance.id] = instance
+    for raw in body.get("ha_instances", []):
+        ha = HaInstance(
+            id=raw["id"],
+            name=raw["name"],
+            state=raw["state"],
+            datastore=dict(raw["datastore"]),
+            flavor=dict(raw["flavor"]),
+            volume_size=int(raw["volume"]["size"]),
+            source_id=raw["source_id"],
+            replica_ids=list(raw["replica_ids"]),
+            networks=list(raw.get("networks", [])),
+        )
+        _unique(account.ha_instances, ha.id, "HA instance")
+        account.ha_instances[ha.id] = ha
+    shared = _Shared()
+    backups = [
+        raw if isinstance(raw, Backup) else _load_backup(raw, shared)  # see backup_reader
+        for raw in body.get("backups", [])
+    ]
+    # Oldest first, so that each index only appends (a document lists the newest first).
+    for backup in sorted(backups, key=lambda b: b.key):
+        _unique(account.backups, backup.id, "backup")
+        account.add(backup)
+    for backup in account.backups.values():
+        if backup.parent_id is not None and backup.parent_id not in account.backups:
+            raise BadRequest(
+                f"Invalid state document: backup {backup.id} of account {account_id} names"
+                f" parent {backup.parent_id}, which the account does not have."
+            )
+    return account
+
+
+def _unique(existing: dict[str, Any], item_id: str, kind: str) -> None:
+    if item_id in existing:
+        raise BadRequest(f"Invalid state document: {kind} {item_id} appears twice.")
+
+
+def _dump_instance(instance: Instance) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": instance.id,
+        "name": instance.name,
+        "status": instance.status,
+        "datastore": dict(instance.datastore),
+        "flavor": dict(instance.flavor),
+        "volume": {"size": instance.volume_size},
+    }
+    if instance.hostname is not None:
+        document["hostname"] = instance.hostname
+    if instance.ha_id is not None:
+        document["ha_id"] = instance.ha_id
+    return document
+
+
+def _dump_ha(ha: HaInstance) -> dict[str, Any]:
+    return {
+        "id": ha.id,
+        "name": ha.name,
+        "state": ha.state,
+        "datastore": dict(ha.datastore),
+        "flavor": dict(ha.flavor),
+        "volume": {"size": ha.volume_size},
+        "source_id": ha.source_id,
+        "replica_ids": list(ha.replica_ids),
+        "networks": list(ha.networks),
+    }
+
+
+def backup_document(backup: Backup) -> dict[str, Any]:
+    """The Backup representation of the API (and of the state document, less `lifecycle`)."""
+    document: dict[str, Any] = {
+        "id": backup.id,
+        "name": backup.name,
+        "description": backup.description,
+        "status": backup.status,
+        "created": timestamp(backup.created),
+        "updated": timestamp(backup.updated),
+        "instance_id": backup.instance_id,
+        "source": dict(backup.source),
+        "parent_id": backup.parent_id,
+        "locationRef": backup.location_ref,
+        "size": backup.size,
+        "type": backup.type,
+        "is_automated": int(backup.is_automated),
+        "flavor_ram": backup.flavor_ram,
+        "volume_size": backup.volume_size,
+        "datastore": dict(backup.datastore),
+    }
+    return document
+
+
+def _dump_backup(backup: Backup) -> dict[str, Any]:
+    document = backup_document(backup)
+    life = backup.lifecycle
+    if life is not None:
+        document["lifecycle"] = {
+            "building_at": life.building_at,
+            "ends_at": life.ends_at,
+            "ends": life.ends,
+            "busy": list(life.busy),
+        }
+    return document
+
+
+class _Shared:
+    """One object for each value that repeats across the backups of a state document.
+
+    A document of 100,000 backups repeats the same status, type, instance id, source and
+    datastore in every one; a separate copy of each held about half of the memory of a backup.
+    The shared mappings are never changed in place (see `Backup`).
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[Any, Any] = {}
+
+    def value(self, value: T) -> T:
+        # Keyed by type too: 1, 1.0 and True are equal keys, and must stay what they are.
+        found: T = self._found.setdefault((type(value), value), value)
+        return found
+
+    def mapping(self, raw: dict[str, Any]) -> dict[str, Any]:
+        try:
+            key = (dict, frozenset(raw.items()))
+        except TypeError:  # a value that cannot be a key: keep a copy of its own
+            return dict(raw)
+        found: dict[str, Any] | None = self._found.get(key)
+        if found is None:
+            found = self._found[key] = dict(raw)
+        return found
+
+
+def backup_reader() -> Callable[[dict[str, Any]], Backup]:
+    """Turns each backup of a state document into a Backup, as soon as it is read.
+
+    For a reader of a document's text (`jsontext.loads`): a state of 100,000 backups parsed
+    whole held about 200 MB of dicts at once, which the process kept after they were freed.
+    `load_state` takes these Backups in place of their documents.
+    """
+    shared = _Shared()
+
+    def read(raw: dict[str, Any]) -> Backup:
+        with _invalid_document():
+            return _load_backup(raw, shared)
+
+    return read
+
+
+def _load_backup(raw: dict[str, Any], shared: _Shared) -> Backup:
+    life = raw.get("lifecycle")
+    lifecycle = None
+    if life is not None:
+        if raw["status"] not in RUNNING:
+            raise BadRequest(
+                f"Invalid state document: backup {raw['id']} has a lifecycle"
+                f" but is {raw['status']}."
+            )
+        lifecycle = Lifecycle(
+            building_at=float(life["building_at"]),
+            ends_at=float(life["ends_at"]),
+            ends=life["ends"],
+            busy=tuple(life["busy"]),
+        )
+    elif raw["status"] in RUNNING:
+        raise BadRequest(
+            f"Invalid state document: backup {raw['id']} is {raw['status']} without a lifecycle."
+        )
+    return Backup(
+        id=raw["id"],
+        name=raw["name"],
+        description=shared.value(raw.get("description")),
+        status=shared.value(raw["status"]),
+        created=parse_timestamp(raw["created"]),
+        updated=parse_timestamp(raw["updated"]),
+        instance_id=shared.value(raw.get("instance_id")),
+        source=shared.mapping(raw["source"]),
+        parent_id=raw.get("parent_id"),
+        location_ref=raw.get("locationRef"),
+        size=shared.value(raw.get("size")),
+        type=shared.value(raw["type"]),
+        is_automated=bool(raw.get("is_automated", False)),
+        flavor_ram=int(raw["flavor_ram"]),
+        volume_size=int(raw["volume_size"]),
+        datastore=shared.mapping(raw.get("datastore", {})),
+        lifecycle=lifecycle,
+    )
