@@ -6,6 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+# The documented message of the catch-all fault (faults chapter of the Rackspace guide).
+SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
+
 
 class FaultFactory:
     """Builds the documented fault body of a status; the names come from the spec's responses."""
@@ -17,11 +20,11 @@ class FaultFactory:
         return self._names.get(status) or self._names.get(500, "instanceFault")
 
     def body(self, status: int, message: str, details: str | None = None) -> dict[str, Any]:
-        fault: dict[str, Any] = {"code": status, "message": message}
+        # A status the spec names no fault for is answered as the catch-all, with its code.
+        fault: dict[str, Any] = {"code": status if status in self._names else 500}
+        fault["message"] = message
         if details is not None:
             fault["details"] = details
-        code = status if status in self._names else 500
-        fault["code"] = code
         return {self.name(status): fault}
 
     def encode(self, status: int, message: str, details: str | None = None) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 
 from mockserver.clock import Clock
 from mockserver.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
-from mockserver.faults import FaultFactory
+from mockserver.faults import SERVER_ERROR, FaultFactory
 from mockserver.injection import Injector
 from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import RateLimiter
@@ -92,7 +92,7 @@ class Gateway:
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], path)
             if status[0] == 0:
-                await _respond(sending, self._fault(500, _SERVER_ERROR))
+                await _respond(sending, self._fault(500, SERVER_ERROR))
         finally:
             self.journal.record(self._entry(scope, headers, body, status[0] or 500))
 
@@ -215,7 +215,6 @@ class Gateway:
         )
 
 
-_SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
 
 

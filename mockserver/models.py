@@ -10,12 +10,18 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote
 
 RUNNING = ("NEW", "BUILDING")
-LOCATION = (
+_LOCATION = (
     "https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_{account}"
     "/z_CLOUDDB_BACKUPS/{id}.xbstream.gz"
 )
+
+
+def location_of(account_id: str, backup_id: str) -> str:
+    """Where a COMPLETED backup is stored: a URL ending in z_CLOUDDB_BACKUPS/<id>.xbstream.gz."""
+    return _LOCATION.format(account=quote(account_id, safe=""), id=backup_id)
 
 
 @dataclass(slots=True)

@@ -16,12 +16,11 @@ from connexion.lifecycle import ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from mockserver.errors import MockError, OverLimit, status_of
-from mockserver.faults import FaultFactory
+from mockserver.faults import SERVER_ERROR, FaultFactory
 from mockserver.spec import Spec
 from mockserver.validation import RequestInvalid
 
 log = logging.getLogger("mockserver")
-SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
 
 
 class Problems:

@@ -22,13 +22,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
 
 from mockserver.app import Mock, create_app
-from mockserver.models import LOCATION
+from mockserver.models import location_of
 from mockserver.settings import Settings
 from mockserver.threaded import ThreadedServer
 
@@ -135,11 +134,7 @@ class BackupsMock:
             "instance_id": source["id"] if kind == "instances" else None,
             "source": dict(source),
             "parent_id": None,
-            "locationRef": (
-                LOCATION.format(account=quote(self.account, safe=""), id=backup_id)
-                if completed
-                else None
-            ),
+            "locationRef": location_of(self.account, backup_id) if completed else None,
             "size": 0.1 if completed else None,
             "type": "InnoBackupExIncremental" if fields.get("parent_id") else "InnoBackupEx",
             "is_automated": 0,

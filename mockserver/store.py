@@ -11,13 +11,11 @@ from __future__ import annotations
 import threading
 import uuid
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
 
 from mockserver.clock import Clock
 from mockserver.document import dump_state, load_state
 from mockserver.errors import BadRequest, NotFound, OverLimit, Unprocessable, not_found
 from mockserver.models import (
-    LOCATION,
     RUNNING,
     Account,
     Backup,
@@ -27,6 +25,7 @@ from mockserver.models import (
     Lifecycle,
     Page,
     SortedIndex,
+    location_of,
 )
 
 T = TypeVar("T")
@@ -295,9 +294,7 @@ class Store:
                 backup.updated = max(backup.created, int(life.ends_at))
                 if life.ends == "COMPLETED":
                     backup.size = _size_of(backup.id)
-                    backup.location_ref = LOCATION.format(
-                        account=quote(account.id, safe=""), id=backup.id
-                    )
+                    backup.location_ref = location_of(account.id, backup.id)
                 backup.lifecycle = None
                 del account.running[backup.id]
                 for target in life.busy:
