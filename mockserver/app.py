@@ -13,7 +13,9 @@ from starlette.exceptions import HTTPException
 
 from mockserver.clock import Clock
 from mockserver.control import ControlHandlers
+from mockserver.encoder import Encoder
 from mockserver.errors import MockError
+from mockserver.fastpath import FastPath
 from mockserver.faults import FaultFactory
 from mockserver.gateway import CONTROL_PREFIX, Gateway, Receive, Scope, Send
 from mockserver.handlers import Handlers
@@ -66,13 +68,17 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     limiter = RateLimiter(clock)
     faults = FaultFactory(spec.fault_names)
 
-    app = App(__name__, middlewares=MIDDLEWARES, validator_map=VALIDATOR_MAP)
+    app = App(__name__, middlewares=MIDDLEWARES, validator_map=VALIDATOR_MAP, jsonifier=Encoder())
     handlers = Handlers(store)
+
+    def handler(operation_id: str) -> Any:
+        return getattr(handlers, operation_id)
+
     app.add_api(
         spec.document,
         base_path="",
         name="api",
-        resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
+        resolver=Resolver(function_resolver=handler),
         validate_responses=settings.validate_responses,
     )
     specs = {"": spec}
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     app.add_error_handler(HTTPException, problems.on_http)
     app.add_error_handler(Exception, problems.on_unexpected)
 
+    fast_path = FastPath(spec.document, handler, problems) if settings.fast_path else None
     gateway = Gateway(
         app,
         spec=spec,
@@ -105,5 +112,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         journal=journal,
         injector=injector,
         limiter=limiter,
+        request_scope=handlers.scope,
+        fast_path=fast_path,
     )
     return Mock(settings, spec, store, clock, journal, injector, limiter, app, gateway)

@@ -117,6 +117,12 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="skip checking responses against the spec (faster; for benchmarks)",
     )
     p.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        default=flag("no_fast_path"),
+        help="send every request through connexion's pipeline (slower; to rule the fast path out)",
+    )
+    p.add_argument(
         "--log-level",
         default=env("log_level", "info"),
         choices=["critical", "error", "warning", "info", "debug"],
@@ -151,6 +157,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
         journal_size=args.journal_size,
         control_max_body_bytes=args.control_max_body_bytes,
         validate_responses=not args.no_response_validation,
+        fast_path=not args.no_fast_path,
     )
 
 

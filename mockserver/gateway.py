@@ -3,7 +3,8 @@
 In order: the body-size limit (read at most the limit, never the whole of a larger body),
 injected faults, then, for a documented operation, the token rules (401/403), the rate limits
 (413 with Retry-After) and `Prefer: code=`; and around everything the request journal and a
-last-resort 500. Routing, validation and the handlers are connexion's (see `app.py`).
+last-resort 500. A request that passes goes to the fast path (`fastpath.py`), and when that
+leaves it, to connexion, whose routing, validation and handlers answer everything else.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from mockserver.answer import Answer
 from mockserver.clock import Clock
 from mockserver.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
+from mockserver.fastpath import FastPath
 from mockserver.faults import SERVER_ERROR, FaultFactory
 from mockserver.injection import Injector
 from mockserver.journal import Entry, Journal
@@ -37,13 +41,6 @@ _PREFER_CODE = re.compile(r"(?:^|[,;\s])code\s*=\s*\"?(\d{3})\"?", re.IGNORECASE
 log = logging.getLogger("mockserver")
 
 
-class Response:
-    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
 class Gateway:
     def __init__(
         self,
@@ -56,8 +53,12 @@ class Gateway:
         journal: Journal,
         injector: Injector,
         limiter: RateLimiter,
+        request_scope: ContextVar[Scope],
+        fast_path: FastPath | None = None,
     ) -> None:
         self.app = app
+        self.request_scope = request_scope  # how the handlers see the request they answer
+        self.fast_path = fast_path
         self.spec = spec
         self.faults = faults
         self.settings = settings
@@ -84,11 +85,20 @@ class Gateway:
 
         body, complete = await _read_body(receive, headers, self.settings.max_body_bytes)
         try:
-            early = await self._gate(scope, headers, body, complete)
-            if early is not None:
-                await _respond(sending, early)
-            else:
-                await self.app(_with_length(scope, body), _replay(body, receive), sending)
+            gate = await self._gate(scope, headers, body, complete)
+            if isinstance(gate, Answer):
+                await _respond(sending, gate)
+                return
+            self.request_scope.set(scope)
+            if gate is not None and self.fast_path is not None:
+                operation, parameters = gate
+                answer = await self.fast_path.answer(
+                    operation.operation_id, parameters, scope, headers, body
+                )
+                if answer is not None:
+                    await _respond(sending, answer)
+                    return
+            await self.app(_with_length(scope, body), _replay(body, receive), sending)
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], path)
             if status[0] == 0:
@@ -115,8 +125,9 @@ class Gateway:
 
     async def _gate(
         self, scope: Scope, headers: dict[str, str], body: bytes, complete: bool
-    ) -> Response | None:
-        """An answer that stops the request here, or None to pass it to connexion."""
+    ) -> Answer | tuple[Operation, dict[str, str]] | None:
+        """An answer that stops the request here; or the documented operation it passed to, and
+        its path parameters; or None for a request to no documented operation (connexion's)."""
         method: str = scope["method"]
         path: str = scope["path"]
         if not _valid_length(headers):
@@ -144,7 +155,7 @@ class Gateway:
                 self.limiter.check(account, label, operation.rate_limit, label)
         except MockError as error:
             return self.error(error)
-        return self._preferred(operation, headers)
+        return self._preferred(operation, headers) or (operation, parameters)
 
     def _authorize(self, operation: Operation, headers: dict[str, str], account: str) -> None:
         if operation.auth_header is None:
@@ -161,7 +172,7 @@ class Gateway:
         if "*" not in accounts and account not in accounts:
             raise Forbidden(f"The token does not give access to account {account}.")
 
-    def _preferred(self, operation: Operation, headers: dict[str, str]) -> Response | None:
+    def _preferred(self, operation: Operation, headers: dict[str, str]) -> Answer | None:
         prefer = headers.get("prefer")
         found = _PREFER_CODE.search(prefer) if prefer else None
         if found is None:
@@ -178,23 +189,23 @@ class Gateway:
             return self._fault(status, f"Forced by Prefer: code={status}.")
         example = operation.success_examples.get(status)
         if example is None:
-            return Response(status)
-        return Response(status, json.dumps(example).encode(), {"content-type": "application/json"})
+            return Answer(status)
+        return Answer(status, json.dumps(example).encode(), {"content-type": "application/json"})
 
-    def error(self, error: MockError) -> Response:
+    def error(self, error: MockError) -> Answer:
         response = self._fault(status_of(error), error.message, error.details)
         if isinstance(error, OverLimit) and error.retry_after is not None:
             response.headers["retry-after"] = str(error.retry_after)
         return response
 
-    def _fault(self, status: int, message: str, details: str | None = None) -> Response:
-        return Response(
+    def _fault(self, status: int, message: str, details: str | None = None) -> Answer:
+        return Answer(
             status,
             self.faults.encode(status, message, details),
             {"content-type": "application/json"},
         )
 
-    def _too_large(self, headers: dict[str, str], limit: int) -> Response:
+    def _too_large(self, headers: dict[str, str], limit: int) -> Answer:
         if not _is_json(headers.get("content-type", "")):
             return self._fault(
                 415, "The request body must be JSON (Content-Type: application/json)."
@@ -281,7 +292,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _respond(send: Send, response: Response) -> None:
+async def _respond(send: Send, response: Answer) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

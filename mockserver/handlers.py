@@ -1,28 +1,40 @@
 """Handlers of openapi.yaml's operations: unpack, call the store, shape the answer.
 
-connexion resolves each operationId to the method of the same name on a `Handlers` object
-built by `create_app`, so every mock has its own store. Input has already passed the spec's
-validation when a handler runs.
+connexion (and the fast path, `fastpath.py`) resolve each operationId to the method of the
+same name on a `Handlers` object built by `create_app`, so every mock has its own store. Input
+has already passed the spec's validation when a handler runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from connexion import request
 from connexion.lifecycle import ConnexionResponse
+from starlette.requests import HTTPConnection
 
 from mockserver.document import backup_document
 from mockserver.models import BackupRequest, HaInstance, Instance, Page
 from mockserver.store import Store
 
 Json = dict[str, Any]
+Scope = MutableMapping[str, Any]
 
 
 class Handlers:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # The ASGI scope of the request being answered, set by the gateway for either pipeline:
+        # links name the host and port the client used. One variable per mock, never shared.
+        self.scope: ContextVar[Scope] = ContextVar(f"mockserver-request-{id(self)}")
+
+    def _request(self) -> HTTPConnection:
+        return HTTPConnection(self.scope.get())
+
+    def _root(self) -> str:
+        return _root(self._request())
 
     async def getVersions(self) -> Json:
         return {
@@ -31,7 +43,7 @@ class Handlers:
                     "id": "v1.0",
                     "status": "CURRENT",
                     "updated": "2012-08-01T00:00:00Z",
-                    "links": [{"href": f"{_root()}/v1.0/", "rel": "self"}],
+                    "links": [{"href": f"{self._root()}/v1.0/", "rel": "self"}],
                 }
             ]
         }
@@ -61,7 +73,7 @@ class Handlers:
         datastore: str | None = None,
     ) -> Json:
         page = self.store.list_backups(accountId, limit, marker, datastore=datastore)
-        return _backup_page(page)
+        return self._backup_page(page)
 
     async def getBackupById(self, accountId: str, backupId: str) -> Json:
         return {"backup": backup_document(self.store.get_backup(accountId, backupId))}
@@ -74,23 +86,25 @@ class Handlers:
         self, accountId: str, instanceId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_backups(accountId, limit, marker, instance_id=instanceId)
-        return _backup_page(page)
+        return self._backup_page(page)
 
     async def getBackupsForHaInstance(
         self, accountId: str, haId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_backups(accountId, limit, marker, ha_id=haId)
-        return _backup_page(page)
+        return self._backup_page(page)
 
     async def getInstance(
         self, accountId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_instances(accountId, limit, marker)
-        document: Json = {"instances": [_instance(accountId, i) for i in page.items]}
-        return _with_next(document, page, len(page.items))
+        root = self._root()
+        document: Json = {"instances": [_instance(root, accountId, i) for i in page.items]}
+        return self._with_next(document, page, len(page.items))
 
     async def getInstanceById(self, accountId: str, instanceId: str) -> Json:
-        return {"instance": _instance(accountId, self.store.get_instance(accountId, instanceId))}
+        instance = self.store.get_instance(accountId, instanceId)
+        return {"instance": _instance(self._root(), accountId, instance)}
 
     async def getHa(self, accountId: str) -> Json:
         return {
@@ -102,34 +116,33 @@ class Handlers:
 
     async def getInstanceByHaId(self, accountId: str, haId: str) -> Json:
         ha, members = self.store.get_ha_instance(accountId, haId)
-        return {"ha_instance": _ha_instance(accountId, ha, members)}
+        return {"ha_instance": _ha_instance(self._root(), accountId, ha, members)}
+
+    def _backup_page(self, page: Page) -> Json:
+        document: Json = {"backups": [backup_document(backup) for backup in page.items]}
+        return self._with_next(document, page, len(page.items))
+
+    def _with_next(self, document: Json, page: Page, count: int) -> Json:
+        """Add the `rel: next` link when another page follows: this URL, with limit and marker."""
+        if page.more and page.items:
+            request = self._request()
+            url = request.url
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            query["limit"] = query.get("limit") or str(count)
+            query["marker"] = page.items[-1].id
+            href = f"{_root(request)}{url.path}?{urlencode(query)}"
+            document["links"] = [{"href": href, "rel": "next"}]
+        return document
 
 
-def _backup_page(page: Page) -> Json:
-    document: Json = {"backups": [backup_document(backup) for backup in page.items]}
-    return _with_next(document, page, len(page.items))
-
-
-def _with_next(document: Json, page: Page, count: int) -> Json:
-    """Add the `rel: next` link when another page follows: this URL, with limit and marker."""
-    if page.more and page.items:
-        url = request.url  # once: each use of connexion's `request` proxy builds a new request
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        query["limit"] = query.get("limit") or str(count)
-        query["marker"] = page.items[-1].id
-        href = f"{_root()}{url.path}?{urlencode(query)}"
-        document["links"] = [{"href": href, "rel": "next"}]
-    return document
-
-
-def _root() -> str:
+def _root(request: HTTPConnection) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _links(account_id: str, kind: str, item_id: str) -> list[Json]:
+def _links(root: str, account_id: str, kind: str, item_id: str) -> list[Json]:
     return [
-        {"href": f"{_root()}/v1.0/{account_id}/{kind}/{item_id}", "rel": "self"},
-        {"href": f"{_root()}/{kind}/{item_id}", "rel": "bookmark"},
+        {"href": f"{root}/v1.0/{account_id}/{kind}/{item_id}", "rel": "self"},
+        {"href": f"{root}/{kind}/{item_id}", "rel": "bookmark"},
     ]
 
 
@@ -137,28 +150,29 @@ def _datastore(item: Instance | HaInstance) -> Json:
     return {"type": item.datastore["type"], "version": item.datastore.get("version", "")}
 
 
-def _flavor(account_id: str, item: Instance | HaInstance) -> Json:
-    return {"id": item.flavor["id"], "links": _links(account_id, "flavors", str(item.flavor["id"]))}
+def _flavor(root: str, account_id: str, item: Instance | HaInstance) -> Json:
+    flavor_id = item.flavor["id"]
+    return {"id": flavor_id, "links": _links(root, account_id, "flavors", str(flavor_id))}
 
 
-def _instance(account_id: str, instance: Instance) -> Json:
+def _instance(root: str, account_id: str, instance: Instance) -> Json:
     document: Json = {
         "id": instance.id,
         "name": instance.name,
         "status": instance.status,
         "datastore": _datastore(instance),
-        "flavor": _flavor(account_id, instance),
+        "flavor": _flavor(root, account_id, instance),
         "volume": {"size": instance.volume_size},
-        "links": _links(account_id, "instances", instance.id),
+        "links": _links(root, account_id, "instances", instance.id),
     }
     if instance.ha_id is not None:
         document["ha_id"] = instance.ha_id
     return document
 
 
-def _ha_instance(account_id: str, ha: HaInstance, members: list[Instance]) -> Json:
+def _ha_instance(root: str, account_id: str, ha: HaInstance, members: list[Instance]) -> Json:
     def member(instance: Instance) -> Json:
-        document = _instance(account_id, instance)
+        document = _instance(root, account_id, instance)
         if instance.hostname:
             document["hostname"] = instance.hostname
         return document
@@ -167,7 +181,7 @@ def _ha_instance(account_id: str, ha: HaInstance, members: list[Instance]) -> Js
         return {
             "id": instance.id,
             "name": instance.name,
-            "links": _links(account_id, "instances", instance.id),
+            "links": _links(root, account_id, "instances", instance.id),
         }
 
     sources = [m for m in members if m.id == ha.source_id]
@@ -185,7 +199,7 @@ def _ha_instance(account_id: str, ha: HaInstance, members: list[Instance]) -> Js
         "state": ha.state,
         "datastore": _datastore(ha),
         "volume": {"size": ha.volume_size},
-        "flavor": _flavor(account_id, ha),
+        "flavor": _flavor(root, account_id, ha),
         "replica_source": source_documents,
         "replicas": replica_documents,
         "acls": [],

@@ -34,3 +34,5 @@ class Settings:
     # The control API's own limit: a PUT /__mock/state of a large state needs more than 64 KiB.
     control_max_body_bytes: int = 64 * 1024
     validate_responses: bool = True
+    # Plainly valid requests to documented operations skip connexion's pipeline (fastpath.py).
+    fast_path: bool = True

@@ -89,6 +89,66 @@ def too_deep(document: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def parse_body(raw: bytes, encoding: str) -> Any:
+    """A request body as JSON (None when empty), or RequestInvalid saying what is wrong."""
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise RequestInvalid([f"body: not valid {encoding}: {error}"]) from error
+    if not text:
+        return None
+    try:
+        document = parse_json(text)
+    except RecursionError as error:
+        raise RequestInvalid(["body: JSON nested too deeply"]) from error
+    except ValueError as error:
+        raise RequestInvalid([f"body: malformed JSON: {error}"]) from error
+    if too_deep(document):
+        raise RequestInvalid([f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep"])
+    return document
+
+
+def body_violations(schema: Mapping[str, Any], compiled: Compiled | None, body: Any) -> list[str]:
+    """Every way `body` breaks `schema`, sorted; the compiled schema answers a valid body."""
+    if compiled is not None and compiled.accepts(body):
+        return []  # only a body it finds invalid needs the (slow) Python validator's word
+    try:
+        errors = list(BodySchemaValidator(schema, format_checker=FORMATS).iter_errors(body))
+    except RecursionError:
+        return ["body: JSON nested too deeply"]
+    return sorted(f"{_where('body', e)}: {e.message}" for e in errors)
+
+
+class ParameterCheck:
+    """One parameter's schema, compiled once; the Python validator words what it refuses."""
+
+    def __init__(self, parameter: Mapping[str, Any]) -> None:
+        self.where: str = parameter["in"]
+        self.name: str = parameter["name"]
+        schema = parameter.get("schema", parameter)
+        self._compiled = Compiled(schema, None)
+        self._validator = Draft4Validator(schema, format_checker=FORMATS)
+
+    def violations(self, value: Any) -> list[str]:
+        if self._compiled.accepts(value):
+            return []
+        prefix = f"{self.where}/{self.name}"
+        return [f"{_where(prefix, e)}: {e.message}" for e in self._validator.iter_errors(value)]
+
+
+def query_violations(declared: Mapping[str, Mapping[str, Any]], query: bytes) -> list[str]:
+    """An unknown query parameter, or one given twice, is refused rather than guessed at."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    violations = []
+    for name, count in Counter(name for name, _ in pairs).items():
+        parameter = declared.get(name)
+        if parameter is None:
+            violations.append(f"query/{name}: unknown parameter")
+        elif count > 1 and parameter.get("schema", {}).get("type") != "array":
+            violations.append(f"query/{name}: given {count} times, expected once")
+    return violations
+
+
 def state_violations(document: Any, api_document: Mapping[str, Any]) -> list[str]:
     """Every way `document` breaks the control API's State schema: what PUT /__mock/state takes."""
     control = with_components_of(read_yaml(CONTROL_SPEC_PATH), api_document)
@@ -104,39 +164,15 @@ class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         super().__init__(**kwargs)
         self._compiled = compiled  # the schema compiled once per operation (middleware.py)
 
-    @property
-    def _validator(self) -> Any:
-        return BodySchemaValidator(self._schema, format_checker=FORMATS)
-
     async def _parse(self, stream: AsyncIterator[bytes], scope: Mapping[str, Any]) -> Any:
-        raw = b"".join([chunk async for chunk in stream])
-        try:
-            text = raw.decode(self._encoding)
-        except (UnicodeDecodeError, LookupError) as error:
-            raise RequestInvalid([f"body: not valid {self._encoding}: {error}"]) from error
-        if not text:
-            return None
-        try:
-            document = parse_json(text)
-        except RecursionError as error:
-            raise RequestInvalid(["body: JSON nested too deeply"]) from error
-        except ValueError as error:
-            raise RequestInvalid([f"body: malformed JSON: {error}"]) from error
-        if too_deep(document):
-            raise RequestInvalid([f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep"])
-        return document
+        return parse_body(b"".join([chunk async for chunk in stream]), self._encoding)
 
     def _validate(self, body: Any) -> None:
         if not self._nullable and body is None:
             raise RequestInvalid(["body: a JSON request body is required"])
-        if self._compiled is not None and self._compiled.accepts(body):
-            return  # only a body it finds invalid needs the (slow) Python validator's word
-        try:
-            errors = list(self._validator.iter_errors(body))
-        except RecursionError as error:
-            raise RequestInvalid(["body: JSON nested too deeply"]) from error
-        if errors:
-            raise RequestInvalid(sorted(f"{_where('body', e)}: {e.message}" for e in errors))
+        violations = body_violations(self._schema, self._compiled, body)
+        if violations:
+            raise RequestInvalid(violations)
 
 
 class ParametersValidator(ParameterValidator):  # type: ignore[misc]
@@ -145,12 +181,9 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
         for parameter in parameters:  # connexion 3.3 repeats path-level parameters
             unique.setdefault((parameter["in"], parameter["name"]), parameter)
         super().__init__(list(unique.values()), *args, **kwargs)
-        self._validators = {
-            key: Draft4Validator(p.get("schema", p), format_checker=FORMATS)
-            for key, p in unique.items()
-        }
-        # Built once per operation (middleware.py): the compiled schemas answer most requests.
-        self._compiled = {key: Compiled(p.get("schema", p), None) for key, p in unique.items()}
+        # Built once per operation (middleware.py).
+        self._checks = {key: ParameterCheck(p) for key, p in unique.items()}
+        self._declared_query = {p["name"]: p for p in self.parameters.get("query", [])}
 
     def validate_request(self, request: Any) -> None:
         sources = {
@@ -159,7 +192,7 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
             "header": request.headers,
             "cookie": request.cookies,
         }
-        violations = self._query_names(request.scope.get("query_string", b""))
+        violations = query_violations(self._declared_query, request.scope.get("query_string", b""))
         for where, values in sources.items():
             for parameter in self.parameters.get(where, []):
                 name = parameter["name"]
@@ -170,28 +203,9 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
                     continue
                 if is_nullable(parameter) and is_null(value):
                     continue
-                if self._compiled[(where, name)].accepts(value):
-                    continue
-                validator = self._validators[(where, name)]
-                violations += [
-                    f"{_where(f'{where}/{name}', e)}: {e.message}"
-                    for e in validator.iter_errors(value)
-                ]
+                violations += self._checks[(where, name)].violations(value)
         if violations:
             raise RequestInvalid(violations)
-
-    def _query_names(self, query: bytes) -> list[str]:
-        """An unknown query parameter, or one given twice, is refused rather than guessed at."""
-        declared = {p["name"]: p for p in self.parameters.get("query", [])}
-        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-        violations = []
-        for name, count in Counter(name for name, _ in pairs).items():
-            parameter = declared.get(name)
-            if parameter is None:
-                violations.append(f"query/{name}: unknown parameter")
-            elif count > 1 and parameter.get("schema", {}).get("type") != "array":
-                violations.append(f"query/{name}: given {count} times, expected once")
-        return violations
 
 
 class ResponseValidator(JSONResponseBodyValidator):  # type: ignore[misc]
@@ -202,6 +216,10 @@ class ResponseValidator(JSONResponseBodyValidator):  # type: ignore[misc]
     def __init__(self, scope: Any, *, compiled: Compiled | None = None, **kwargs: Any) -> None:
         super().__init__(scope, **kwargs)
         self._compiled = compiled
+
+    def check(self, body: Any) -> None:
+        """Raise connexion's NonConformingResponseBody where `body` breaks the schema."""
+        self._validate(body)
 
     def _validate(self, body: Any) -> None:
         if self._compiled is not None and self._compiled.accepts(body):
