@@ -15,7 +15,6 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
 from mockserver.answer import Answer
@@ -28,7 +27,6 @@ from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import RateLimiter
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
-from mockserver.validation import parse_json, too_deep
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -214,16 +212,7 @@ class Gateway:
 
     def _entry(self, scope: Scope, headers: dict[str, str], body: bytes, status: int) -> Entry:
         query = scope.get("query_string", b"").decode("latin-1")
-        at = datetime.fromtimestamp(self.clock.now(), UTC).isoformat(timespec="milliseconds")
-        return Entry(
-            scope["method"],
-            scope["path"],
-            query,
-            headers,
-            _journal_body(body),
-            status,
-            at.replace("+00:00", "Z"),
-        )
+        return Entry(scope["method"], scope["path"], query, headers, body, status, self.clock.now())
 
 
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
@@ -297,16 +286,3 @@ async def _respond(send: Send, response: Answer) -> None:
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
-
-
-def _journal_body(body: bytes) -> Any:
-    """The JSON document; or the text, when the body is not JSON or is JSON that could not be
-    copied and served back safely (nested too deeply, or with numbers out of range)."""
-    if not body:
-        return None
-    text = body.decode("utf-8", errors="replace")
-    try:
-        document = parse_json(body)
-    except (ValueError, RecursionError):
-        return text
-    return text if too_deep(document) else document

@@ -1,12 +1,19 @@
-"""The request journal: the last N requests the mock answered, oldest first."""
+"""The request journal: the last N requests the mock answered, oldest first.
+
+An entry keeps the body as it came and the time as a number; both are turned into what the
+control API shows only when it is read, so that recording costs each request next to nothing.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from mockserver.validation import parse_json, too_deep
 
 
 @dataclass(frozen=True)
@@ -15,9 +22,22 @@ class Entry:
     path: str
     query: str
     headers: dict[str, str]
-    body: Any  # the JSON document, or the text when it is not JSON, or None
+    body: bytes
     status: int
-    at: str
+    at: float  # seconds since the epoch, by the mock's clock
+
+    def document(self) -> dict[str, Any]:
+        """The entry as GET /__mock/journal shows it."""
+        at = datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds")
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": _body(self.body),
+            "status": self.status,
+            "at": at.replace("+00:00", "Z"),
+        }
 
 
 class Journal:
@@ -37,7 +57,7 @@ class Journal:
             chosen = [e for e in chosen if e.method == method.upper()]
         if path:
             chosen = [e for e in chosen if path_matches(path, e.path)]
-        return [asdict(e) for e in chosen]
+        return [e.document() for e in chosen]
 
     def clear(self) -> None:
         with self._lock:
@@ -51,3 +71,16 @@ def path_matches(pattern: str, path: str) -> bool:
     # Only `*` is a wildcard (it matches across `/`); `?` and `[` are literal in URL paths.
     escaped = pattern.replace("[", "[[]").replace("?", "[?]")
     return fnmatch.fnmatchcase(path, escaped)
+
+
+def _body(body: bytes) -> Any:
+    """The JSON document; or the text, when the body is not JSON or is JSON that could not be
+    copied and served back safely (nested too deeply, or with numbers out of range); or None."""
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    try:
+        document = parse_json(body)
+    except (ValueError, RecursionError):
+        return text
+    return text if too_deep(document) else document
