@@ -72,7 +72,9 @@ class Handlers:
         marker: str | None = None,
         datastore: str | None = None,
     ) -> Json:
-        page = self.store.list_backups(accountId, limit, marker, datastore=datastore)
+        page = self.store.list_backups(
+            accountId, limit, marker, datastore=datastore, view=backup_document
+        )
         return self._backup_page(page)
 
     async def getBackupById(self, accountId: str, backupId: str) -> Json:
@@ -85,13 +87,15 @@ class Handlers:
     async def getBackupsByInstance(
         self, accountId: str, instanceId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
-        page = self.store.list_backups(accountId, limit, marker, instance_id=instanceId)
+        page = self.store.list_backups(
+            accountId, limit, marker, instance_id=instanceId, view=backup_document
+        )
         return self._backup_page(page)
 
     async def getBackupsForHaInstance(
         self, accountId: str, haId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
-        page = self.store.list_backups(accountId, limit, marker, ha_id=haId)
+        page = self.store.list_backups(accountId, limit, marker, ha_id=haId, view=backup_document)
         return self._backup_page(page)
 
     async def getInstance(
@@ -100,7 +104,7 @@ class Handlers:
         page = self.store.list_instances(accountId, limit, marker)
         root = self._root()
         document: Json = {"instances": [_instance(root, accountId, i) for i in page.items]}
-        return self._with_next(document, page, len(page.items))
+        return self._with_next(document, page, page.items[-1].id if page.items else None)
 
     async def getInstanceById(self, accountId: str, instanceId: str) -> Json:
         instance = self.store.get_instance(accountId, instanceId)
@@ -119,17 +123,18 @@ class Handlers:
         return {"ha_instance": _ha_instance(self._root(), accountId, ha, members)}
 
     def _backup_page(self, page: Page) -> Json:
-        document: Json = {"backups": [backup_document(backup) for backup in page.items]}
-        return self._with_next(document, page, len(page.items))
+        """A page of backup documents (the store made them: `view=backup_document`)."""
+        document: Json = {"backups": page.items}
+        return self._with_next(document, page, page.items[-1]["id"] if page.items else None)
 
-    def _with_next(self, document: Json, page: Page, count: int) -> Json:
+    def _with_next(self, document: Json, page: Page, last_id: str | None) -> Json:
         """Add the `rel: next` link when another page follows: this URL, with limit and marker."""
-        if page.more and page.items:
+        if page.more and last_id is not None:
             request = self._request()
             url = request.url
             query = dict(parse_qsl(url.query, keep_blank_values=True))
-            query["limit"] = query.get("limit") or str(count)
-            query["marker"] = page.items[-1].id
+            query["limit"] = query.get("limit") or str(len(page.items))
+            query["marker"] = last_id
             href = f"{_root(request)}{url.path}?{urlencode(query)}"
             document["links"] = [{"href": href, "rel": "next"}]
         return document

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from mockserver.clock import Clock
@@ -161,7 +162,10 @@ class Store:
         datastore: str | None = None,
         instance_id: str | None = None,
         ha_id: str | None = None,
+        view: Callable[[Backup], Any] | None = None,
     ) -> Page:
+        """A page of backups, newest first, each as `view` makes it while the store is locked
+        (a backup's document, say: no copy needed); by default, a copy of each backup."""
         with self._lock:
             account = self._account(account_id)
             self._settle(account)
@@ -184,7 +188,8 @@ class Store:
                     raise BadRequest(f"Invalid marker: {marker} is not a backup of this account.")
                 after = account.backups[marker].key
             keys, more = index.page(after, _page_size(limit))
-            return Page([_copy(account.backups[key[1]]) for key in keys], more)
+            make = view or _copy
+            return Page([make(account.backups[key[1]]) for key in keys], more)
 
     def delete_backup(self, account_id: str, backup_id: str) -> list[str]:
         """Delete a backup and its incremental descendants; all or nothing. Returns their ids."""
