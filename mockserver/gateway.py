@@ -69,7 +69,8 @@ class Gateway:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
+        sent = _headers(scope)  # as the client sent them: what the journal shows
+        scope, headers = _media_type_lowered(scope, sent)
         path: str = scope["path"]
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             await self._control(scope, receive, send, headers)
@@ -102,7 +103,7 @@ class Gateway:
             if status[0] == 0:
                 await _respond(sending, self._fault(500, SERVER_ERROR))
         finally:
-            self.journal.record(self._entry(scope, headers, body, status[0] or 500))
+            self.journal.record(self._entry(scope, sent, body, status[0] or 500))
 
     async def _control(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -225,6 +226,24 @@ def _headers(scope: Scope) -> dict[str, str]:
         value = raw_value.decode("latin-1")
         found[name] = f"{found[name]}, {value}" if name in found else value
     return found
+
+
+def _media_type_lowered(scope: Scope, headers: dict[str, str]) -> tuple[Scope, dict[str, str]]:
+    """The request with the media type of its Content-Type in lower case, the rest as sent.
+
+    Media types are case-insensitive (RFC 9110, 8.3.1); connexion's checks are not: a body sent
+    as `APPLICATION/JSON` passed its validation and then reached the handler as bytes (a 500).
+    """
+    value = headers.get("content-type")
+    if value is None:
+        return scope, headers
+    media, separator, rest = value.partition(";")
+    lowered = media.lower() + separator + rest
+    if lowered == value:
+        return scope, headers
+    raw = [(n, v) for n, v in scope.get("headers", []) if n.lower() != b"content-type"]
+    raw.append((b"content-type", lowered.encode("latin-1")))
+    return {**scope, "headers": raw}, {**headers, "content-type": lowered}
 
 
 def _valid_length(headers: dict[str, str]) -> bool:

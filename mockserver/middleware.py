@@ -99,6 +99,17 @@ class _RequestValidationOperation(RequestValidationOperation):  # type: ignore[m
                 detail=f"Invalid Content-type ({mime_type}), expected {self._operation.consumes}"
             )
 
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        # connexion assumes the first media type the operation takes when the header is missing,
+        # validates the body as such, and then hands the handler bytes (a 500). The contract
+        # says 415 unless the body is JSON; a body without a media type is not known to be.
+        if self._consumes is not None and utils.extract_content_type(headers) is None:
+            raise UnsupportedMediaTypeProblem(
+                detail=f"No Content-type, expected {self._operation.consumes}"
+            )
+        mime_type, encoding = super().extract_content_type(headers)
+        return mime_type, encoding
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         # connexion's RequestValidationOperation.__call__, with the prepared parts.
         self._parameters.validate(scope)

@@ -1,0 +1,683 @@
+"""The fast path (mockserver/fastpath.py) answers every request as connexion's pipeline does.
+
+Two mocks, one with the fast path and one without (`--no-fast-path`), get the same sequences of
+requests, valid and invalid, to every operation of openapi.yaml; every answer (status, headers but
+Content-Length, body bytes) and the state and journal after each sequence must be the same. The
+hand-written cases below make sure the fast path really answers plainly valid requests (else the
+comparison would hold trivially) and leaves what it cannot judge to connexion.
+
+Requests go through the ASGI app with hand-built scopes, as in test_hostile_input.py, so that
+nothing normalizes the query, the headers or the body on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from support import FIXTURES, read_json
+
+import mockserver.app
+import mockserver.store
+from mockserver import Settings, create_app
+from mockserver.app import Mock
+from mockserver.cli import settings_from
+from mockserver.clock import Clock
+
+Message = MutableMapping[str, Any]
+
+STATE = read_json(FIXTURES / "state.json")
+ACCOUNT = STATE["accounts"]["1234"]
+BACKUPS = [backup["id"] for backup in ACCOUNT["backups"]]
+INSTANCES = [instance["id"] for instance in ACCOUNT["instances"]]
+ACTIVE = [i["id"] for i in ACCOUNT["instances"] if i["status"] == "ACTIVE" and not i.get("ha_id")]
+NOT_ACTIVE = [i["id"] for i in ACCOUNT["instances"] if i["status"] != "ACTIVE"]
+HA = [ha["id"] for ha in ACCOUNT["ha_instances"]]
+HA_MEMBERS = [i["id"] for i in ACCOUNT["instances"] if i.get("ha_id")]
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+TOKEN = "fast-path-token"
+FROZEN_AT = 1_700_000_000.5  # both mocks' frozen clocks start here, so their timestamps agree
+MAX_STEPS = 8  # requests per sequence
+
+
+class SeededUuids:
+    """A stand-in for the `uuid` module of mockserver/store.py: uuid4() draws from a generator
+    reseeded before each request, so both mocks give a created backup the same id."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._random = random.Random(seed)
+
+    def reseed(self, seed: int) -> None:
+        self._random.seed(seed)
+
+    def uuid4(self) -> uuid.UUID:
+        return uuid.UUID(int=self._random.getrandbits(128), version=4)
+
+
+# The id of the backup that request N of a sequence creates, if it creates one.
+CREATED = [str(SeededUuids(step).uuid4()) for step in range(MAX_STEPS)]
+assert len(set(CREATED) | set(BACKUPS)) == MAX_STEPS + len(BACKUPS)
+
+
+# -- an ASGI client that sends exactly what it is given --------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    label: str  # the operationId it aims at, or "other"
+    method: str
+    path: str  # percent-encoded, as on the wire
+    query: bytes = b""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    body: bytes = b""
+
+
+@dataclass
+class Answer:
+    status: int = 0
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def comparable(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = sorted(
+            (name.lower(), value)
+            for name, value in self.headers
+            if name.lower() != "content-length"
+        )
+        return self.status, headers, self.body
+
+
+async def send(app: Mock, request: Request) -> Answer:
+    """Send one request; the path is percent-decoded as uvicorn does, and nothing else."""
+    scope: Message = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": "http",
+        "path": unquote(request.path),
+        "raw_path": request.path.encode("latin-1"),
+        "query_string": request.query,
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8779"), *request.headers],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8779),
+        "state": {},
+    }
+    answer = Answer()
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": request.body, "more_body": False}
+
+    async def respond(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
+            ]
+        elif message["type"] == "http.response.body":
+            answer.body += message.get("body", b"")
+
+    await app(scope, receive, respond)
+    return answer
+
+
+def call(app: Mock, request: Request) -> Answer:
+    return asyncio.run(send(app, request))
+
+
+def api(
+    method: str,
+    path: str,
+    query: bytes = b"",
+    body: Any = None,
+    content_type: bytes | None = b"application/json",
+    token: bool = True,
+) -> Request:
+    """A request with the token, and a JSON body when `body` is given (bytes: sent as they are)."""
+    headers: list[tuple[bytes, bytes]] = [(b"x-auth-token", TOKEN.encode())] if token else []
+    raw = b""
+    if body is not None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if content_type is not None:
+            headers.append((b"content-type", content_type))
+        headers.append((b"content-length", str(len(raw)).encode()))
+    return Request("", method, path, query, tuple(headers), raw)
+
+
+class ConnexionSpy:
+    """Stands in for the gateway's connexion app: counts the requests that reach it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls = 0
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await self.app(scope, receive, send)
+
+
+# -- requests to every operation, valid and invalid -------------------------------------------
+
+LIMITS = [
+    *["1", "2", "3", "20", "21", "1000"],
+    *["0", "-1", "abc", "", "5_0", " 5", "1e3", "2.0", "+2", "\u0663", "0x10"],
+    "9" * 30,
+]
+VALID_LIMITS = ["1", "2", "3", "20", "21", "1000", "9" * 30]
+ANY_ID = [*BACKUPS, *INSTANCES, *HA, *CREATED[:4], UNKNOWN]
+MARKERS = [*ANY_ID, "", "not-an-id", UNKNOWN.upper()]
+VALID_DATASTORES = ["mysql", "percona", "mariadb", "MySQL"]
+DATASTORES = [*VALID_DATASTORES, "", "x" * 256]
+RAW_QUERIES = [
+    b"limit",
+    b"&&limit=2&",
+    b"limit=%ff",
+    b"marker=%00",
+    b"limit=2&limit=3",
+    b"limit=+5",
+    b"Limit=2",
+    b"=x",
+    b"limit[]=2",
+    b"marker=" + BACKUPS[0].encode() + b"&marker=" + BACKUPS[1].encode(),
+]
+SEGMENT_EXTRAS = ["not-an-id", UNKNOWN.upper(), "%20", quote("\u00fc"), "a%2Fb", "%00"]
+PAGED = ("limit", "marker")
+
+
+def ids(plain: bool, *pools: list[str]) -> st.SearchStrategy[str]:
+    known = st.sampled_from([i for pool in pools for i in pool])
+    if plain:
+        return st.one_of(known, st.just(UNKNOWN))
+    return st.one_of(known, st.sampled_from([*ANY_ID, *SEGMENT_EXTRAS]))
+
+
+def query(plain: bool, declared: tuple[str, ...]) -> st.SearchStrategy[bytes]:
+    """Plain: declared parameters once each, with values of their schemas. Else mostly the
+    declared parameters, valid or not; sometimes unknown, repeated or raw ones."""
+    pools = {"limit": LIMITS, "marker": MARKERS, "datastore": DATASTORES}
+    if plain:
+        pools = {"limit": VALID_LIMITS, "marker": ANY_ID, "datastore": VALID_DATASTORES}
+        names = st.lists(st.sampled_from(declared), unique=True) if declared else st.just([])
+    else:
+        unknown = st.sampled_from(["foo", "LIMIT", "page"])
+        names = st.lists(st.one_of(st.sampled_from(declared), unknown) if declared else unknown)
+
+    @st.composite
+    def encoded(draw: st.DrawFn) -> bytes:
+        pairs = []
+        for name in draw(names):
+            value = draw(st.sampled_from(pools.get(name, ["1", ""])))
+            pairs.append(f"{quote(name, safe='')}={quote(value, safe='')}")
+        return "&".join(pairs).encode()
+
+    if plain:
+        return encoded()
+    return st.one_of(st.just(b""), encoded(), st.sampled_from(RAW_QUERIES))
+
+
+VALID_NAMES = ["snap", "Nightly backup 1", "\u00fcber-2", "x" * 64, " a "]
+NAMES: list[Any] = [*VALID_NAMES, "", "---", "x" * 65, 5, None, ["snap"]]
+DESCRIPTIONS: list[Any] = ["My Backup", None, "", "d" * 255, "d" * 256, 3]
+INSTANCE_VALUES: list[Any] = [
+    *ACTIVE,
+    *NOT_ACTIVE,
+    *HA_MEMBERS,
+    *HA,
+    UNKNOWN,
+    "",
+    None,
+    "not-a-uuid",
+    7,
+    ACTIVE[0].upper(),
+]
+SOURCES: list[Any] = [
+    {"type": "ha", "id": HA[0]},
+    {"type": "instance", "id": ACTIVE[0]},
+    {"type": "instance", "id": ACTIVE[1]},
+    {"type": "ha", "id": UNKNOWN},
+    {"type": "vm", "id": HA[0]},
+    {"type": "ha"},
+    {"type": "ha", "id": "nope"},
+    "ha",
+    None,
+]
+PARENTS: list[Any] = [*BACKUPS, *CREATED[:4], UNKNOWN, None, "nope", 12]
+INCREMENTALS: list[Any] = [1, 0, True, False, 2, "1", None]
+
+
+def valid_member() -> st.SearchStrategy[dict[str, Any]]:
+    """The `backup` member of a create the schema accepts (the store may still refuse it)."""
+    instance = st.fixed_dictionaries({"instance": st.sampled_from(ACTIVE)})
+    ha = st.fixed_dictionaries(
+        {"source": st.just({"type": "ha", "id": HA[0]})},
+        optional={"instance": st.sampled_from([None, ""])},
+    )
+    common = st.fixed_dictionaries(
+        {"name": st.sampled_from(VALID_NAMES)},
+        optional={
+            "description": st.sampled_from(["My Backup", None, ""]),
+            "parent_id": st.sampled_from([*BACKUPS, *CREATED[:4]]),
+            "incremental": st.sampled_from([0, 1, True, False]),
+            "is_automated": st.sampled_from([True, 0]),
+            "copy_to": st.just(["IAD", "ORD"]),
+        },
+    )
+    return st.tuples(common, st.one_of(instance, ha)).map(lambda parts: {**parts[0], **parts[1]})
+
+
+def any_member() -> st.SearchStrategy[dict[str, Any]]:
+    """A `backup` member with any of the members, each valid or not."""
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.sampled_from(NAMES),
+            "description": st.sampled_from(DESCRIPTIONS),
+            "instance": st.sampled_from(INSTANCE_VALUES),
+            "source": st.sampled_from(SOURCES),
+            "parent_id": st.sampled_from(PARENTS),
+            "incremental": st.sampled_from(INCREMENTALS),
+            "extra": st.sampled_from([1, {"a": [1]}, None]),
+        },
+    )
+
+
+def nested(depth: int) -> bytes:
+    extra = b"[" * depth + b"]" * depth
+    return b'{"backup": {"name": "deep", "instance": "%s", "extra": %s}}' % (
+        ACTIVE[0].encode(),
+        extra,
+    )
+
+
+RAW_BODIES = [
+    b"",
+    b"null",
+    b"[]",
+    b"{}",
+    b'"backup"',
+    b"{",
+    b"not json",
+    b" ",
+    b'{"backup": {"name": "\xff\xfe snap", "instance": "%s"}}' % ACTIVE[0].encode(),
+    b'{"backup": {"name": NaN, "instance": "%s"}}' % ACTIVE[0].encode(),
+    b'{"backup": {"name": "snap", "instance": "%s", "x": 1e400}}' % ACTIVE[0].encode(),
+    b'{"backup": {"name": "snap", "instance": "%s", "x": Infinity}}' % ACTIVE[0].encode(),
+    b"\xef\xbb\xbf" + b'{"backup": {"name": "snap", "instance": "%s"}}' % ACTIVE[0].encode(),
+    b'{"backup": {"name": "a"}} {"backup": {}}',
+    nested(100),
+    nested(150),
+    b"[" * 1000 + b"]" * 1000,
+]
+
+
+def create_body() -> st.SearchStrategy[bytes]:
+    member = st.one_of(valid_member(), valid_member(), any_member())
+    document = st.one_of(
+        st.builds(lambda m: {"backup": m}, member),
+        st.builds(lambda m: {"backup": m}, member),
+        st.builds(lambda m: {"backup": m, "extra": True}, member),
+        st.builds(lambda m: [{"backup": m}], member),
+        st.builds(lambda m: {"backups": m}, member),
+        st.sampled_from([{"backup": None}, {"backup": []}, {"backup": "snap"}]),
+    )
+    encoded = st.builds(
+        lambda d, ascii_only: json.dumps(d, ensure_ascii=ascii_only).encode(),
+        document,
+        st.booleans(),
+    )
+    return st.one_of(encoded, encoded, encoded, st.sampled_from(RAW_BODIES))
+
+
+CONTENT_TYPES: list[bytes | None] = [
+    *[b"application/json"] * 6,
+    b"application/json; charset=utf-8",
+    b"application/json;charset=UTF-8",
+    b"APPLICATION/JSON",
+    b"Application/Json",
+    b"application/problem+json",
+    b"application/json; charset=latin-1",
+    b"text/plain",
+    b"application/x-www-form-urlencoded",
+    None,
+]
+TOKENS: list[bytes | None] = [*[TOKEN.encode()] * 8, None, b"", b" "]
+ACCEPTS = [b"application/json", b"text/html", b"*/*", b"application/xml"]
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    """Half plainly valid requests (which the fast path answers, with success or a fault of the
+    handlers), half anything: hostile accounts, ids, queries, bodies and headers."""
+    plain = draw(st.booleans())
+    account = "1234" if plain else draw(st.sampled_from(["1234", "1234", "5678", "%20", "a" * 65]))
+    root = f"/v1.0/{account}"
+    backup = ids(plain, BACKUPS, CREATED[:4])
+    instance = ids(plain, INSTANCES)
+    ha = ids(plain, HA)
+    label, method, path, declared = draw(
+        st.one_of(
+            st.just(("getVersions", "GET", "/", ())),
+            st.just(("createBackup", "POST", f"{root}/backups", ())),
+            st.just(("createBackup", "POST", f"{root}/backups", ())),
+            st.just(("getBackups", "GET", f"{root}/backups", (*PAGED, "datastore"))),
+            backup.map(lambda b: ("getBackupById", "GET", f"{root}/backups/{b}", ())),
+            backup.map(lambda b: ("deleteBackup", "DELETE", f"{root}/backups/{b}", ())),
+            st.just(("getInstance", "GET", f"{root}/instances", PAGED)),
+            instance.map(lambda i: ("getInstanceById", "GET", f"{root}/instances/{i}", ())),
+            instance.map(
+                lambda i: ("getBackupsByInstance", "GET", f"{root}/instances/{i}/backups", PAGED)
+            ),
+            st.just(("getHa", "GET", f"{root}/ha", ())),
+            ha.map(lambda h: ("getInstanceByHaId", "GET", f"{root}/ha/{h}", ())),
+            ha.map(lambda h: ("getBackupsForHaInstance", "GET", f"{root}/ha/{h}/backups", PAGED)),
+            st.sampled_from(
+                [
+                    ("other", "PUT", f"{root}/backups", ()),
+                    ("other", "PATCH", f"{root}/backups/{BACKUPS[0]}", ()),
+                    ("other", "POST", f"{root}/instances", ()),
+                    ("other", "GET", f"{root}/nothing", ()),
+                    ("other", "HEAD", f"{root}/backups", ()),
+                    ("other", "GET", f"{root}/backups/", ()),
+                ]
+            ),
+        )
+    )
+    headers: list[tuple[bytes, bytes]] = []
+    token = TOKEN.encode() if plain else draw(st.sampled_from(TOKENS))
+    if token is not None:
+        headers.append((b"x-auth-token", token))
+    body = b""
+    if plain and label == "createBackup":
+        document = draw(valid_member().map(lambda member: {"backup": member}))
+        body = json.dumps(document, ensure_ascii=draw(st.booleans())).encode()
+        headers.append((b"content-type", b"application/json"))
+        headers.append((b"content-length", str(len(body)).encode()))
+    # Else a create mostly has a body, and any other request seldom does.
+    elif not plain and draw(st.integers(0, 9)) < (9 if label == "createBackup" else 1):
+        body = draw(create_body())
+        content_type = draw(st.sampled_from(CONTENT_TYPES))
+        if content_type is not None:
+            headers.append((b"content-type", content_type))
+        if draw(st.integers(0, 4)):  # else sent without Content-Length, as a chunked body
+            headers.append((b"content-length", str(len(body)).encode()))
+    if not plain and draw(st.integers(0, 4)) == 0:
+        headers.append((b"accept", draw(st.sampled_from(ACCEPTS))))
+    if not plain and draw(st.integers(0, 9)) == 0:
+        headers.append((b"x-auth-token", b"second-token"))
+    order = draw(st.permutations(headers))
+    return Request(label, method, path, draw(query(plain, declared)), tuple(order), body)
+
+
+# Moves the (frozen) clocks of both mocks, so that created backups go on to BUILDING and COMPLETED.
+ADVANCE = st.sampled_from([1, 5]).map(
+    lambda seconds: Request(
+        "advanceClock",
+        "POST",
+        "/__mock/clock",
+        headers=((b"content-type", b"application/json"),),
+        body=json.dumps({"advance_seconds": seconds}).encode(),
+    )
+)
+SEQUENCES = st.lists(
+    st.one_of(requests(), requests(), requests(), ADVANCE), min_size=1, max_size=MAX_STEPS
+)
+
+
+# -- the two pipelines answer alike -----------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    fast: Mock
+    slow: Mock
+    spy: ConnexionSpy  # the fast mock's connexion app
+    uuids: SeededUuids
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    """Two mocks, with and without the fast path, on clocks frozen at the same instant, whose
+    backup ids come from a generator the test reseeds."""
+    uuids = SeededUuids()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mockserver.app, "Clock", partial(Clock, source=lambda: FROZEN_AT))
+        fast = create_app(Settings(frozen_clock=True, fast_path=True))
+        slow = create_app(Settings(frozen_clock=True, fast_path=False))
+    assert fast.gateway.fast_path is not None and slow.gateway.fast_path is None
+    spy = ConnexionSpy(fast.gateway.app)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast.gateway, "app", spy)
+        patch.setattr(mockserver.store, "uuid", uuids)
+        yield Pair(fast, slow, spy, uuids)
+
+
+def control(method: str, path: str) -> Request:
+    return Request("control", method, path)
+
+
+RESET = control("POST", "/__mock/reset")
+CLEAR_JOURNAL = control("DELETE", "/__mock/requests")
+STATE_REQUEST = control("GET", "/__mock/state")
+JOURNAL = control("GET", "/__mock/requests")
+
+
+def describe(sent: list[Request], fast: Answer, slow: Answer) -> str:
+    """The requests sent (the last one answered differently), and both answers."""
+    lines = "".join(f"\n  {request}" for request in sent)
+    return (
+        f"\nrequests sent:{lines}\n"
+        f"fast path: {fast.status} {sorted(fast.headers)} {fast.body[:600]!r}\n"
+        f"connexion: {slow.status} {sorted(slow.headers)} {slow.body[:600]!r}"
+    )
+
+
+@settings(max_examples=1000, deadline=None)
+@given(sequence=SEQUENCES)
+def test_every_request_gets_the_same_answer_and_change_from_both_pipelines(
+    pair: Pair, sequence: list[Request]
+) -> None:
+    async def run() -> None:
+        for mock in (pair.fast, pair.slow):
+            for request in (RESET, CLEAR_JOURNAL):
+                assert (await send(mock, request)).status in (200, 204)
+        for step, request in enumerate(sequence):
+            pair.uuids.reseed(step)
+            before = pair.spy.calls
+            fast = await send(pair.fast, request)
+            pipeline = "connexion" if pair.spy.calls > before else "gateway or fast path"
+            pair.uuids.reseed(step)
+            slow = await send(pair.slow, request)
+            event(f"{request.label} {fast.status}: {pipeline}")
+            message = describe(sequence[: step + 1], fast, slow)
+            assert fast.comparable() == slow.comparable(), message
+        for request in (STATE_REQUEST, JOURNAL):
+            fast, slow = await send(pair.fast, request), await send(pair.slow, request)
+            assert fast.status == slow.status == 200, describe([*sequence, request], fast, slow)
+            assert fast.body == slow.body, describe([*sequence, request], fast, slow)
+
+    asyncio.run(run())
+
+
+# -- the fast path answers plainly valid requests itself --------------------------------------
+
+B = f"/v1.0/1234/backups/{BACKUPS[1]}"
+VALID_CREATE = {"backup": {"name": "snap", "instance": ACTIVE[0]}}
+ANSWERED = {
+    "getVersions": (api("GET", "/"), 200),
+    "createBackup": (api("POST", "/v1.0/1234/backups", body=VALID_CREATE), 202),
+    "createBackup sent as APPLICATION/JSON": (
+        api("POST", "/v1.0/1234/backups", body=VALID_CREATE, content_type=b"APPLICATION/JSON"),
+        202,
+    ),
+    "createBackup HA": (
+        api(
+            "POST",
+            "/v1.0/1234/backups",
+            body={
+                "backup": {"name": "ha", "instance": None, "source": {"type": "ha", "id": HA[0]}}
+            },
+        ),
+        202,
+    ),
+    "createBackup incremental": (
+        api(
+            "POST",
+            "/v1.0/1234/backups",
+            body={"backup": {"name": "inc", "instance": ACTIVE[0], "incremental": 1}},
+        ),
+        202,
+    ),
+    "getBackups": (api("GET", "/v1.0/1234/backups", b"limit=2&marker=" + BACKUPS[0].encode()), 200),
+    "getBackups datastore": (api("GET", "/v1.0/1234/backups", b"datastore=mysql"), 200),
+    "getBackupById": (api("GET", B), 200),
+    "deleteBackup": (api("DELETE", B), 202),
+    "getInstance": (api("GET", "/v1.0/1234/instances", b"limit=3"), 200),
+    "getInstanceById": (api("GET", f"/v1.0/1234/instances/{ACTIVE[0]}"), 200),
+    "getBackupsByInstance": (api("GET", f"/v1.0/1234/instances/{ACTIVE[1]}/backups"), 200),
+    "getHa": (api("GET", "/v1.0/1234/ha"), 200),
+    "getInstanceByHaId": (api("GET", f"/v1.0/1234/ha/{HA[0]}"), 200),
+    "getBackupsForHaInstance": (api("GET", f"/v1.0/1234/ha/{HA[0]}/backups", b"limit=1"), 200),
+    # Faults of the handlers, and bodies it can judge whole.
+    "unknown backup": (api("GET", f"/v1.0/1234/backups/{UNKNOWN}"), 404),
+    "unknown marker": (api("GET", "/v1.0/1234/backups", b"marker=" + UNKNOWN.encode()), 400),
+    "unknown datastore": (api("GET", "/v1.0/1234/backups", b"datastore=nosuch"), 404),
+    "instance not ACTIVE": (
+        api(
+            "POST", "/v1.0/1234/backups", body={"backup": {"name": "x", "instance": NOT_ACTIVE[0]}}
+        ),
+        422,
+    ),
+    "body breaking the schema": (api("POST", "/v1.0/1234/backups", body={"backup": {}}), 400),
+    "malformed JSON": (api("POST", "/v1.0/1234/backups", body=b'{"backup": '), 400),
+    "invalid UTF-8": (api("POST", "/v1.0/1234/backups", body=b'{"backup": {"name": "\xff"}}'), 400),
+    "nested too deep": (api("POST", "/v1.0/1234/backups", body=nested(150)), 400),
+}
+
+
+@pytest.fixture
+def spied(mock: Mock, monkeypatch: pytest.MonkeyPatch) -> ConnexionSpy:
+    """conftest's mock (fast path on), its connexion app replaced by a spy."""
+    assert mock.gateway.fast_path is not None
+    assert mock.gateway.app is mock.connexion_app
+    spy = ConnexionSpy(mock.connexion_app)
+    monkeypatch.setattr(mock.gateway, "app", spy)
+    return spy
+
+
+def test_the_fast_path_has_a_plan_for_every_operation(mock: Mock) -> None:
+    assert mock.gateway.fast_path is not None
+    assert mock.gateway.fast_path.operations == set(mock.spec.operations)
+    assert len(mock.spec.operations) == 11
+
+
+@pytest.mark.parametrize(("request_", "status"), ANSWERED.values(), ids=ANSWERED.keys())
+def test_the_fast_path_answers_a_plainly_valid_request_without_connexion(
+    mock: Mock, spied: ConnexionSpy, request_: Request, status: int
+) -> None:
+    answer = call(mock, request_)
+    assert answer.status == status, answer.body
+    assert spied.calls == 0
+    if answer.body:
+        assert dict(answer.headers)["content-type"] == "application/json"
+
+
+# -- and leaves what it cannot judge whole to connexion ---------------------------------------
+
+CREATE_BODY = json.dumps(VALID_CREATE).encode()
+LEFT = {
+    "unknown query parameter": (api("GET", "/v1.0/1234/backups", b"foo=1"), 400),
+    "unknown query parameter on an operation without any": (api("GET", "/", b"limit=1"), 400),
+    "repeated query parameter": (api("GET", "/v1.0/1234/instances", b"limit=1&limit=2"), 400),
+    "limit=abc": (api("GET", "/v1.0/1234/backups", b"limit=abc"), 400),
+    "limit=0": (api("GET", "/v1.0/1234/backups", b"limit=0"), 400),
+    "limit=": (api("GET", "/v1.0/1234/backups", b"limit="), 400),
+    "limit=1e3": (api("GET", "/v1.0/1234/backups", b"limit=1e3"), 400),
+    "empty marker": (api("GET", "/v1.0/1234/backups", b"marker="), 400),
+    "charset parameter": (
+        api(
+            "POST",
+            "/v1.0/1234/backups",
+            body=CREATE_BODY,
+            content_type=b"application/json; charset=utf-8",
+        ),
+        202,
+    ),
+    "text/plain": (
+        api("POST", "/v1.0/1234/backups", body=CREATE_BODY, content_type=b"text/plain"),
+        415,
+    ),
+    "no content type": (
+        api("POST", "/v1.0/1234/backups", body=CREATE_BODY, content_type=None),
+        415,
+    ),
+    "empty body": (api("POST", "/v1.0/1234/backups", body=b""), 400),
+    "JSON null": (api("POST", "/v1.0/1234/backups", body=b"null"), 400),
+    "no body at all": (api("POST", "/v1.0/1234/backups"), 415),  # 415 comes first
+}
+
+
+@pytest.mark.parametrize(("request_", "status"), LEFT.values(), ids=LEFT.keys())
+def test_the_fast_path_leaves_a_request_it_cannot_judge_whole_to_connexion(
+    mock: Mock, spied: ConnexionSpy, request_: Request, status: int | None
+) -> None:
+    answer = call(mock, request_)
+    assert status is None or answer.status == status, answer.body
+    assert spied.calls == 1
+
+
+# Both once answered 500 (connexion validated the body, then handed the handler bytes).
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [(b"APPLICATION/JSON", 202), (b"Application/Json; charset=utf-8", 202), (None, 415)],
+    ids=["upper", "mixed with charset", "none"],
+)
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "no fast path"])
+def test_media_types_are_case_insensitive_and_a_create_without_one_is_415(
+    content_type: bytes | None, status: int, fast_path: bool
+) -> None:
+    mock = create_app(Settings(frozen_clock=True, fast_path=fast_path))
+    request = api("POST", "/v1.0/1234/backups", body=CREATE_BODY, content_type=content_type)
+    assert call(mock, request).status == status
+
+
+def test_without_the_fast_path_connexion_answers_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock = create_app(Settings(frozen_clock=True, fast_path=False))
+    assert mock.gateway.fast_path is None
+    spy = ConnexionSpy(mock.connexion_app)
+    monkeypatch.setattr(mock.gateway, "app", spy)
+    sent = [request for request, _ in ANSWERED.values()]
+    for request in sent:
+        call(mock, request)
+    assert spy.calls == len(sent)
+
+
+# -- the option --------------------------------------------------------------------------------
+
+
+def test_the_fast_path_is_on_by_default_and_no_fast_path_turns_it_off() -> None:
+    assert Settings().fast_path
+    assert settings_from([], {}).fast_path
+    assert not settings_from(["--no-fast-path"], {}).fast_path
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", False), ("true", False), ("0", True), ("", True)])
+def test_the_fast_path_can_be_turned_off_from_the_environment(value: str, on: bool) -> None:
+    assert settings_from([], {"MOCKSERVER_NO_FAST_PATH": value}).fast_path is on
