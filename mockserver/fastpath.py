@@ -35,7 +35,13 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.utils import coerce_type, is_nullable, make_type
 
 from mockserver.answer import Answer
-from mockserver.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
+from mockserver.compiled import (
+    BODY_NULLABLE_SKIPS,
+    RESPONSE_NULLABLE_SKIPS,
+    Compiled,
+    CompiledList,
+    compile_response,
+)
 from mockserver.encoder import encode
 from mockserver.errors import MockError
 from mockserver.problems import Problems
@@ -80,7 +86,7 @@ class _Body:
 class _Response:
     schema: Mapping[str, Any]
     nullable: bool
-    compiled: Compiled
+    compiled: Compiled | CompiledList
 
 
 @dataclass(frozen=True)
@@ -304,7 +310,7 @@ def _responses(raw: Mapping[str, Any]) -> dict[int, _Response]:
             found[int(code)] = _Response(
                 schema=schema,
                 nullable=is_nullable(response),
-                compiled=Compiled(schema, RESPONSE_NULLABLE_SKIPS),
+                compiled=compile_response(schema, RESPONSE_NULLABLE_SKIPS),
             )
     return found
 

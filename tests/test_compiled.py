@@ -1,5 +1,6 @@
 """The compiled schemas (mockserver/compiled.py) never accept what the Python validators refuse,
-and they cover every body and response of both APIs, so the fast path is the usual one."""
+and they cover every body and response of both APIs, so the fast path is the usual one. A list
+answer's schema checked in parts (envelope and items, items remembered) judges as it does whole."""
 
 from __future__ import annotations
 
@@ -14,14 +15,20 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 from support import EXAMPLES, FIXTURES, load_spec, read_json
 
-from mockserver.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
+from mockserver.compiled import (
+    BODY_NULLABLE_SKIPS,
+    RESPONSE_NULLABLE_SKIPS,
+    Compiled,
+    CompiledList,
+    compile_response,
+)
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.spec import read_yaml, with_components_of
 from mockserver.validation import FORMATS, BodySchemaValidator
 
 API = resolve_refs(load_spec())
 CONTROL = resolve_refs(with_components_of(read_yaml(CONTROL_SPEC_PATH), load_spec()))
-Case = tuple[str, dict[str, Any], Any, Compiled, Callable[[Any], bool]]
+Case = tuple[str, dict[str, Any], Any, Compiled | CompiledList, Callable[[Any], bool]]
 
 
 def _cases() -> Iterator[Case]:
@@ -61,7 +68,8 @@ def _body_case(name: str, schema: dict[str, Any], body: Any) -> Case:
 
 def _response_case(name: str, schema: dict[str, Any], answer: dict[str, Any]) -> Case:
     python = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-    return name, schema, answer["body"], Compiled(schema, RESPONSE_NULLABLE_SKIPS), python.is_valid
+    compiled = compile_response(schema, RESPONSE_NULLABLE_SKIPS)
+    return name, schema, answer["body"], compiled, python.is_valid
 
 
 CASES = list(_cases())
@@ -131,3 +139,67 @@ def test_nullable_accepts_null_only_where_connexion_does() -> None:
     assert Compiled(schema, BODY_NULLABLE_SKIPS).accepts(None)
     assert not Compiled(schema, RESPONSE_NULLABLE_SKIPS).accepts(None)
     assert Compiled({"type": "string", "nullable": True}, RESPONSE_NULLABLE_SKIPS).accepts(None)
+
+
+LISTS = [case for case in CASES if isinstance(case[3], CompiledList)]
+
+
+def test_every_list_answer_is_checked_in_parts() -> None:
+    lists = {"listBackups", "listInstanceBackups", "listHaBackups", "listHaInstances", "versions"}
+    assert {f"{name}.response.json" for name in lists} | {"state"} <= {case[0] for case in LISTS}
+
+
+@pytest.mark.parametrize("case", LISTS, ids=[case[0] for case in LISTS])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_list_answer_checked_in_parts_is_judged_as_when_checked_whole(
+    case: Case, data: st.DataObject
+) -> None:
+    _, schema, document, in_parts, _ = case
+    whole = Compiled(schema, RESPONSE_NULLABLE_SKIPS)
+    changed = data.draw(mutated(document))
+    verdict = whole.accepts(changed)
+    assert in_parts.accepts(changed) is verdict, changed
+    assert in_parts.accepts(changed) is verdict, changed  # again, from what it remembered
+
+
+def test_an_item_once_valid_does_not_make_an_invalid_item_pass() -> None:
+    schema = {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {"type": "array", "maxItems": 2, "items": {"type": "integer", "minimum": 0}}
+        },
+    }
+    in_parts = CompiledList(schema, RESPONSE_NULLABLE_SKIPS)
+    assert in_parts.accepts({"items": [1, 2]})
+    assert not in_parts.accepts({"items": [1, -2]})
+    assert not in_parts.accepts({"items": [1, 2, 1]})  # the count is the envelope's
+    assert not in_parts.accepts({"items": "1"}) and not in_parts.accepts({})
+    assert not in_parts.accepts({"items": [1.5]})
+
+
+ARRAY = {"type": "array", "items": {"type": "integer"}}  # alone, it would be checked in parts
+
+
+def test_an_array_alone_is_checked_in_parts() -> None:
+    assert CompiledList.split({"type": "object", "properties": {"a": ARRAY}})
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"type": "string"}}},  # no array
+        {"type": "object", "allOf": [{}], "properties": {"a": ARRAY}},
+        {"type": "object", "patternProperties": {"a": {}}, "properties": {"a": ARRAY}},
+        {"type": "object", "properties": {"a": {**ARRAY, "uniqueItems": True}}},
+        {"type": "object", "properties": {"a": {**ARRAY, "items": [{}]}}},
+        {"type": "object", "nullable": True, "properties": {"a": ARRAY}},
+        {"type": "object", "properties": {"a": {**ARRAY, "nullable": True}}},
+    ],
+)
+def test_a_schema_another_keyword_could_reach_the_items_of_is_checked_whole(
+    schema: dict[str, Any],
+) -> None:
+    assert not CompiledList.split(schema)
+    assert isinstance(compile_response(schema, RESPONSE_NULLABLE_SKIPS), Compiled)
