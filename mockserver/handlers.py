@@ -29,18 +29,14 @@ class Handlers:
         # The ASGI scope of the request being answered, set by the gateway for either pipeline:
         # links name the host and port the client used. One variable per mock, never shared.
         self.scope: ContextVar[Scope] = ContextVar(f"mockserver-request-{id(self)}")
+        # What links are made of, parsed by starlette once per distinct request part: building
+        # URLs (parsed, joined, parsed again) was a fifth of a list page's time. Each cache is
+        # keyed by every part of the request its value depends on, and holds at most 64.
         self._roots: dict[tuple[Any, ...], str] = {}
-
-    def _request(self) -> HTTPConnection:
-        return HTTPConnection(self.scope.get())
+        self._urls: dict[tuple[str, bytes], tuple[str, dict[str, str]]] = {}
 
     def _root(self) -> str:
-        """The URL of the mock's root as the client named it (no final slash), per starlette.
-
-        It depends only on the parts of the request in the key, which nearly never change from
-        one request to the next: building it (two URLs parsed and joined) was a tenth of a list
-        page's time. A client sending ever new Host headers cannot grow the cache beyond 64.
-        """
+        """The URL of the mock's root as the client named it (no final slash)."""
         scope = self.scope.get()
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         key = (
@@ -53,10 +49,19 @@ class Handlers:
         root = self._roots.get(key)
         if root is None:
             root = str(HTTPConnection(scope).base_url).rstrip("/")
-            if len(self._roots) >= 64:
-                self._roots.clear()
-            self._roots[key] = root
+            _remember(self._roots, key, root)
         return root
+
+    def _path_and_query(self) -> tuple[str, dict[str, str]]:
+        """This request's URL path and query parameters (a copy, to change)."""
+        scope = self.scope.get()
+        key = (scope["path"], scope.get("query_string", b""))
+        found = self._urls.get(key)
+        if found is None:
+            url = HTTPConnection(scope).url
+            found = (url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+            _remember(self._urls, key, found)
+        return found[0], dict(found[1])
 
     async def getVersions(self) -> Json:
         return {
@@ -152,13 +157,18 @@ class Handlers:
     def _with_next(self, document: Json, page: Page, last_id: str | None) -> Json:
         """Add the `rel: next` link when another page follows: this URL, with limit and marker."""
         if page.more and last_id is not None:
-            url = self._request().url
-            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            path, query = self._path_and_query()
             query["limit"] = query.get("limit") or str(len(page.items))
             query["marker"] = last_id
-            href = f"{self._root()}{url.path}?{urlencode(query)}"
+            href = f"{self._root()}{path}?{urlencode(query)}"
             document["links"] = [{"href": href, "rel": "next"}]
         return document
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= 64:  # a client sending ever new hosts or queries cannot grow it
+        cache.clear()
+    cache[key] = value
 
 
 def _links(root: str, account_id: str, kind: str, item_id: str) -> list[Json]:
