@@ -26,7 +26,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from connexion.decorators.parameter import sanitized
 from connexion.exceptions import ProblemException
@@ -52,6 +51,7 @@ from mockserver.validation import (
     ResponseValidator,
     body_violations,
     parse_body,
+    query_pairs,
     query_violations,
 )
 
@@ -171,8 +171,7 @@ class FastPath:
 
     def _answer(self, plan: _Plan, scope: Scope, result: Any) -> Answer:
         if isinstance(result, ConnexionResponse):
-            headers = {name.lower(): value for name, value in result.headers.items()}
-            return Answer(result.status_code, _bytes(result.body), headers)
+            return _converted(result)
         document, status = (result[0], result[1]) if isinstance(result, tuple) else (result, 200)
         response = plan.responses.get(status)
         if response is not None and not response.compiled.accepts(document):
@@ -197,9 +196,10 @@ def _arguments(
             return None
         if parameter.argument is not None:
             arguments[parameter.argument] = value
-    if query and query_violations(plan.declared_query, query):
+    pairs = query_pairs(query) if query else []
+    if pairs and query_violations(plan.declared_query, pairs):
         return None
-    given = _query_values(query) if query else {}
+    given = dict(pairs)  # query_violations has refused a name given twice
     for name, parameter in plan.query.items():
         raw = given.get(name, _MISSING)
         if raw is _MISSING:
@@ -217,11 +217,6 @@ def _arguments(
         except Exception:  # any doubt is connexion's to judge
             return None
     return arguments
-
-
-def _query_values(query: bytes) -> dict[str, str]:
-    # As starlette's QueryParams; query_violations has refused a name given twice.
-    return dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
 
 
 def _converted(response: ConnexionResponse) -> Answer:

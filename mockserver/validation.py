@@ -142,9 +142,15 @@ class ParameterCheck:
         return [f"{_where(prefix, e)}: {e.message}" for e in self._validator.iter_errors(value)]
 
 
-def query_violations(declared: Mapping[str, Mapping[str, Any]], query: bytes) -> list[str]:
+def query_pairs(query: bytes) -> list[tuple[str, str]]:
+    """The query's name and value pairs, as starlette's QueryParams reads them."""
+    return parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+
+
+def query_violations(
+    declared: Mapping[str, Mapping[str, Any]], pairs: list[tuple[str, str]]
+) -> list[str]:
     """An unknown query parameter, or one given twice, is refused rather than guessed at."""
-    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     violations = []
     for name, count in Counter(name for name, _ in pairs).items():
         parameter = declared.get(name)
@@ -198,7 +204,8 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
             "header": request.headers,
             "cookie": request.cookies,
         }
-        violations = query_violations(self._declared_query, request.scope.get("query_string", b""))
+        query = query_pairs(request.scope.get("query_string", b""))
+        violations = query_violations(self._declared_query, query)
         for where, values in sources.items():
             for parameter in self.parameters.get(where, []):
                 name = parameter["name"]
