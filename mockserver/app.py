@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         name="api",
         resolver=Resolver(function_resolver=handler),
         validate_responses=settings.validate_responses,
+        strict_validation=settings.strict_query,
     )
     specs = {"": spec}
     if settings.control:
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
                 function_resolver=lambda operation_id: getattr(control, operation_id)
             ),
             validate_responses=settings.validate_responses,
+            strict_validation=True,  # the mock's own API: scripts should hear of a typo
         )
         specs[CONTROL_PREFIX] = Spec(control_document)
 
@@ -102,7 +104,11 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     app.add_error_handler(HTTPException, problems.on_http)
     app.add_error_handler(Exception, problems.on_unexpected)
 
-    fast_path = FastPath(spec.document, handler, problems) if settings.fast_path else None
+    fast_path = (
+        FastPath(spec.document, handler, problems, strict_query=settings.strict_query)
+        if settings.fast_path
+        else None
+    )
     gateway = Gateway(
         app,
         spec=spec,

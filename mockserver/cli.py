@@ -91,6 +91,13 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help='token table: JSON {"<token>": ["<account>", ...]} ("*": every account)',
     )
     p.add_argument(
+        "--strict-query",
+        action="store_true",
+        default=flag("strict_query"),
+        help="a query parameter the operation does not define is 400 (default: ignored, with a"
+        " Warning header, as the real service ignores it)",
+    )
+    p.add_argument(
         "--no-control",
         action="store_true",
         default=flag("no_control"),
@@ -151,6 +158,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
         frozen_clock=args.frozen_clock,
         rate_limits=args.rate_limits,
         tokens=read_tokens(args.tokens) if args.tokens else None,
+        strict_query=args.strict_query,
         control=not args.no_control,
         control_token=args.control_token or None,
         log_level=args.log_level,

@@ -10,7 +10,8 @@ request the fast path cannot judge completely; those go on to it untouched:
 - every request to an operation the fast path has no plan for: a header or cookie parameter, a
   parameter that is not a string, integer, number or boolean, or is nullable, a request body that
   is not JSON, a handler that takes arguments connexion would fill from elsewhere;
-- an unknown or repeated query parameter, or a parameter its schema refuses (connexion words it);
+- a repeated query parameter, an unknown one under `--strict-query`, or a parameter its schema
+  refuses (connexion words it);
 - a body sent as anything but exactly `Content-Type: application/json`, or an empty body.
 What the fast path answers: the handler's answer, validated against the response schema as
 connexion validates it (500 where it breaks it); a JSON body that breaks its schema, or is not
@@ -110,8 +111,11 @@ class FastPath:
         document: Mapping[str, Any],
         resolve_handler: Callable[[str], Handler],
         problems: Problems,
+        *,
+        strict_query: bool,
     ) -> None:
         self._problems = problems
+        self._strict_query = strict_query
         self._plans: dict[str, _Plan] = {}
         resolved = resolve_refs(document)  # connexion's own resolution: the schemas it validates
         for item in resolved.get("paths", {}).values():
@@ -145,7 +149,9 @@ class FastPath:
         plan = self._plans.get(operation_id)
         if plan is None:
             return None
-        arguments = _arguments(plan, path_parameters, scope.get("query_string", b""))
+        arguments = _arguments(
+            plan, path_parameters, scope.get("query_string", b""), self._strict_query
+        )
         if arguments is None:
             return None
         try:
@@ -186,7 +192,7 @@ class FastPath:
 
 
 def _arguments(
-    plan: _Plan, path_parameters: Mapping[str, str], query: bytes
+    plan: _Plan, path_parameters: Mapping[str, str], query: bytes, strict_query: bool
 ) -> dict[str, Any] | None:
     """The handler's arguments, or None when a parameter is not plainly valid."""
     arguments: dict[str, Any] = {}
@@ -197,9 +203,9 @@ def _arguments(
         if parameter.argument is not None:
             arguments[parameter.argument] = value
     pairs = query_pairs(query) if query else []
-    if pairs and query_violations(plan.declared_query, pairs):
+    if pairs and query_violations(plan.declared_query, pairs, strict_query):
         return None
-    given = dict(pairs)  # query_violations has refused a name given twice
+    given = dict(pairs)  # query_violations has refused a defined name given twice
     for name, parameter in plan.query.items():
         raw = given.get(name, _MISSING)
         if raw is _MISSING:

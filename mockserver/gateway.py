@@ -16,6 +16,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import quote
 
 from mockserver.answer import Answer
 from mockserver.clock import Clock
@@ -27,6 +28,7 @@ from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import RateLimiter
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
+from mockserver.validation import query_pairs, undeclared_query
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -75,11 +77,15 @@ class Gateway:
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             await self._control(scope, receive, send, headers)
             return
+        ignored = self._ignored_query(scope)
         status = [0]  # 0 until the response starts
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                if ignored:
+                    lines = [*message.get("headers", []), *map(_ignored_warning, ignored)]
+                    message = {**message, "headers": lines}
             await send(message)
 
         body, complete = await _read_body(receive, headers, self.settings.max_body_bytes)
@@ -103,7 +109,19 @@ class Gateway:
             if status[0] == 0:
                 await _respond(sending, self._fault(500, SERVER_ERROR))
         finally:
-            self.journal.record(self._entry(scope, sent, body, status[0] or 500))
+            self.journal.record(self._entry(scope, sent, body, status[0] or 500, ignored))
+
+    def _ignored_query(self, scope: Scope) -> tuple[str, ...]:
+        """The query parameters the request's operation does not define: the mock ignores them,
+        as the real service does (none under --strict-query, which refuses them)."""
+        query: bytes = scope.get("query_string", b"")
+        if not query or self.settings.strict_query:
+            return ()
+        found = self.spec.match(scope["path"])
+        operation = found[0].operations.get(scope["method"]) if found else None
+        if operation is None:
+            return ()
+        return tuple(undeclared_query(operation.query_parameters, query_pairs(query)))
 
     async def _control(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -211,12 +229,38 @@ class Gateway:
             )
         return self._fault(413, f"The request body is larger than {limit} bytes.")
 
-    def _entry(self, scope: Scope, headers: dict[str, str], body: bytes, status: int) -> Entry:
+    def _entry(
+        self,
+        scope: Scope,
+        headers: dict[str, str],
+        body: bytes,
+        status: int,
+        ignored_query: tuple[str, ...],
+    ) -> Entry:
         query = scope.get("query_string", b"").decode("latin-1")
-        return Entry(scope["method"], scope["path"], query, headers, body, status, self.clock.now())
+        return Entry(
+            scope["method"],
+            scope["path"],
+            query,
+            headers,
+            body,
+            status,
+            self.clock.now(),
+            ignored_query,
+        )
 
 
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
+# What a header may carry of a parameter's name as it is; the rest is percent-encoded (`"` and
+# `\\` would end or escape the quoted text, `%` would make the encoding ambiguous).
+_SHOWN_AS_IS = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\%')
+
+
+def _ignored_warning(name: str) -> tuple[bytes, bytes]:
+    """The Warning line that says a query parameter was ignored (RFC 7234 code 299)."""
+    shown = quote(name, safe=_SHOWN_AS_IS)
+    text = f"299 - \"Query parameter '{shown}' is not defined for this operation and was ignored.\""
+    return b"warning", text.encode("ascii")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

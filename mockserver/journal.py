@@ -25,6 +25,7 @@ class Entry:
     body: bytes
     status: int
     at: float  # seconds since the epoch, by the mock's clock
+    ignored_query: tuple[str, ...] = ()  # query parameters its operation does not define
 
     def document(self) -> dict[str, Any]:
         """The entry as GET /__mock/journal shows it."""
@@ -37,6 +38,7 @@ class Entry:
             "body": _body(self.body),
             "status": self.status,
             "at": at.replace("+00:00", "Z"),
+            "ignored_query": list(self.ignored_query),
         }
 
 

@@ -26,6 +26,9 @@ class Settings:
     frozen_clock: bool = False
     rate_limits: bool = False
     tokens: TokenTable | None = None  # None: any non-empty token serves any account
+    # A query parameter an operation does not define: 400 when strict, else ignored with a
+    # Warning header, as the real service ignores it (contract section 9).
+    strict_query: bool = False
     control: bool = True
     control_token: str | None = None
     log_level: str = "info"

@@ -29,6 +29,8 @@ class Operation:
     statuses: frozenset[int]
     rate_limit: int | None  # requests per minute and account, from x-rate-limit
     auth_header: str | None  # the header that carries the token, or None when open
+    # The names of the query parameters it defines (path-level ones included).
+    query_parameters: frozenset[str] = frozenset()
     # The first documented example of each success status (None: documented without a body).
     success_examples: Mapping[int, Any] = field(default_factory=dict)
 
@@ -60,7 +62,9 @@ class Spec:
                 raw = item.get(method)
                 if raw is None:
                     continue
-                operation = self._operation(template, method, raw, default_security)
+                operation = self._operation(
+                    template, method, raw, default_security, item.get("parameters", [])
+                )
                 by_method[operation.method] = operation
                 self.operations[operation.operation_id] = operation
             self.routes.append(Route(template, _compile(template), by_method))
@@ -87,7 +91,12 @@ class Spec:
         return node
 
     def _operation(
-        self, template: str, method: str, raw: Mapping[str, Any], default_security: Any
+        self,
+        template: str,
+        method: str,
+        raw: Mapping[str, Any],
+        default_security: Any,
+        shared_parameters: list[Any],
     ) -> Operation:
         statuses: set[int] = set()
         examples: dict[int, Any] = {}
@@ -102,6 +111,7 @@ class Spec:
             elif status < 400:
                 examples[status] = _first_example(content)
         security = raw.get("security", default_security)
+        parameters = [self.resolve(p) for p in [*shared_parameters, *raw.get("parameters", [])]]
         return Operation(
             operation_id=raw["operationId"],
             method=method.upper(),
@@ -110,6 +120,7 @@ class Spec:
             rate_limit=raw.get("x-rate-limit"),
             auth_header=self._auth_header(security),
             success_examples=examples,
+            query_parameters=frozenset(p["name"] for p in parameters if p.get("in") == "query"),
         )
 
     def _auth_header(self, security: list[Mapping[str, Any]]) -> str | None:

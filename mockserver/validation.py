@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -147,15 +147,23 @@ def query_pairs(query: bytes) -> list[tuple[str, str]]:
     return parse_qsl(query.decode("latin-1"), keep_blank_values=True)
 
 
+def undeclared_query(declared: Collection[str], pairs: list[tuple[str, str]]) -> list[str]:
+    """The names of the query parameters an operation does not define, each once, in order."""
+    return list(dict.fromkeys(name for name, _ in pairs if name not in declared))
+
+
 def query_violations(
-    declared: Mapping[str, Mapping[str, Any]], pairs: list[tuple[str, str]]
+    declared: Mapping[str, Mapping[str, Any]], pairs: list[tuple[str, str]], strict: bool
 ) -> list[str]:
-    """An unknown query parameter, or one given twice, is refused rather than guessed at."""
+    """A parameter the operation defines, given twice, is refused rather than guessed at; so is
+    one it does not define when `strict` (`--strict-query`). Otherwise that one is ignored, as
+    the real service ignores it (contract section 9: the gateway says so in a Warning)."""
     violations = []
     for name, count in Counter(name for name, _ in pairs).items():
         parameter = declared.get(name)
         if parameter is None:
-            violations.append(f"query/{name}: unknown parameter")
+            if strict:
+                violations.append(f"query/{name}: unknown parameter")
         elif count > 1 and parameter.get("schema", {}).get("type") != "array":
             violations.append(f"query/{name}: given {count} times, expected once")
     return violations
@@ -205,7 +213,7 @@ class ParametersValidator(ParameterValidator):  # type: ignore[misc]
             "cookie": request.cookies,
         }
         query = query_pairs(request.scope.get("query_string", b""))
-        violations = query_violations(self._declared_query, query)
+        violations = query_violations(self._declared_query, query, self.strict_validation)
         for where, values in sources.items():
             for parameter in self.parameters.get(where, []):
                 name = parameter["name"]

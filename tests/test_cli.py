@@ -21,6 +21,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert not settings.frozen_clock and not settings.rate_limits and settings.control
     assert settings.tokens is None and settings.control_token is None
     assert settings.log_level == "info" and settings.validate_responses
+    assert not settings.strict_query
 
 
 def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
@@ -39,6 +40,7 @@ def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
         "MOCKSERVER_NO_CONTROL": "yes",
         "MOCKSERVER_CONTROL_TOKEN": "c",
         "MOCKSERVER_LOG_LEVEL": "warning",
+        "MOCKSERVER_STRICT_QUERY": "1",
     }
     settings = settings_from([], environ)
     assert (settings.host, settings.port, settings.quota) == ("0.0.0.0", 9000, 7)
@@ -47,6 +49,11 @@ def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
     assert settings.frozen_clock and settings.rate_limits and not settings.control
     assert settings.tokens == {"t1": frozenset({"1234"}), "admin": frozenset({"*"})}
     assert settings.control_token == "c" and settings.log_level == "warning"
+    assert settings.strict_query
+
+
+def test_strict_query_is_a_flag_of_the_command_line() -> None:
+    assert settings_from(["--strict-query"], {}).strict_query
 
 
 def test_command_line_wins_over_the_environment() -> None:

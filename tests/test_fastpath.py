@@ -553,6 +553,9 @@ ANSWERED = {
     "getHa": (api("GET", "/v1.0/1234/ha"), 200),
     "getInstanceByHaId": (api("GET", f"/v1.0/1234/ha/{HA[0]}"), 200),
     "getBackupsForHaInstance": (api("GET", f"/v1.0/1234/ha/{HA[0]}/backups", b"limit=1"), 200),
+    # A query parameter the operation does not define is ignored (contract section 9).
+    "unknown query parameter": (api("GET", "/v1.0/1234/backups", b"foo=1"), 200),
+    "unknown query parameter on an operation without any": (api("GET", "/", b"limit=1"), 200),
     # Faults of the handlers, and bodies it can judge whole.
     "unknown backup": (api("GET", f"/v1.0/1234/backups/{UNKNOWN}"), 404),
     "unknown marker": (api("GET", "/v1.0/1234/backups", b"marker=" + UNKNOWN.encode()), 400),
@@ -601,8 +604,6 @@ def test_the_fast_path_answers_a_plainly_valid_request_without_connexion(
 
 CREATE_BODY = json.dumps(VALID_CREATE).encode()
 LEFT = {
-    "unknown query parameter": (api("GET", "/v1.0/1234/backups", b"foo=1"), 400),
-    "unknown query parameter on an operation without any": (api("GET", "/", b"limit=1"), 400),
     "repeated query parameter": (api("GET", "/v1.0/1234/instances", b"limit=1&limit=2"), 400),
     "limit=abc": (api("GET", "/v1.0/1234/backups", b"limit=abc"), 400),
     "limit=0": (api("GET", "/v1.0/1234/backups", b"limit=0"), 400),
@@ -681,3 +682,14 @@ def test_the_fast_path_is_on_by_default_and_no_fast_path_turns_it_off() -> None:
 @pytest.mark.parametrize(("value", "on"), [("1", False), ("true", False), ("0", True), ("", True)])
 def test_the_fast_path_can_be_turned_off_from_the_environment(value: str, on: bool) -> None:
     assert settings_from([], {"MOCKSERVER_NO_FAST_PATH": value}).fast_path is on
+
+
+def test_under_strict_query_an_unknown_query_parameter_is_left_to_connexion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    strict = create_app(Settings(frozen_clock=True, strict_query=True))
+    spy = ConnexionSpy(strict.connexion_app)
+    monkeypatch.setattr(strict.gateway, "app", spy)
+    answer = call(strict, api("GET", "/v1.0/1234/backups", b"foo=1"))
+    assert answer.status == 400 and b"query/foo: unknown parameter" in answer.body
+    assert spy.calls == 1

@@ -434,11 +434,64 @@ def test_a_nul_escaped_in_a_name_is_data_kept_whole_not_a_string_end() -> None:
 # -- query strings ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
-@pytest.mark.parametrize(
-    "query", [b"hostile=1", b"limit=1&hostile=", b"%00=1", b"%ff%fe=1", b"q=" + b"x" * 60_000]
-)
-def test_an_unknown_query_parameter_is_refused_with_400(
+UNKNOWN_QUERIES = {  # query -> the name the Warning shows
+    b"hostile=1": "hostile",
+    b"hostile=": "hostile",
+    b"%00=1": "%00",
+    b"%ff%fe=1": "%EF%BF%BD%EF%BF%BD",  # not UTF-8: read as U+FFFD, as every query is
+    b"a%22b%5C=1": "a%22b%5C",
+    b"q=" + b"x" * 60_000: "q",
+}
+API_READS = [op for op in OPERATIONS if not op.control and op.method == "GET"]
+
+
+@pytest.mark.parametrize("operation", API_READS, ids=str)
+@pytest.mark.parametrize("query", UNKNOWN_QUERIES, ids=lambda q: q[:12].decode())
+def test_an_unknown_query_parameter_is_ignored_and_named_in_a_warning(
+    mock: Mock, operation: Operation, query: bytes
+) -> None:
+    plain = call(mock, operation.method, operation.path, headers=operation.headers)
+    answer = call(mock, operation.method, operation.path, query=query, headers=operation.headers)
+    assert (answer.status, answer.body) == (plain.status, plain.body)
+    shown = UNKNOWN_QUERIES[query]
+    assert answer.headers["warning"] == (
+        f"299 - \"Query parameter '{shown}' is not defined for this operation and was ignored.\""
+    )
+    assert "warning" not in plain.headers
+
+
+def test_an_unknown_query_parameter_of_a_write_is_ignored_too() -> None:
+    fresh = create_app(Settings(frozen_clock=True))
+    backup = ACCOUNT["backups"][0]["id"]
+    headers = [(b"x-auth-token", b"any")]
+    answer = call(fresh, "DELETE", f"/v1.0/1234/backups/{backup}", query=b"force=1", headers=headers)
+    assert answer.status == 202 and "force" in answer.headers["warning"]
+    assert call(fresh, "GET", f"/v1.0/1234/backups/{backup}", headers=headers).status == 404
+    [entry] = fresh.journal.entries("DELETE")
+    assert entry["ignored_query"] == ["force"]
+
+
+@pytest.fixture(scope="module")
+def strict() -> Mock:
+    settings = Settings(frozen_clock=True, tokens={TOKEN: frozenset({"1234"})}, strict_query=True)
+    return create_app(settings)
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if not op.control], ids=str)
+@pytest.mark.parametrize("query", UNKNOWN_QUERIES, ids=lambda q: q[:12].decode())
+def test_under_strict_query_an_unknown_query_parameter_is_refused_with_400(
+    strict: Mock, operation: Operation, query: bytes
+) -> None:
+    before = strict.store.snapshot()
+    answer = call(strict, operation.method, operation.path, query=query, headers=operation.headers)
+    refused(answer, operation, 400)
+    assert "warning" not in answer.headers
+    assert strict.store.snapshot() == before
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.control], ids=str)
+@pytest.mark.parametrize("query", UNKNOWN_QUERIES, ids=lambda q: q[:12].decode())
+def test_an_unknown_query_parameter_of_the_control_api_is_refused_with_400(
     mock: Mock, operation: Operation, query: bytes
 ) -> None:
     answer = call(mock, operation.method, operation.path, query=query, headers=operation.headers)
