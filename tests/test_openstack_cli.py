@@ -1,7 +1,9 @@
 """The OpenStack command line (python-openstackclient with troveclient's plugin) against the mock:
 `openstack --os-auth-type admin_token --os-endpoint <base>/v1.0/<account> --os-token T
 database backup list|show|create|delete`, and what it prints. Each run costs about a second of
-start-up, so each test runs the command once."""
+start-up, so each test runs the command once. The command runs with a HOME of its own: it writes
+its entry-point cache (~/.cache) and troveclient's completion cache (~/.troveclient) there, and
+reads no clouds.yaml of the caller's."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +31,37 @@ FIXTURE_BACKUPS = [
 pytestmark = pytest.mark.slow
 
 
-def openstack(mock: BackupsMock, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `openstack` with a static token on the mock; no OS_* setting of the caller leaks in."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    command = [
-        str(OPENSTACK),
-        "--os-auth-type=admin_token",
-        f"--os-endpoint={mock.base_url}",
-        f"--os-token={mock.token}",
-        *args,
-    ]
-    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+Openstack = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HOME of every `openstack` run of the session (its caches are built once)."""
+    return tmp_path_factory.mktemp("openstack-home")
+
+
+@pytest.fixture
+def openstack(cli_home: Path) -> Openstack:
+    """`openstack(mock, *args)`: run `openstack` with a static token on the mock; no OS_*,
+    XDG_* or TROVECLIENT_* setting of the caller leaks in, and it writes only under `cli_home`."""
+
+    def run(mock: BackupsMock, *args: str) -> subprocess.CompletedProcess[str]:
+        environment = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("OS_", "XDG_", "TROVECLIENT_"))
+        }
+        environment["HOME"] = str(cli_home)
+        command = [
+            str(OPENSTACK),
+            "--os-auth-type=admin_token",
+            f"--os-endpoint={mock.base_url}",
+            f"--os-token={mock.token}",
+            *args,
+        ]
+        return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+
+    return run
 
 
 def table_rows(output: str) -> list[list[str]]:
@@ -64,7 +87,9 @@ def seed_backups(mock: BackupsMock, count: int) -> list[str]:
     return [b["id"] for b in reversed(added)]
 
 
-def test_backup_list_prints_every_page_of_backups_newest_first(backups_mock: BackupsMock) -> None:
+def test_backup_list_prints_every_page_of_backups_newest_first(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
     seeded = seed_backups(backups_mock, 22)  # 25 in all: two pages of the default 20
 
     result = openstack(backups_mock, "database", "backup", "list")
@@ -85,7 +110,9 @@ def test_backup_list_prints_every_page_of_backups_newest_first(backups_mock: Bac
     assert [page["query"] for page in pages] == ["", f"marker={seeded[19]}"]  # its next marker
 
 
-def test_backup_show_prints_the_backup_with_its_datastore(backups_mock: BackupsMock) -> None:
+def test_backup_show_prints_the_backup_with_its_datastore(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
     result = openstack(backups_mock, "database", "backup", "show", PERCONA_BACKUP, "-f", "json")
 
     assert result.returncode == 0, result.stderr
@@ -97,7 +124,7 @@ def test_backup_show_prints_the_backup_with_its_datastore(backups_mock: BackupsM
 
 
 def test_backup_create_prints_the_new_backup_and_sends_one_request(
-    backups_mock: BackupsMock,
+    backups_mock: BackupsMock, openstack: Openstack
 ) -> None:
     result = openstack(
         backups_mock,
@@ -121,7 +148,9 @@ def test_backup_create_prints_the_new_backup_and_sends_one_request(
     assert request["headers"]["x-auth-token"] == backups_mock.token
 
 
-def test_backup_delete_prints_that_it_was_accepted(backups_mock: BackupsMock) -> None:
+def test_backup_delete_prints_that_it_was_accepted(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
     result = openstack(backups_mock, "database", "backup", "delete", PERCONA_BACKUP)
 
     assert result.returncode == 0, result.stderr
@@ -132,7 +161,7 @@ def test_backup_delete_prints_that_it_was_accepted(backups_mock: BackupsMock) ->
 
 
 def test_backup_delete_of_an_unknown_backup_prints_the_fault_and_fails(
-    backups_mock: BackupsMock,
+    backups_mock: BackupsMock, openstack: Openstack
 ) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
 

@@ -3,6 +3,7 @@ static token and the mock's base URL, no Keystone (see ../shared/notes/stack-fac
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,14 @@ FIXTURE_BACKUPS = [
 def client_for(mock: BackupsMock, token: str | None = None) -> Any:
     auth = token_endpoint.Token(mock.base_url, token or mock.token)
     return trove.Client(session=ks_session.Session(auth=auth))
+
+
+@pytest.fixture(autouse=True)
+def completion_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """troveclient writes the id of each resource it creates to a completion cache, by default
+    under ~/.troveclient: keep it in the test's own directory."""
+    monkeypatch.setenv("TROVECLIENT_UUID_CACHE_DIR", str(tmp_path))
+    return tmp_path
 
 
 @pytest.fixture
