@@ -1,5 +1,8 @@
 """python-troveclient 8.x, as it is, works against the mock: a keystoneauth1 session with a
-static token and the mock's base URL, no Keystone (see ../shared/notes/stack-facts.md)."""
+static token and the mock's base URL, no Keystone (see ../shared/notes/stack-facts.md). Every call
+of its `instances` and `backups` managers that this API serves is made here as a consumer makes
+it, unmodified; the ones that send a query parameter the API does not define (`include_clustered`,
+`instance_id`) get the answer without it, as from the real service (contract section 9)."""
 
 from __future__ import annotations
 
@@ -19,9 +22,22 @@ PERCONA = "f4aaba46-fb5f-4316-988d-88da77759968"
 SHUTDOWN = "7545e164-c45d-4ca7-bb6c-e2c677d2c864"
 HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
 PERCONA_BACKUP = "d9f56b04-e17d-41f0-ae92-30a3b47b8d29"
+HA_BACKUP = "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"
+MISSING = "00000000-0000-0000-0000-000000000000"
+# The fixture's instances, HA members included, in the mock's order (by id).
+FIXTURE_INSTANCES = [
+    "44b277eb-39be-4921-be31-3d61b43651d7",
+    "58c4b532-9526-455f-99ae-d7e3b95d06dd",
+    SHUTDOWN,
+    "9ba7dacd-17f3-4a2d-9749-fc4b51cae7db",
+    "9e63f30a-a29a-407c-9eeb-af071ae86404",
+    MYSQL,
+    PERCONA,
+]
+HA_MEMBERS = [FIXTURE_INSTANCES[1], FIXTURE_INSTANCES[3], FIXTURE_INSTANCES[4]]
 FIXTURE_BACKUPS = [
     PERCONA_BACKUP,
-    "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e",
+    HA_BACKUP,
     "a9832168-7541-4536-b8d9-a8a9b79cf1b4",
 ]
 
@@ -133,6 +149,97 @@ def test_ha_backup_through_the_raw_post(trove_client: Any) -> None:
     assert answer["backup"]["source"] == {"type": "ha", "id": HA}
     response, listed = trove_client.client.get(f"/ha/{HA}/backups")
     assert listed["backups"][0]["id"] == answer["backup"]["id"]
+
+
+# -- instances ----------------------------------------------------------------------------------
+
+
+def test_instance_list_returns_every_instance_and_include_clustered_is_ignored(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    listed = trove_client.instances.list()
+
+    assert [i.id for i in listed] == FIXTURE_INSTANCES and listed.next is None
+    members = [i.id for i in listed if i.to_dict().get("ha_id") == HA]
+    assert members == HA_MEMBERS
+    [request] = backups_mock.requests("GET", "/instances")
+    assert request["query"] == "include_clustered=False"  # troveclient always sends it
+    assert (request["status"], request["ignored_query"]) == (200, ["include_clustered"])
+
+
+def test_instance_list_pages_through_the_next_markers(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    page = trove_client.instances.list(limit=2)
+    pages = [[i.id for i in page]]
+    while page.next:
+        page = trove_client.instances.list(limit=2, marker=page.next)
+        pages.append([i.id for i in page])
+
+    assert pages == [FIXTURE_INSTANCES[n : n + 2] for n in range(0, 7, 2)]
+    sent = [r["query"] for r in backups_mock.requests("GET", "/instances")]
+    assert sent == [
+        "limit=2&include_clustered=False",
+        *(f"limit=2&marker={pages[n][-1]}&include_clustered=False" for n in range(3)),
+    ]
+
+
+def test_instance_get_returns_its_name_status_datastore_flavor_and_volume(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    shown = trove_client.instances.get(MYSQL)
+
+    assert (shown.id, shown.name, shown.status) == (MYSQL, "json_rack_instance", "ACTIVE")
+    assert shown.datastore == {"type": "mysql", "version": "5.6"}
+    assert (shown.flavor["id"], shown.volume) == ("2", {"size": 2})
+    assert {"rel": "self", "href": f"{backups_mock.base_url}/instances/{MYSQL}"} in shown.links
+    stopped = trove_client.instances.get(SHUTDOWN)
+    assert (stopped.name, stopped.status, stopped.datastore["type"]) == (
+        "stopped_instance",
+        "SHUTDOWN",
+        "mariadb",
+    )
+    assert (stopped.flavor["id"], stopped.volume["size"]) == ("1", 1)
+
+
+def test_instance_get_shows_backup_while_a_backup_of_it_runs(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    backup = trove_client.backups.create("nightly", MYSQL)
+    statuses = [trove_client.instances.get(MYSQL).status]
+    backups_mock.advance(1)  # NEW -> BUILDING
+    statuses.append(trove_client.instances.get(MYSQL).status)
+    backups_mock.advance(4)  # BUILDING -> COMPLETED
+
+    assert statuses == ["BACKUP", "BACKUP"]
+    assert trove_client.instances.get(MYSQL).status == "ACTIVE"
+    assert trove_client.backups.get(backup.id).status == "COMPLETED"
+
+
+def test_instance_backups_pages_newest_first_through_the_next_markers(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    added = [
+        backups_mock.add_backup(instance_id=MYSQL, created=f"2016-01-0{day}T00:00:00Z")["id"]
+        for day in range(1, 6)
+    ]
+    newest_first = added[::-1]
+
+    page = trove_client.instances.backups(MYSQL, limit=2)
+    pages = [[b.id for b in page]]
+    while page.next:
+        page = trove_client.instances.backups(MYSQL, limit=2, marker=page.next)
+        pages.append([b.id for b in page])
+
+    assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
+    assert {b.instance_id for b in trove_client.instances.backups(MYSQL)} == {MYSQL}
+    sent = [r["query"] for r in backups_mock.requests("GET", f"/instances/{MYSQL}/backups")]
+    assert sent == [
+        "limit=2",
+        f"limit=2&marker={newest_first[1]}",
+        f"limit=2&marker={newest_first[3]}",
+        "",
+    ]
 
 
 # -- each error class ---------------------------------------------------------------------------
