@@ -92,6 +92,55 @@ def test_list_pages_through_the_next_markers(trove_client: Any, backups_mock: Ba
     assert second["query"] == f"limit=2&marker={FIXTURE_BACKUPS[1]}"
 
 
+def test_list_returns_the_accounts_backups_newest_first_in_one_page(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    listed = trove_client.backups.list()
+
+    assert [b.id for b in listed] == FIXTURE_BACKUPS and listed.next is None
+    assert [(b.name, b.status) for b in listed] == [
+        ("test_instance-backup", "COMPLETED"),
+        ("ha-backup1", "COMPLETED"),
+        ("snapshot", "COMPLETED"),
+    ]
+    [request] = backups_mock.requests("GET", "/backups")
+    assert (request["query"], request["ignored_query"]) == ("", [])
+
+
+def test_list_with_instance_id_answers_the_whole_account_list_as_the_real_service_ignores_it(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    listed = trove_client.backups.list(instance_id=PERCONA)
+
+    assert [b.id for b in listed] == FIXTURE_BACKUPS  # not only PERCONA's: the filter is ignored
+    [request] = backups_mock.requests("GET", "/backups")
+    assert request["query"] == f"instance_id={PERCONA}"
+    assert (request["status"], request["ignored_query"]) == (200, ["instance_id"])
+    # One instance's backups come from instances.backups
+    assert [b.id for b in trove_client.instances.backups(PERCONA)] == [PERCONA_BACKUP]
+
+
+def test_list_with_datastore_returns_only_that_datastores_backups(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    mysql = trove_client.backups.list(datastore="mysql")
+
+    assert [b.id for b in mysql] == [HA_BACKUP, FIXTURE_BACKUPS[2]]
+    assert {b.datastore["type"] for b in mysql} == {"mysql"}
+    [request] = backups_mock.requests("GET", "/backups")
+    assert (request["query"], request["ignored_query"]) == ("datastore=mysql", [])
+    with pytest.raises(exceptions.NotFound):
+        trove_client.backups.list(datastore="postgresql")  # a type the service does not know
+
+
+def test_get_returns_an_ha_backup_with_its_source_and_no_instance(trove_client: Any) -> None:
+    shown = trove_client.backups.get(HA_BACKUP)
+
+    assert (shown.id, shown.name, shown.description) == (HA_BACKUP, "ha-backup1", "my_ha_backup1")
+    assert (shown.instance_id, shown.source) == (None, {"type": "ha", "id": HA})
+    assert (shown.status, shown.size, shown.parent_id) == ("COMPLETED", 0.18, None)
+
+
 def test_show_follows_the_lifecycle(trove_client: Any, backups_mock: BackupsMock) -> None:
     created = trove_client.backups.create("nightly", MYSQL)
     backups_mock.advance(5)
@@ -251,6 +300,37 @@ def test_an_invalid_name_is_bad_request(trove_client: Any) -> None:
     assert raised.value.http_status == 400 and "name" in raised.value.message
 
 
+def test_an_unknown_instance_is_not_found_for_get_and_for_its_backups(trove_client: Any) -> None:
+    with pytest.raises(exceptions.NotFound) as shown:
+        trove_client.instances.get(MISSING)
+    with pytest.raises(exceptions.NotFound) as listed:
+        trove_client.instances.backups(MISSING)
+
+    assert shown.value.message == listed.value.message == f"Resource {MISSING} cannot be found."
+
+
+def test_an_unknown_marker_is_bad_request(trove_client: Any) -> None:
+    with pytest.raises(exceptions.BadRequest) as raised:
+        trove_client.backups.list(limit=2, marker=MISSING)
+    assert raised.value.http_status == 400 and MISSING in raised.value.message
+
+
+def test_strict_query_makes_instance_list_a_bad_request_naming_include_clustered(
+    backups_mock_factory: MockFactory,
+) -> None:
+    strict = backups_mock_factory(strict_query=True)  # the opt-in of section 9
+    client = client_for(strict)
+
+    with pytest.raises(exceptions.BadRequest) as raised:
+        client.instances.list()
+
+    assert raised.value.http_status == 400 and "include_clustered" in raised.value.message
+    assert client.instances.get(MYSQL).name == "json_rack_instance"  # no undefined parameter
+    refused = strict.requests("GET", "/instances")[0]
+    assert (refused["query"], refused["status"]) == ("include_clustered=False", 400)
+    assert refused["ignored_query"] == []  # refused, not ignored
+
+
 def test_an_unknown_token_is_unauthorized(backups_mock_factory: MockFactory) -> None:
     secured = backups_mock_factory(tokens={"good": ["1234"]})
 
@@ -261,10 +341,9 @@ def test_an_unknown_token_is_unauthorized(backups_mock_factory: MockFactory) -> 
 
 
 def test_an_unknown_backup_is_not_found(trove_client: Any) -> None:
-    missing = "00000000-0000-0000-0000-000000000000"
     with pytest.raises(exceptions.NotFound) as raised:
-        trove_client.backups.get(missing)
-    assert raised.value.message == f"Resource {missing} cannot be found."
+        trove_client.backups.get(MISSING)
+    assert raised.value.message == f"Resource {MISSING} cannot be found."
 
 
 def test_the_rate_limit_is_request_entity_too_large_with_retry_after(
