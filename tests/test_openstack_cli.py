@@ -1,9 +1,9 @@
 """The OpenStack command line (python-openstackclient with troveclient's plugin) against the mock:
 `openstack --os-auth-type admin_token --os-endpoint <base>/v1.0/<account> --os-token T
-database backup list|show|create|delete`, and what it prints. Each run costs about a second of
-start-up, so each test runs the command once. The command runs with a HOME of its own: it writes
-its entry-point cache (~/.cache) and troveclient's completion cache (~/.troveclient) there, and
-reads no clouds.yaml of the caller's."""
+database backup list|show|create|delete` and `database instance list|show`, and what they print.
+Each run costs about a second of start-up, so each test runs the command once. The command runs
+with a HOME of its own: it writes its entry-point cache (~/.cache) and troveclient's completion
+cache (~/.troveclient) there, and reads no clouds.yaml of the caller's."""
 
 from __future__ import annotations
 
@@ -21,6 +21,18 @@ from mockserver.pytest_plugin import BackupsMock
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
+PERCONA = "f4aaba46-fb5f-4316-988d-88da77759968"
+SHUTDOWN = "7545e164-c45d-4ca7-bb6c-e2c677d2c864"
+# The fixture's instances, HA members included, in the mock's order (by id).
+FIXTURE_INSTANCES = [
+    "44b277eb-39be-4921-be31-3d61b43651d7",
+    "58c4b532-9526-455f-99ae-d7e3b95d06dd",
+    SHUTDOWN,
+    "9ba7dacd-17f3-4a2d-9749-fc4b51cae7db",
+    "9e63f30a-a29a-407c-9eeb-af071ae86404",
+    MYSQL,
+    PERCONA,
+]
 PERCONA_BACKUP = "d9f56b04-e17d-41f0-ae92-30a3b47b8d29"
 FIXTURE_BACKUPS = [
     PERCONA_BACKUP,
@@ -108,6 +120,49 @@ def test_backup_list_prints_every_page_of_backups_newest_first(
     ]
     pages = backups_mock.requests("GET", "/backups")
     assert [page["query"] for page in pages] == ["", f"marker={seeded[19]}"]  # its next marker
+
+
+def test_instance_list_prints_the_instances_and_include_clustered_is_ignored(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    result = openstack(backups_mock, "database", "instance", "list")
+
+    assert result.returncode == 0, result.stderr
+    header, *rows = table_rows(result.stdout)
+    assert header[:5] == ["ID", "Name", "Datastore", "Datastore Version", "Status"]
+    assert header[8:] == ["Flavor ID", "Size", "Role"]
+    shown = {row[0]: row[1:5] + row[8:10] for row in rows}
+    assert list(shown) == FIXTURE_INSTANCES
+    assert shown[MYSQL] == ["json_rack_instance", "mysql", "5.6", "ACTIVE", "2", "2"]
+    assert shown[SHUTDOWN] == [
+        "stopped_instance",
+        "mariadb",
+        "10.1",
+        "SHUTDOWN",
+        "1",
+        "1",
+    ]
+    [request] = backups_mock.requests("GET", "/instances")
+    assert request["query"] == "include_clustered=False"
+    assert (request["status"], request["ignored_query"]) == (200, ["include_clustered"])
+
+
+def test_instance_show_prints_the_instance_with_its_datastore_flavor_and_volume(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    result = openstack(backups_mock, "database", "instance", "show", PERCONA, "-f", "json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "id": PERCONA,
+        "name": "test_instance",
+        "status": "ACTIVE",
+        "datastore": "percona",
+        "datastore_version": "5.6",
+        "datastore_version_number": None,  # the CLI's column; this API has no such member
+        "flavor": "2",
+        "volume": 1,
+    }
 
 
 def test_backup_show_prints_the_backup_with_its_datastore(
