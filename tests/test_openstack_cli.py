@@ -165,6 +165,59 @@ def test_instance_show_prints_the_instance_with_its_datastore_flavor_and_volume(
     }
 
 
+def test_backup_list_instance_prints_every_page_of_that_instances_backups(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    seeded = seed_backups(backups_mock, 22)  # 23 backups of the percona instance: two pages
+
+    result = openstack(backups_mock, "database", "backup", "list", "instance", PERCONA)
+
+    assert result.returncode == 0, result.stderr
+    header, *rows = table_rows(result.stdout)
+    assert header == ["ID", "Instance ID", "Name", "Status", "Parent ID", "Updated"]
+    assert [row[0] for row in rows] == [*seeded, PERCONA_BACKUP]  # none of the others'
+    assert {row[1] for row in rows} == {PERCONA}
+    assert rows[-1][2:] == ["test_instance-backup", "COMPLETED", "None", "2015-09-01T03:23:36Z"]
+    pages = backups_mock.requests("GET", f"/instances/{PERCONA}/backups")
+    assert [page["query"] for page in pages] == ["", f"marker={seeded[19]}"]
+
+
+def test_backup_list_with_instance_id_prints_every_backup_as_the_api_ignores_the_filter(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    seeded = seed_backups(backups_mock, 22)  # 25 in all: two pages, each sent with the filter
+
+    result = openstack(backups_mock, "database", "backup", "list", "--instance-id", MYSQL)
+
+    assert result.returncode == 0, result.stderr
+    _, *rows = table_rows(result.stdout)
+    assert [row[0] for row in rows] == seeded + FIXTURE_BACKUPS  # MYSQL has no backup at all
+    pages = backups_mock.requests("GET", "/backups")
+    assert [page["query"] for page in pages] == [
+        f"instance_id={MYSQL}",
+        f"marker={seeded[19]}&instance_id={MYSQL}",
+    ]
+    assert [page["ignored_query"] for page in pages] == [["instance_id"], ["instance_id"]]
+
+
+def test_backup_list_with_instance_by_name_resolves_it_and_the_api_ignores_the_filter(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    result = openstack(backups_mock, "database", "backup", "list", "--instance", "test_instance")
+
+    assert result.returncode == 0, result.stderr
+    _, *rows = table_rows(result.stdout)
+    assert [row[0:3] for row in rows] == [
+        [PERCONA_BACKUP, PERCONA, "test_instance-backup"],
+        [FIXTURE_BACKUPS[1], "None", "ha-backup1"],
+        [FIXTURE_BACKUPS[2], "44b277eb-39be-4921-be31-3d61b43651d7", "snapshot"],
+    ]
+    [lookup] = backups_mock.requests("GET", "/instances")  # the name, found in the list
+    assert lookup["ignored_query"] == ["include_clustered"]
+    [listed] = backups_mock.requests("GET", "/backups")
+    assert (listed["query"], listed["ignored_query"]) == (f"instance_id={PERCONA}", ["instance_id"])
+
+
 def test_backup_show_prints_the_backup_with_its_datastore(
     backups_mock: BackupsMock, openstack: Openstack
 ) -> None:
