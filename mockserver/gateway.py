@@ -77,7 +77,10 @@ class Gateway:
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             await self._control(scope, receive, send, headers)
             return
+        query: bytes = scope.get("query_string", b"")  # as sent: what the journal shows
         ignored = self._ignored_query(scope)
+        if ignored:  # answered as it would be without them: next links do not carry them
+            scope = {**scope, "query_string": _without(query, ignored)}
         status = [0]  # 0 until the response starts
 
         async def sending(message: Message) -> None:
@@ -109,7 +112,8 @@ class Gateway:
             if status[0] == 0:
                 await _respond(sending, self._fault(500, SERVER_ERROR))
         finally:
-            self.journal.record(self._entry(scope, sent, body, status[0] or 500, ignored))
+            entry = self._entry(scope, query, sent, body, status[0] or 500, ignored)
+            self.journal.record(entry)
 
     def _ignored_query(self, scope: Scope) -> tuple[str, ...]:
         """The query parameters the request's operation does not define: the mock ignores them,
@@ -232,16 +236,16 @@ class Gateway:
     def _entry(
         self,
         scope: Scope,
+        query: bytes,
         headers: dict[str, str],
         body: bytes,
         status: int,
         ignored_query: tuple[str, ...],
     ) -> Entry:
-        query = scope.get("query_string", b"").decode("latin-1")
         return Entry(
             scope["method"],
             scope["path"],
-            query,
+            query.decode("latin-1"),
             headers,
             body,
             status,
@@ -261,6 +265,16 @@ def _ignored_warning(name: str) -> tuple[bytes, bytes]:
     shown = quote(name, safe=_SHOWN_AS_IS)
     text = f"299 - \"Query parameter '{shown}' is not defined for this operation and was ignored.\""
     return b"warning", text.encode("ascii")
+
+
+def _without(query: bytes, names: tuple[str, ...]) -> bytes:
+    """The query string less the parameters named `names`, the rest byte for byte as sent."""
+
+    def name(part: bytes) -> str:
+        pairs = query_pairs(part.split(b"=", 1)[0] + b"=")
+        return pairs[0][0] if pairs else ""
+
+    return b"&".join(part for part in query.split(b"&") if part and name(part) not in names)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

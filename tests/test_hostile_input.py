@@ -15,7 +15,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import yaml
@@ -460,11 +460,23 @@ def test_an_unknown_query_parameter_is_ignored_and_named_in_a_warning(
     assert "warning" not in plain.headers
 
 
+def test_a_next_link_does_not_carry_an_ignored_parameter_and_the_journal_keeps_it() -> None:
+    fresh = create_app(Settings(frozen_clock=True))
+    headers = [(b"x-auth-token", b"any")]
+    query = b"instance_id=x&limit=1&%ff=2"
+    answer = call(fresh, "GET", "/v1.0/1234/backups", query=query, headers=headers)
+    [link] = answer.json()["links"]
+    assert urlsplit(link["href"]).query == f"limit=1&marker={answer.json()['backups'][0]['id']}"
+    [entry] = fresh.journal.entries("GET")
+    assert entry["query"] == query.decode() and entry["ignored_query"] == ["instance_id", "\ufffd"]
+
+
 def test_an_unknown_query_parameter_of_a_write_is_ignored_too() -> None:
     fresh = create_app(Settings(frozen_clock=True))
     backup = ACCOUNT["backups"][0]["id"]
     headers = [(b"x-auth-token", b"any")]
-    answer = call(fresh, "DELETE", f"/v1.0/1234/backups/{backup}", query=b"force=1", headers=headers)
+    path = f"/v1.0/1234/backups/{backup}"
+    answer = call(fresh, "DELETE", path, query=b"force=1", headers=headers)
     assert answer.status == 202 and "force" in answer.headers["warning"]
     assert call(fresh, "GET", f"/v1.0/1234/backups/{backup}", headers=headers).status == 404
     [entry] = fresh.journal.entries("DELETE")
