@@ -24,6 +24,7 @@ from contract_tests.exchange import TOKEN_HEADER, Exchange
 from contract_tests.guard import CREATE, DELETE, Guard
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
+from contract_tests.shutdown import Shutdown, Stopped
 from contract_tests.target import Target
 from contract_tests.timeline import Timeline
 
@@ -40,6 +41,9 @@ class Api:
         ledger: Ledger,
         inventory: Inventory,
         timeline: Timeline,
+        shutdown: Shutdown | None = None,
+        run_id: str | None = None,
+        home_account: str | None = None,
     ) -> None:
         self.target = target
         self.http = http
@@ -48,8 +52,39 @@ class Api:
         self.inventory = inventory
         self.guard = Guard(inventory, target.read_only)
         self.timeline = timeline
-        self.run_id = uuid.uuid4().hex[:8]
+        self.shutdown = shutdown  # None: a stop does not stop it (cleanup's)
+        self.run_id = run_id or uuid.uuid4().hex[:8]
+        # The account the run's backups are made in: only its answers say what became of them.
+        self.home_account = home_account or target.account
         self._names = itertools.count(1)
+
+    def for_cleanup(self) -> Api:
+        """The same API, target and inventory for cleanup, which goes on after a stop (until a
+        second signal ends the process) and waits on a timeline of its own."""
+        return Api(
+            self.target,
+            self.http,
+            contract=self.contract,
+            ledger=self.ledger,
+            inventory=self.inventory,
+            timeline=Timeline(self.timeline.control, self.timeline.timeout),
+            run_id=self.run_id,
+            home_account=self.home_account,
+        )
+
+    def with_target(self, target: Target) -> Api:
+        """The same run against `target` (another account, say): same ledger and inventory."""
+        return Api(
+            target,
+            self.http,
+            contract=self.contract,
+            ledger=self.ledger,
+            inventory=self.inventory,
+            timeline=self.timeline,
+            shutdown=self.shutdown,
+            run_id=self.run_id,
+            home_account=self.home_account,
+        )
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -79,7 +114,14 @@ class Api:
             sent["Content-Type"] = "application/json"
         sent.update(headers or {})
         url = self.target.url(path) + (f"?{urlencode(query)}" if query else "")
-        answer = self.http.request(method, url, headers=sent, content=content)
+        if self.shutdown is not None:
+            self.shutdown.check()
+        try:
+            answer = self.http.request(method, url, headers=sent, content=content)
+        except httpx.HTTPError as error:
+            if self.shutdown is not None and self.shutdown.requested:
+                raise Stopped(self.shutdown.reason) from error  # its connection was cut
+            raise
         exchange = Exchange(
             method=method.upper(),
             url=url,
@@ -91,7 +133,8 @@ class Api:
             token=self.target.token,
         )
         self.ledger.saw(self.contract.label(method, path), exchange.status)
-        self._track(exchange, template)
+        if found is not None and found[1].get("accountId") == self.home_account:
+            self._track(exchange, template)
         if judge:
             checks.status_is_documented(self, exchange, self.contract.operation(method, path))
             if exchange.status >= 400:
@@ -113,15 +156,20 @@ class Api:
     def path(self, below_account: str) -> str:
         return self.target.api_path(below_account)
 
+    @property
+    def name_prefix(self) -> str:
+        """What the name of every backup this run creates starts with."""
+        return f"{NAME_PREFIX} {self.run_id} "
+
     def new_name(self) -> str:
-        return f"{NAME_PREFIX} {self.run_id} {next(self._names)}"
+        return f"{self.name_prefix}{next(self._names)}"
 
     def adopt_unacknowledged(self, max_pages: int = 500) -> None:
         """Remember the backups of this run whose create was accepted but whose answer never
         came back (the run was stopped while it was in flight): their names carry the run id."""
         if self.target.read_only:
             return
-        mine = f"{NAME_PREFIX} {self.run_id} "
+        mine = self.name_prefix
         query: dict[str, str | int] = {"limit": 20}
         for _ in range(max_pages):
             page = self.call("GET", self.path("/backups"), query=query, judge=False)
@@ -138,11 +186,19 @@ class Api:
             query = {"limit": 20, "marker": found[-1]["id"]}
 
     def create(
-        self, *, instance: str | None = None, ha: str | None = None, parent_id: str | None = None
+        self,
+        *,
+        instance: str | None = None,
+        ha: str | None = None,
+        parent_id: str | None = None,
+        **members: Any,
     ) -> Exchange:
+        """Back up `instance` or the HA instance `ha`; `members` are added to the request's
+        backup (`description`, `incremental`, ...)."""
         backup: dict[str, Any] = {
             "name": self.new_name(),
             "description": "Made by contract-tests; it deletes it itself.",
+            **members,
         }
         if instance is not None:
             backup["instance"] = instance
@@ -186,10 +242,10 @@ class Source:
         collection = "instances" if self.kind == "instance" else "ha"
         return api.path(f"/{collection}/{self.id}/backups")
 
-    def create(self, api: Api, parent_id: str | None = None) -> Exchange:
+    def create(self, api: Api, parent_id: str | None = None, **members: Any) -> Exchange:
         if self.kind == "instance":
-            return api.create(instance=self.id, parent_id=parent_id)
-        return api.create(ha=self.id, parent_id=parent_id)
+            return api.create(instance=self.id, parent_id=parent_id, **members)
+        return api.create(ha=self.id, parent_id=parent_id, **members)
 
     def state(self, api: Api) -> tuple[str, Exchange]:
         """The instance's `status` or the HA instance's `state`, and the exchange that read it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 from urllib.parse import urlsplit
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from contract_tests.api import Api
 
 P = ParamSpec("P")
+# The checks that need a target which refuses tokens it does not know.
+TOKEN_CHECKS = ("ignored_auth", "unknown_token_is_unauthorized")
 
 
 class CheckFailed(AssertionError):
@@ -55,7 +58,18 @@ def check(func: Callable[Concatenate[Api, P], None]) -> Callable[Concatenate[Api
             raise
         api.ledger.checked(name, passed=True)
 
+    run.is_check = True  # type: ignore[attr-defined]  # omissions.py lists every check
     return run
+
+
+def checks_in(*modules: ModuleType) -> list[str]:
+    """The names of the checks (`@check` functions) the modules define."""
+    return [
+        name
+        for module in modules
+        for name, value in vars(module).items()
+        if getattr(value, "is_check", False) and getattr(value, "__module__", "") == module.__name__
+    ]
 
 
 def fault_problems(contract: Contract, status: int, media_type: str, body: Any) -> list[str]:

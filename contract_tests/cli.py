@@ -1,23 +1,24 @@
 """The `contract-tests` command: the suite, against any target, for CI.
 
 A thin shell around pytest: it translates its options into the suite's pytest options, picks
-a seed when none is given (and reports it), turns SIGTERM into the same orderly stop as
-Ctrl-C (so cleanup runs), and exits 0 only when nothing failed.
+a seed when none is given (and reports it), and exits 0 only when nothing failed. The suite's
+plugin handles SIGTERM and Ctrl-C (see `shutdown.py`): a stopped run exits 128 + the signal's
+number once it has cleaned up.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
-from contract_tests.settings import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
+from contract_tests.settings import DEFAULT_CLEANUP_TIMEOUT, DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
 
 SUITE = Path(__file__).resolve().parent / "suite"
 
@@ -28,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
         description="Check a Cloud Databases backups API v1.0 implementation against the contract"
         " (openapi.yaml and what it cannot say). Without --base-url: the mock, in this process.",
         epilog="Every option can also be set as CONTRACT_TESTS_<OPTION>, e.g."
-        " CONTRACT_TESTS_TOKEN. Exit status: 0 when nothing failed.",
+        " CONTRACT_TESTS_TOKEN. Exit status: 0 when nothing failed, 1 when something did (or,"
+        " with --require-all, did not run), 128 + N when stopped by signal N (after cleanup).",
     )
     p.add_argument("--base-url", help="http(s)://<host>[/<prefix>]/v1.0/<account>")
     p.add_argument("--token", help="the X-Auth-Token to send")
@@ -46,11 +48,44 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help=f"seconds a backup may take to end on a real service (default {DEFAULT_TIMEOUT:g})",
     )
+    p.add_argument(
+        "--cleanup-timeout",
+        type=float,
+        metavar="S",
+        help="seconds cleanup may wait for the run's running backups to end so that it can delete"
+        f" them (default {DEFAULT_CLEANUP_TIMEOUT:g}); then it names what it left",
+    )
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report to PATH")
     p.add_argument(
         "--read-only",
         action="store_true",
         help="create and delete nothing: skip every check that needs a backup of its own",
+    )
+    p.add_argument(
+        "--discover",
+        action="store_true",
+        help="without --instance-id/--ha-id, back up the first ACTIVE instance and HA instance"
+        " the target lists (always done against a mock)",
+    )
+    p.add_argument(
+        "--quota",
+        type=int,
+        metavar="N",
+        help="the account's backup quota: fill the account to it and expect 413 (always done"
+        " against a mock)",
+    )
+    p.add_argument(
+        "--other-account",
+        metavar="URL",
+        help="the base URL of another account: a backup must be 404 there (on a mock: any other"
+        " account)",
+    )
+    p.add_argument("--other-token", help="the X-Auth-Token for --other-account (default --token)")
+    p.add_argument(
+        "--require-all",
+        action="store_true",
+        help="fail when a check could not run (the report's 'Not run'), for CI jobs that must"
+        " not pass by skipping",
     )
     p.add_argument("-k", metavar="EXPRESSION", help="run only the tests that match (pytest -k)")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
@@ -61,12 +96,26 @@ def parser() -> argparse.ArgumentParser:
 def pytest_arguments(args: argparse.Namespace, seed: int) -> list[str]:
     arguments = [str(SUITE), "-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE)]
     arguments += ["--seed", str(seed), f"--hypothesis-seed={seed}"]
-    for name in ("base_url", "token", "instance_id", "ha_id", "max_examples", "workers", "timeout"):
+    valued = (
+        "base_url",
+        "token",
+        "instance_id",
+        "ha_id",
+        "max_examples",
+        "workers",
+        "timeout",
+        "cleanup_timeout",
+        "quota",
+        "other_account",
+        "other_token",
+    )
+    for name in valued:
         value = getattr(args, name)
         if value is not None:
             arguments += [f"--{name.replace('_', '-')}", str(value)]
-    if args.read_only:
-        arguments.append("--read-only")
+    for name in ("read_only", "discover", "require_all"):
+        if getattr(args, name):
+            arguments.append(f"--{name.replace('_', '-')}")
     if args.junit is not None:
         arguments.append(f"--junitxml={args.junit}")
     if args.k:
@@ -77,18 +126,22 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> list[str]:
     return arguments
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # pytest stops as for Ctrl-C: fixtures tear down, cleanup runs
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     seed = args.seed if args.seed is not None else random.getrandbits(32)
-    previous = signal.signal(signal.SIGTERM, _stop)
-    try:
-        return int(pytest.main(pytest_arguments(args, seed)))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code = int(pytest.main(pytest_arguments(args, seed)))
+    # A thread still waiting for an answer after a stop (schemathesis' stateful worker, whose
+    # request timeout is long) would keep the interpreter from exiting: the run is over and its
+    # report printed, so end the process now.
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

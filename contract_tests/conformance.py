@@ -9,6 +9,9 @@ What it finds lands in the ledger and in an `Outcome` per phase and operation.
 from __future__ import annotations
 
 import json
+import queue
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,10 +24,12 @@ from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER, HookContext
 
 from contract_tests.api import Api
 from contract_tests.checks import fault_problems
+from contract_tests.creates import FuzzedCreates, created_id
 from contract_tests.exchange import TOKEN_HEADER, TOKEN_VARIABLE
 from contract_tests.guard import CREATE, DELETE
 from contract_tests.ledger import Failure
 from contract_tests.settings import Settings
+from contract_tests.shutdown import Shutdown, Stopped
 from contract_tests.timeline import Control
 from mockserver.resources import SPEC_PATH
 
@@ -56,11 +61,18 @@ class Outcome:
     skipped: str | None = None  # why schemathesis skipped it, when it did
 
 
+# Seconds schemathesis gets to wind down after a stop. A worker waiting for an answer that does
+# not come would keep it longer (its request timeout): the run goes on to cleanup without it.
+ENGINE_GRACE = 3.0
+
+
 @dataclass
 class Conformance:
     outcomes: dict[tuple[str, str], Outcome] = field(default_factory=dict)
     general: Outcome = field(default_factory=Outcome)  # what belongs to no one operation
     interrupted: bool = False
+    enabled_checks: tuple[str, ...] = ()  # schemathesis' checks this run turned on
+    creates: str = ""  # what became of the valid create bodies, for the report
 
     def outcome(self, phase: str, label: str = "") -> Outcome:
         return self.outcomes.setdefault((phase, label), Outcome())
@@ -105,33 +117,92 @@ def config(
     }
 
 
-def run(api: Api, settings: Settings, check_auth: bool, control: Control | None) -> Conformance:
+def run(
+    api: Api,
+    settings: Settings,
+    check_auth: bool,
+    control: Control | None,
+    shutdown: Shutdown,
+) -> Conformance:
     loaded = schemathesis.Config.from_dict(config(api, settings, check_auth, control))
     schema = schemathesis.openapi.from_path(SPEC_PATH, config=loaded)
     found = Conformance()
     recorder = _Recorder(api, found)
+    creates = FuzzedCreates(api)
 
     def after_call(context: HookContext, case: Any, response: Any) -> None:
+        if shutdown.requested:
+            return  # its backup is cleanup's now
         created = recorder.track(case.method, case.operation.path, response)
-        if created and control is not None:
-            control.advance(60)  # let it end, so that links reach DELETE and GET after it
+        # Let it end, so that the next create finds the source idle and links reach DELETE
+        # and GET after it.
+        creates.after(case, created)
 
     schema.hooks.register_hook_with_name(after_call, "after_call")
-    with _installed(api):
-        for event in from_schema(schema).execute():
+    with _installed(api, creates, shutdown):
+        checks_config = loaded.projects.default.checks_config_for()
+        found.enabled_checks = tuple(
+            name for name in CHECKS.get_all_names() if checks_config.get_by_name(name=name).enabled
+        )
+        for event in _events(from_schema(schema).execute(), shutdown, found):
             recorder.record(event)
+    found.creates = creates.summary()
     return found
 
 
+def _events(stream: Any, shutdown: Shutdown, found: Conformance) -> Iterator[events.EngineEvent]:
+    """The engine's events, read in a thread of their own, so that a stop is never stuck
+    behind it: once asked, the engine is told to stop, and given ENGINE_GRACE seconds."""
+    pending: queue.Queue[Any] = queue.Queue()
+    done = object()
+
+    def drive() -> None:
+        try:
+            for event in stream:
+                pending.put(event)
+        except BaseException as error:  # handed to the reading thread, which raises it
+            pending.put(error)
+        finally:
+            pending.put(done)
+
+    threading.Thread(target=drive, name="contract-tests-schemathesis", daemon=True).start()
+    give_up_at: float | None = None
+    while True:
+        if shutdown.requested and give_up_at is None:
+            stream.stop()  # here, not in the signal handler: it takes a lock
+            give_up_at = time.monotonic() + ENGINE_GRACE
+        try:
+            item = pending.get(timeout=0.1)
+        except queue.Empty:
+            if give_up_at is not None and time.monotonic() > give_up_at:
+                found.interrupted = True
+                found.general.errors.append(
+                    "schemathesis was still waiting for an answer when the run stopped; it was"
+                    " left behind"
+                )
+                return
+            continue
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
 @contextmanager
-def _installed(api: Api) -> Iterator[None]:
-    """The guard and the custom check, for the engine's run only (schemathesis keeps both in
-    process-wide registries, which other runs in the same process must not inherit)."""
+def _installed(api: Api, creates: FuzzedCreates, shutdown: Shutdown) -> Iterator[None]:
+    """The guard, the aiming of valid creates and the custom checks, for the engine's run only
+    (schemathesis keeps hooks and checks in process-wide registries, which other runs in the
+    same process must not inherit)."""
 
     def before_call(context: HookContext, case: Any, kwargs: dict[str, Any]) -> None:
+        if shutdown.requested:
+            raise Stopped(shutdown.reason)  # in a worker: schemathesis stops as for Ctrl-C
         defused = api.guard.defuse(case.method, case.operation.path, case.path_parameters)
         if defused is not None:
             case.path_parameters = defused
+        if (case.method.upper(), case.operation.path) == CREATE:
+            creates.aim(case)
 
     def fault_body_is_documented(ctx: Any, response: Any, case: Any) -> bool | None:
         if response.status_code < 400:
@@ -147,12 +218,36 @@ def _installed(api: Api) -> Iterator[None]:
             raise AssertionError("Fault body is not the documented shape: " + "; ".join(problems))
         return None
 
+    def valid_create_of_an_idle_source_is_accepted(
+        ctx: Any, response: Any, case: Any
+    ) -> bool | None:
+        source = creates.aimed_at(case)
+        if source is None:
+            return None
+        creates.forget(case)
+        status = response.status_code
+        if 200 <= status < 300 or status == 413:  # 413: the quota, or a rate limit
+            return None
+        if status == 404 and creates.parent_is_gone(case):
+            return None
+        if status == 422:
+            state, _ = source.state(api)
+            if state != "ACTIVE":
+                return None  # busy with a backup the run did not make
+            raise AssertionError(
+                f"A valid create of {source}, which is ACTIVE, answered 422 Unprocessable"
+            )
+        raise AssertionError(f"A valid create of {source} answered {status}, not 202")
+
+    custom = (fault_body_is_documented, valid_create_of_an_idle_source_is_accepted)
     GLOBAL_HOOK_DISPATCHER.register_hook_with_name(before_call, "before_call")
-    schemathesis.check(fault_body_is_documented)
+    for check in custom:
+        schemathesis.check(check)
     try:
         yield
     finally:
-        CHECKS.unregister(fault_body_is_documented.__name__)
+        for check in custom:
+            CHECKS.unregister(check.__name__)
         GLOBAL_HOOK_DISPATCHER.unregister(before_call)
 
 
@@ -163,19 +258,16 @@ class _Recorder:
         self.api = api
         self.found = found
 
-    def track(self, method: str, template: str, response: Any) -> bool:
-        """Remember a backup the target accepted; True when one was created."""
-        if (method.upper(), template) == CREATE and 200 <= response.status_code < 300:
-            try:
-                backup_id = json.loads(response.content)["backup"]["id"]
-            except (ValueError, KeyError, TypeError):
-                return False
-            if isinstance(backup_id, str):
+    def track(self, method: str, template: str, response: Any) -> str | None:
+        """Remember a backup the target accepted; its id when one was created."""
+        if (method.upper(), template) == CREATE:
+            backup_id = created_id(response)
+            if backup_id is not None:
                 self.api.inventory.remember(backup_id)
-                return True
-        elif template == DELETE[1] and response.status_code == 404:
+            return backup_id
+        if template == DELETE[1] and response.status_code == 404:
             self.api.inventory.forget(str(response.request.url).split("?")[0].rsplit("/", 1)[-1])
-        return False
+        return None
 
     def record(self, event: events.EngineEvent) -> None:
         if isinstance(event, events.ScenarioFinished):

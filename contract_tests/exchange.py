@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 TOKEN_HEADER = "X-Auth-Token"
 # Repro lines name the token by this variable instead of printing it into CI logs.
 TOKEN_VARIABLE = "CONTRACT_TESTS_TOKEN"
+LONG_BODY = 2048  # characters: a longer body is written as a Python expression that makes it
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,34 @@ class Exchange:
                 parts.append(f'-H "{TOKEN_HEADER}: ${TOKEN_VARIABLE}"')
             else:
                 parts.append(f"-H {shlex.quote(f'{name}: {value}')}")
-        if self.sent_body:
-            parts.append(f"--data-binary {shlex.quote(self.sent_body.decode('utf-8', 'replace'))}")
+        text = self.sent_body.decode("utf-8", "replace")
+        if len(text) > LONG_BODY:  # generated, so that the line stays short and still runs
+            parts.append("--data-binary @-")
+            parts.append(shlex.quote(self.url))
+            generate = f"import sys; sys.stdout.write({_expression(text)})"
+            return f"python3 -c {shlex.quote(generate)} | " + " ".join(parts)
+        if text:
+            parts.append(f"--data-binary {shlex.quote(text)}")
         parts.append(shlex.quote(self.url))
         return " ".join(parts)
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} -> {self.status}"
+
+
+def _expression(text: str) -> str:
+    """A Python expression whose value is `text`, long runs of one character as `c * n`."""
+    pieces: list[str] = []
+    plain = ""
+    for run in re.finditer(r"(.)\1*", text, re.DOTALL):
+        chunk = run.group(0)
+        if len(chunk) >= 32:
+            if plain:
+                pieces.append(repr(plain))
+                plain = ""
+            pieces.append(f"{run.group(1)!r} * {len(chunk)}")
+        else:
+            plain += chunk
+    if plain:
+        pieces.append(repr(plain))
+    return " + ".join(pieces) or "''"

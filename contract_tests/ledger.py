@@ -28,6 +28,7 @@ class Ledger:
         self._failures: list[Failure] = []
         self._seen_failures: set[tuple[str, str, str, str]] = set()
         self._notes: list[str] = []
+        self._not_run: dict[str, str] = {}  # check -> why it could not run
 
     def saw(self, operation: str, status: int) -> None:
         with self._lock:
@@ -50,6 +51,15 @@ class Ledger:
         with self._lock:
             if text not in self._notes:
                 self._notes.append(text)
+
+    def not_run(self, check: str, why: str) -> None:
+        """Say why `check` could not run (the report lists it unless it ran elsewhere)."""
+        with self._lock:
+            self._not_run.setdefault(check, why)
+
+    def not_run_reasons(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._not_run)
 
     def statuses(self) -> dict[str, dict[int, int]]:
         with self._lock:

@@ -4,10 +4,11 @@ refused while it runs, and a delete takes its incremental descendants along."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from contract_tests.checks import CheckFailed, check
+from contract_tests.checks import CheckFailed, check, checks_in
 from contract_tests.exchange import Exchange
 from contract_tests.pages import walk
 
@@ -40,6 +41,46 @@ def incremental_backup_names_its_parent(api: Api, answer: Exchange, parent_id: s
             f"parent_id, type are {found}, not ({parent_id!r}, 'InnoBackupExIncremental')",
             [answer],
         )
+
+
+@check
+def incremental_flag_chains_to_the_newest_completed_backup(
+    api: Api, answer: Exchange, newest_id: str
+) -> None:
+    """`incremental: 1` without `parent_id` makes an incremental backup whose parent is the
+    newest COMPLETED backup of the same source (contract section 3)."""
+    backup = answer.document("backup")
+    found = (answer.status, backup.get("parent_id"), backup.get("type"))
+    if found != (202, newest_id, "InnoBackupExIncremental"):
+        raise CheckFailed(
+            "`incremental: 1` does not chain to the newest completed backup",
+            f"status, parent_id, type are {found}, not (202, {newest_id!r},"
+            " 'InnoBackupExIncremental')",
+            [answer],
+        )
+
+
+@check
+def text_beyond_ascii_is_accepted_and_kept(
+    api: Api, answer: Exchange, name: str, description: str
+) -> None:
+    """A name and a description that are not ASCII are accepted, and show returns them as
+    they were sent."""
+    if answer.status != 202:
+        raise CheckFailed(
+            "A backup whose text is not ASCII is refused",
+            f"create answered {answer.status}, not 202",
+            [answer],
+        )
+    shown = api.show(str(answer.document("backup").get("id")))
+    for where in (answer, shown):
+        backup = where.document("backup")
+        if (backup.get("name"), backup.get("description")) != (name, description):
+            raise CheckFailed(
+                "Text that is not ASCII is not kept as sent",
+                f"name, description are {backup.get('name')!r}, {backup.get('description')!r}",
+                [answer, shown],
+            )
 
 
 @check
@@ -190,3 +231,6 @@ def deleted_backup_and_descendants_are_gone(
             raise CheckFailed(
                 "A deleted backup is still listed", f"{left} still in {path}", [answer, *exchanges]
             )
+
+
+CHECKS = tuple(checks_in(sys.modules[__name__]))  # every check above, for "Not run"

@@ -29,10 +29,11 @@ class Ours:
 
 
 class BackupsMachine(RuleBasedStateMachine):
-    def __init__(self, api: Api, cleanup: CleanupReport) -> None:
+    def __init__(self, api: Api, cleanup: CleanupReport, cleanup_timeout: float) -> None:
         super().__init__()
         self.api = api
         self.cleanup = cleanup
+        self.cleanup_timeout = cleanup_timeout
         self.sources = api.sources()
         self.ours: dict[str, Ours] = {}
         self.deleted: list[str] = []
@@ -119,7 +120,7 @@ class BackupsMachine(RuleBasedStateMachine):
         pages.pages_return_every_item_once(self.api, path, present, self.deleted)
 
     def teardown(self) -> None:
-        clean_up(self.api, self.cleanup)
+        clean_up(self.api.for_cleanup(), self.cleanup, self.cleanup_timeout)
 
     # -- steps -----------------------------------------------------------------------------------
 

@@ -18,10 +18,14 @@ SMALL_WALK = 25  # items compared by the walks with small pages, which cost a re
 
 
 def walk(
-    api: Api, path: str, limit: int | None = None, most: int | None = None
+    api: Api,
+    path: str,
+    limit: int | None = None,
+    most: int | None = None,
+    member: str = "backups",
 ) -> tuple[list[dict[str, Any]], list[Exchange]]:
-    """The items of a backup list (all, or the first `most`), following `rel: next` links, and
-    the exchanges made."""
+    """The items of a list (all, or the first `most`), following `rel: next` links, and the
+    exchanges made; the items are the answer's `member` (`backups`, `instances`, ...)."""
     base, _, raw_query = path.partition("?")
     query: dict[str, str | int] = dict(parse_qsl(raw_query))
     if limit is not None:
@@ -35,7 +39,7 @@ def walk(
         body = page.json()
         if page.status != 200 or not isinstance(body, dict):
             raise CheckFailed("A list cannot be read", f"GET {path} answered {page}", exchanges)
-        found = body.get("backups", [])
+        found = body.get(member, [])
         items += [item for item in found if isinstance(item, dict)]
         following = _next_query(body)
         if following is None or (most is not None and len(items) >= most):

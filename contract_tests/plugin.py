@@ -7,41 +7,47 @@ the `contract-tests` command, which runs that suite.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from dataclasses import replace
+from typing import Any, NoReturn
 
 import httpx
 import pytest
 
 from contract_tests import conformance, report
 from contract_tests.api import Api
-from contract_tests.checks import CheckFailed
+from contract_tests.checks import TOKEN_CHECKS, CheckFailed
 from contract_tests.cleanup import clean_up
 from contract_tests.conformance import Conformance
 from contract_tests.contract import Contract
+from contract_tests.discovery import discover
 from contract_tests.exchange import TOKEN_HEADER
 from contract_tests.ledger import Failure
+from contract_tests.omissions import omissions
 from contract_tests.run import Run
 from contract_tests.settings import (
+    DEFAULT_CLEANUP_TIMEOUT,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_TIMEOUT,
     ENV_PREFIX,
     MOCK_ACCOUNT,
+    MOCK_OTHER_ACCOUNT,
     MOCK_TOKEN,
     Settings,
 )
+from contract_tests.shutdown import SignalHandlers, Stopped
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
+from contract_tests.transport import AbortableBackend, abortable_client
 from mockserver import Settings as MockSettings
 from mockserver import create_app
-from mockserver.resources import DEFAULT_STATE_PATH
 from mockserver.threaded import ThreadedServer
 
 RUN = pytest.StashKey[Run]()
+HANDLERS = pytest.StashKey[SignalHandlers]()
 
 
 class EngineFailures(AssertionError):
@@ -57,6 +63,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             f"--{name}", type=kind, default=os.environ.get(variable), help=f"{help} [{variable}]"
         )
 
+    def flag(name: str, help: str) -> None:
+        variable = ENV_PREFIX + name.upper().replace("-", "_")
+        group.addoption(
+            f"--{name}",
+            action="store_true",
+            default=os.environ.get(variable, "") not in ("", "0", "false", "no"),
+            help=f"{help} [{variable}]",
+        )
+
     option("base-url", "the service: http(s)://<host>/v1.0/<account> (default: the mock)")
     option("token", "the X-Auth-Token to send")
     option("instance-id", "an ACTIVE instance of the account, to back up")
@@ -67,13 +82,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option("seed", "the seed of every random choice (default: a new one, reported)", int)
     option("workers", "schemathesis workers (default 1)", int)
     option("timeout", f"seconds a backup may take to end (default {DEFAULT_TIMEOUT:g})", float)
-    variable = ENV_PREFIX + "READ_ONLY"
-    group.addoption(
-        "--read-only",
-        action="store_true",
-        default=os.environ.get(variable, "") not in ("", "0", "false", "no"),
-        help=f"create and delete nothing (for production) [{variable}]",
+    option(
+        "cleanup-timeout",
+        f"seconds cleanup may wait for running backups (default {DEFAULT_CLEANUP_TIMEOUT:g})",
+        float,
     )
+    option("quota", "the account's backup quota: fill it and expect 413", int)
+    option("other-account", "another account's base URL, for the isolation check")
+    option("other-token", "the X-Auth-Token of --other-account (default: --token)")
+    flag("read-only", "create and delete nothing (for production)")
+    flag("discover", "back up the first ACTIVE instance and HA instance the target lists")
+    flag("require-all", "fail when a check could not run")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,10 +110,43 @@ def pytest_configure(config: pytest.Config) -> None:
         workers=given("workers", 1),
         read_only=bool(config.getoption("read_only")),
         timeout=given("timeout", DEFAULT_TIMEOUT),
+        cleanup_timeout=given("cleanup_timeout", DEFAULT_CLEANUP_TIMEOUT),
+        discover=bool(config.getoption("discover")),
+        require_all=bool(config.getoption("require_all")),
+        quota=given("quota", None),
+        other_account_url=given("other_account", None),
+        other_token=given("other_token", None),
     )
     if settings.base_url and not settings.token:
         raise pytest.UsageError("--base-url needs --token (or CONTRACT_TESTS_TOKEN)")
+    if settings.other_account_url:
+        try:
+            Target(
+                settings.other_account_url,
+                settings.other_token or settings.token or "-",
+                None,
+                None,
+            )
+        except ValueError as error:
+            raise pytest.UsageError(f"--other-account: {error}") from error
     config.stash[RUN] = Run(settings)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    run = session.config.stash[RUN]
+
+    def first(reason: str) -> None:
+        session.shouldstop = f"contract-tests: {reason}; cleaning up"
+
+    handlers = SignalHandlers(run.shutdown, first, lambda: report.last_words(run))
+    handlers.install()
+    session.config.stash[HANDLERS] = handlers
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    handlers = config.stash.get(HANDLERS, None)
+    if handlers is not None:
+        handlers.restore()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -103,15 +155,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"contract-tests: target {where}, seed {settings.seed}"
 
 
-def fixture_sources() -> tuple[str, str]:
-    """The ACTIVE single instance and ACTIVE HA instance of the mock's default account."""
-    state = json.loads(DEFAULT_STATE_PATH.read_text(encoding="utf-8"))
-    account = state["accounts"][MOCK_ACCOUNT]
-    instance = next(
-        i["id"] for i in account["instances"] if i["status"] == "ACTIVE" and not i.get("ha_id")
-    )
-    ha = next(h["id"] for h in account["ha_instances"] if h["state"] == "ACTIVE")
-    return instance, ha
+def not_run(api: Api, why: str, *checks: str) -> NoReturn:
+    """Skip the test, and say in the report why each of `checks` did not run."""
+    for name in checks:
+        api.ledger.not_run(name, why)
+    pytest.skip(why)
 
 
 # -- fixtures ------------------------------------------------------------------------------------
@@ -124,56 +172,66 @@ def run(request: pytest.FixtureRequest) -> Run:
 
 @pytest.fixture(scope="session")
 def target(run: Run) -> Iterator[Target]:
+    """The target as given: the ids of what to back up may still be discovered (`api`)."""
     settings = run.settings
     if settings.base_url is not None:
-        run.target = Target(
+        yield Target(
             settings.base_url,
             settings.token or "",
             settings.instance_id,
             settings.ha_id,
             settings.read_only,
         )
-        yield run.target
         return
-    instance_id, ha_id = fixture_sources()
-    # A token table, so that the suite can show the mock refuses tokens it does not know.
-    mock = create_app(
-        MockSettings(frozen_clock=True, tokens={MOCK_TOKEN: frozenset({MOCK_ACCOUNT})})
-    )
+    # A token table, so that the suite can show the mock refuses tokens it does not know; the
+    # token holds a second account, so that it can show that accounts are kept apart.
+    accounts = frozenset({MOCK_ACCOUNT, MOCK_OTHER_ACCOUNT})
+    mock = create_app(MockSettings(frozen_clock=True, tokens={MOCK_TOKEN: accounts}))
     with ThreadedServer(mock) as server:
         run.in_process = True
-        run.target = Target(
+        yield Target(
             f"{server.url}/v1.0/{MOCK_ACCOUNT}",
             MOCK_TOKEN,
-            settings.instance_id or instance_id,
-            settings.ha_id or ha_id,
+            settings.instance_id,
+            settings.ha_id,
             settings.read_only,
         )
-        yield run.target
 
 
 @pytest.fixture(scope="session")
 def api(run: Run, target: Target) -> Iterator[Api]:
-    with httpx.Client(timeout=30.0) as http:
+    settings = run.settings
+    backend = AbortableBackend()
+    stop_cutting = run.shutdown.on_request(backend.abort)  # requests in flight end at a stop
+    with abortable_client(backend, timeout=30.0) as http:
         try:
             http.get(target.url("/"))
         except httpx.HTTPError as error:
             pytest.exit(f"contract-tests: {target.base_url} cannot be reached: {error}", 3)
         control = Control.detect(http, target.root)
         run.has_control = control is not None
-        api = Api(
+        found = Api(
             target,
             http,
             contract=Contract.load(),
             ledger=run.ledger,
             inventory=run.inventory,
-            timeline=Timeline(control, run.settings.timeout),
+            timeline=Timeline(control, settings.timeout, run.shutdown),
+            shutdown=run.shutdown,
         )
+        sources = discover(
+            found, target.instance_id, target.ha_id, settings.discover or control is not None
+        )
+        run.sources = sources.notes
+        run.target = replace(target, instance_id=sources.instance_id, ha_id=sources.ha_id)
+        api = found.with_target(run.target)
         try:
             yield api
-        finally:  # also after a failure or Ctrl-C: pytest tears down
-            api.adopt_unacknowledged()
-            clean_up(api, run.cleanup)
+        finally:  # also after a failure, Ctrl-C or SIGTERM: pytest tears down
+            cleaner = api.for_cleanup()
+            cleaner.adopt_unacknowledged()
+            clean_up(cleaner, run.cleanup, settings.cleanup_timeout)
+            stop_cutting()
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +240,8 @@ def each_test_cleans_up(request: pytest.FixtureRequest, run: Run) -> Iterator[No
     leave a running backup to fail the next one."""
     yield
     if run.inventory.remaining() and "api" in request.fixturenames:
-        clean_up(request.getfixturevalue("api"), run.cleanup)
+        api: Api = request.getfixturevalue("api")
+        clean_up(api.for_cleanup(), run.cleanup, run.settings.cleanup_timeout)
 
 
 @pytest.fixture(scope="session")
@@ -199,19 +258,23 @@ def target_checks_tokens(api: Api) -> bool:
         judge=False,  # a probe: the checks judge the faults they provoke themselves
     )
     if answer.status != 401:
-        api.ledger.note(
-            "ignored_auth (a token the target does not know is 401): the target is a mock that"
-            " accepts any token; start it with --tokens to run this check"
-        )
+        why = "the target is a mock that accepts any token; start it with --tokens to run it"
+        for check in TOKEN_CHECKS:
+            api.ledger.not_run(check, why)
     return answer.status == 401
 
 
 @pytest.fixture(scope="session")
 def conformance_run(api: Api, run: Run, target_checks_tokens: bool) -> Conformance:
-    found = conformance.run(api, run.settings, target_checks_tokens, api.timeline.control)
-    clean_up(api, run.cleanup)  # free the quota for the hand-written checks that follow
+    found = conformance.run(
+        api, run.settings, target_checks_tokens, api.timeline.control, run.shutdown
+    )
+    run.engine_checks = found.enabled_checks
+    run.creates = found.creates
+    # Free the quota for the hand-written checks that follow.
+    clean_up(api.for_cleanup(), run.cleanup, run.settings.cleanup_timeout)
     if found.interrupted:
-        raise KeyboardInterrupt
+        raise Stopped(run.shutdown.reason or "schemathesis was interrupted")
     return found
 
 
@@ -235,6 +298,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     outcome = yield
     error = call.excinfo.value if call.excinfo is not None else None
+    if outcome.skipped and isinstance(outcome.longrepr, tuple):
+        reason = str(outcome.longrepr[2]).removeprefix("Skipped: ")
+        item.config.stash[RUN].skipped[item.nodeid] = reason
     if error is None or isinstance(error, EngineFailures | pytest.skip.Exception):
         return outcome
     ledger = item.config.stash[RUN].ledger
@@ -251,8 +317,15 @@ def pytest_runtest_makereport(
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash[RUN]
-    if run.cleanup.left and session.exitstatus == pytest.ExitCode.OK:
+    if run.shutdown.signal is not None:  # as a command stopped by a signal exits
+        session.exitstatus = 128 + run.shutdown.signal
+        return
+    if session.exitstatus != pytest.ExitCode.OK:
+        return
+    if run.cleanup.left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a run that leaves backups failed
+    elif run.settings.require_all and omissions(run):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # --require-all: no check may skip
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from contract_tests.cleanup import delete_command
 from contract_tests.exchange import TOKEN_VARIABLE
+from contract_tests.omissions import omissions
 from contract_tests.run import Run
 
 WIDTH = 100
@@ -20,20 +22,44 @@ def render(run: Run) -> str:
     lines += ["", "Checks run (passed / failed)"]
     for name, (passed, failed) in sorted(run.ledger.checks().items()):
         lines.append(f"  {name:<58} {passed:>6} / {failed}")
+    if run.creates:
+        lines += ["", f"Valid create bodies from schemathesis: {run.creates}"]
+    missing = omissions(run)
+    if missing:
+        verdict = " (a failure: --require-all)" if run.settings.require_all else ""
+        lines += ["", f"Not run{verdict}"]
+        lines += [f"  {name}: {why}" for name, why in missing.items()]
+    if run.skipped:
+        lines += ["", "Tests skipped"]
+        lines += [f"  {test}: {why}" for test, why in run.skipped.items()]
     notes = run.ledger.notes()
     if notes:
-        lines += ["", "Not run"] + [f"  {note}" for note in notes]
+        lines += ["", "Notes"] + [f"  {note}" for note in notes]
     lines += ["", _cleanup(run)]
-    lines += [f"  left: {backup_id}: {why}" for backup_id, why in run.cleanup.left.items()]
+    for backup_id, why in run.cleanup.left.items():
+        lines.append(f"  left: {backup_id}: {why}")
+        if run.target is not None:
+            lines.append(f"        delete it with: {delete_command(run.target, backup_id)}")
     failures = run.ledger.failures()
     lines += ["", f"Failures: {len(failures)}"]
     for number, failure in enumerate(failures, 1):
         lines.append(f"  {number}. [{failure.check}] {failure.title}  ({failure.where})")
         lines += [f"     {line}" for line in failure.reason.strip().splitlines()]
         lines += [f"     {curl}" for curl in failure.curls]
-    if any(failure.curls for failure in failures):
+    if any(failure.curls for failure in failures) or run.cleanup.left:
         lines.append(f"  (the curl lines read the token from ${TOKEN_VARIABLE})")
     return "\n".join(lines)
+
+
+def last_words(run: Run) -> str:
+    """What a second signal prints before the process ends: what cleanup had not deleted."""
+    left = run.inventory.remaining()
+    if not left or run.target is None:
+        return "Nothing this run created is left.\n"
+    lines = [f"Backups this run created that may still be there ({len(left)}):"]
+    lines += [f"  {delete_command(run.target, backup_id)}" for backup_id in left]
+    lines.append(f"(the curl lines read the token from ${TOKEN_VARIABLE})")
+    return "\n".join(lines) + "\n"
 
 
 def _target(run: Run) -> list[str]:
@@ -44,13 +70,17 @@ def _target(run: Run) -> list[str]:
     mode = (
         "read-only: no create, no delete" if settings.read_only else "creates and deletes its own"
     )
-    return [
+    lines = [
         f"target      {where} ({kind})",
         f"control API {control[run.has_control]}",
         f"mode        {mode}",
         f"seed        {settings.seed} (repeat with --seed {settings.seed});"
         f" --max-examples {settings.max_examples}",
     ]
+    lines += [f"backs up    {source}" for source in run.sources]
+    if run.shutdown.requested:
+        lines.append(f"stopped     {run.shutdown.reason}: the run was cut short, then cleaned up")
+    return lines
 
 
 def _cleanup(run: Run) -> str:

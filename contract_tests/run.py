@@ -8,6 +8,7 @@ from contract_tests.cleanup import CleanupReport
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
 from contract_tests.settings import Settings
+from contract_tests.shutdown import Shutdown
 from contract_tests.target import Target
 
 
@@ -17,6 +18,11 @@ class Run:
     ledger: Ledger = field(default_factory=Ledger)
     inventory: Inventory = field(default_factory=Inventory)
     cleanup: CleanupReport = field(default_factory=CleanupReport)
+    shutdown: Shutdown = field(default_factory=Shutdown)
     target: Target | None = None
     in_process: bool = False  # the target is the mock, served by this process
     has_control: bool | None = None  # None until the target was asked
+    sources: list[str] = field(default_factory=list)  # what it backs up, and how it was chosen
+    engine_checks: tuple[str, ...] = ()  # schemathesis' checks the run turned on
+    creates: str = ""  # what became of the fuzzed valid creates
+    skipped: dict[str, str] = field(default_factory=dict)  # test id -> why it was skipped

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 ENV_PREFIX = "CONTRACT_TESTS_"
 DEFAULT_MAX_EXAMPLES = 25
 DEFAULT_TIMEOUT = 900.0  # seconds a real backup may take to end
+# Seconds cleanup may wait for the run's backups to end so that it can delete them (a running
+# backup cannot be deleted). Below the grace most CI systems give a job between SIGTERM and
+# SIGKILL is best; on a mock it is clock time the suite moves, not time it waits.
+DEFAULT_CLEANUP_TIMEOUT = 300.0
 MOCK_ACCOUNT = "1234"
+MOCK_OTHER_ACCOUNT = "5678"  # the in-process mock's token holds it too: the isolation check
 MOCK_TOKEN = "contract-tests"
 
 
@@ -26,3 +31,9 @@ class Settings:
     workers: int = 1
     read_only: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    cleanup_timeout: float = DEFAULT_CLEANUP_TIMEOUT
+    discover: bool = False  # pick what to back up from GET /instances and GET /ha
+    require_all: bool = False  # a check that did not run fails the run
+    quota: int | None = None  # the account's backup quota, to check on a real service
+    other_account_url: str | None = None  # another account's base URL, for the isolation check
+    other_token: str | None = None  # its token (default: --token)

@@ -2,7 +2,8 @@
 
 A mock with a control API has a clock the suite moves forward (`POST /__mock/clock`), so a
 lifecycle of minutes takes a few requests. A real service has no such clock: the suite waits
-for the real transitions, polling, up to a bounded timeout.
+for the real transitions, polling, up to a bounded timeout. A timeline with a `Shutdown` stops
+waiting the moment the run is asked to stop; cleanup's has none, and goes on.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable
 
 import httpx
+
+from contract_tests.shutdown import Shutdown
 
 CLOCK_PATH = "/__mock/clock"
 
@@ -46,24 +49,33 @@ class Control:
 
 
 class Timeline:
-    def __init__(self, control: Control | None, timeout: float) -> None:
+    def __init__(
+        self, control: Control | None, timeout: float, shutdown: Shutdown | None = None
+    ) -> None:
         self.control = control
         self.timeout = timeout  # seconds of target time, real or simulated
+        self.shutdown = shutdown  # None: nothing stops it (cleanup)
 
     def pass_time(self, seconds: float) -> None:
+        if self.shutdown is not None:
+            self.shutdown.check()
         if self.control is not None:
             self.control.advance(seconds)
+        elif self.shutdown is not None:
+            self.shutdown.sleep(seconds)
         else:
             time.sleep(seconds)
 
-    def wait_for(self, ready: Callable[[], bool], what: str) -> None:
-        """Let time pass until `ready()` is true; TimedOut after `timeout` seconds of it."""
+    def wait_for(self, ready: Callable[[], bool], what: str, timeout: float | None = None) -> None:
+        """Let time pass until `ready()` is true; TimedOut after `timeout` (default: the
+        timeline's) seconds of it."""
+        limit = self.timeout if timeout is None else timeout
         # Steps grow: a short lifecycle is seen soon, a long one costs few requests.
         waited, step = 0.0, 0.25
         longest = 60.0 if self.control is not None else 5.0
         while not ready():
-            if waited >= self.timeout:
-                raise TimedOut(f"{what}: not after {self.timeout:g} s")
-            step = min(step * 2, longest, self.timeout - waited)
+            if waited >= limit:
+                raise TimedOut(f"{what}: not after {limit:g} s")
+            step = min(step * 2, longest, limit - waited)
             self.pass_time(step)
             waited += step

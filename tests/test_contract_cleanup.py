@@ -1,8 +1,10 @@
 """Cleanup deletes every backup the run created, children before parents, waits for those
-still running, does not take a 202 for an answer until show agrees, and touches nothing else."""
+still running (at most its timeout, then names what it left and how to delete it), does not take
+a 202 for an answer until show agrees, and touches nothing else."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import broken_mocks
@@ -10,12 +12,13 @@ import httpx
 import pytest
 
 from contract_tests.api import Api
-from contract_tests.cleanup import CleanupReport, clean_up
+from contract_tests.cleanup import CleanupReport, clean_up, delete_command
 from contract_tests.contract import Contract
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
+from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.threaded import ThreadedServer
 
@@ -56,7 +59,7 @@ def test_cleanup_deletes_the_runs_running_backups_and_nothing_else(
     full = api.create(instance=INSTANCE).document("backup")["id"]
     ha = api.create(ha=HA).document("backup")["id"]  # both still NEW: the clock is frozen
     report = CleanupReport()
-    clean_up(api, report)
+    clean_up(api, report, timeout=600)
     assert backups_in(mock) == before
     assert sorted(report.deleted) == sorted([full, ha]) and not report.left
 
@@ -84,7 +87,35 @@ def test_a_backup_whose_create_answer_was_lost_is_found_by_its_run_name_and_dele
         stranger = backups_in(mock) - before
         api.adopt_unacknowledged()
         report = CleanupReport()
-        clean_up(api, report)
+        clean_up(api, report, timeout=600)
     assert len(report.deleted) == 1 and not report.left
     assert backups_in(mock) == before | (stranger - set(report.deleted))
     assert len(backups_in(mock) - before) == 1  # the other run's backup is left alone
+
+
+def test_cleanup_gives_up_after_its_timeout_and_names_what_it_left() -> None:
+    # No control API and backups that do not end in the test's time: cleanup must wait in
+    # real time, and stop waiting after its timeout.
+    never = Settings(
+        control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: frozenset({"1234"})}
+    )
+    mock = create_app(never)
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        running = api.create(instance=INSTANCE).document("backup")["id"]
+        report = CleanupReport()
+        began = time.monotonic()
+        clean_up(api, report, timeout=1.0)
+        waited = time.monotonic() - began
+    assert list(report.left) == [running] and not report.deleted
+    assert "still running" in report.left[running] and "gave up after 1 s" in report.left[running]
+    assert 1.0 <= waited < 30  # it waited its timeout, and not for ever
+    assert running in backups_in(mock)
+
+
+def test_the_delete_command_of_a_left_backup_runs_as_it_is() -> None:
+    target = Target("https://db.example.com/v1.0/1234", "t", None, None)
+    assert delete_command(target, "abc") == (
+        'curl -X DELETE -H "X-Auth-Token: $CONTRACT_TESTS_TOKEN"'
+        " https://db.example.com/v1.0/1234/backups/abc"
+    )

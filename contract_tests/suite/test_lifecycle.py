@@ -1,5 +1,6 @@
 """What a backup does once created: it shows, it busies its source until it ends, it refuses
-company and deletion while it runs, and deleting it takes its incremental descendants along.
+company and deletion while it runs, and deleting it takes its incremental descendants along;
+`incremental: 1` chains to the newest completed backup, and text that is not ASCII is kept.
 
 On a mock with a control API the suite moves the clock; on a real service it waits for the
 real transitions, up to --timeout.
@@ -14,21 +15,30 @@ import pytest
 from contract_tests import lifecycle
 from contract_tests.api import Api, Source
 from contract_tests.lifecycle import ENDED
+from contract_tests.plugin import not_run
+
+# Names and descriptions beyond ASCII: accents, a dash, CJK, an emoji, a no-break space.
+NAME_TAIL = " ünïcödé ✓"
+DESCRIPTION = "Sauvegarde de nuit — ünïcödé ✓ 日本語 🚀\u00a0fin"
 
 
 @pytest.fixture
 def writable(api: Api) -> Api:
     if api.target.read_only:
-        pytest.skip("read-only: no create or delete")
+        not_run(api, "read-only: no create or delete", *lifecycle.CHECKS)
     return api
 
 
-def source_of(api: Api, kind: str) -> Source:
+def source_of(api: Api, kind: str, *checks: str) -> Source:
     for source in api.sources():
         if source.kind == kind:
             return source
     option = "--instance-id" if kind == "instance" else "--ha-id"
-    pytest.skip(f"no {kind} to back up: give {option}")
+    not_run(api, f"no {kind} to back up: give {option} (or --discover)", *checks)
+
+
+def any_source(api: Api, *checks: str) -> Source:
+    return (api.sources() or [source_of(api, "instance", *checks)])[0]
 
 
 def back_up(api: Api, source: Source, parent_id: str | None = None) -> dict[str, Any]:
@@ -49,7 +59,7 @@ def wait_until_ended(api: Api, backup_id: str) -> None:
 @pytest.mark.parametrize("kind", ["instance", "ha"])
 def test_backup_shows_and_busies_its_source_until_it_ends(writable: Api, kind: str) -> None:
     api = writable
-    source = source_of(api, kind)
+    source = source_of(api, kind, *lifecycle.CHECKS)
     backup = back_up(api, source)
     backup_id = backup["id"]
     lifecycle.created_backup_is_visible(api, backup, source)
@@ -65,7 +75,7 @@ def test_backup_shows_and_busies_its_source_until_it_ends(writable: Api, kind: s
 
 def test_delete_takes_the_incremental_chain_and_waits_while_it_runs(writable: Api) -> None:
     api = writable
-    source = (api.sources() or [source_of(api, "instance")])[0]
+    source = any_source(api, *lifecycle.CHECKS)
     full = back_up(api, source)["id"]
     wait_until_ended(api, full)
     first = back_up(api, source, full)
@@ -75,3 +85,22 @@ def test_delete_takes_the_incremental_chain_and_waits_while_it_runs(writable: Ap
     second = back_up(api, source, first["id"])["id"]
     wait_until_ended(api, second)
     lifecycle.deleted_backup_and_descendants_are_gone(api, full, [first["id"], second], source)
+
+
+def test_incremental_flag_takes_the_newest_completed_backup_as_parent(writable: Api) -> None:
+    api = writable
+    check = "incremental_flag_chains_to_the_newest_completed_backup"
+    source = any_source(api, check)
+    for _ in range(2):  # two, so that the newest is not also the oldest of the run's
+        newest = back_up(api, source)["id"]
+        wait_until_ended(api, newest)
+    answer = source.create(api, incremental=1)
+    lifecycle.incremental_flag_chains_to_the_newest_completed_backup(api, answer, newest)
+
+
+def test_a_backup_whose_text_is_not_ascii_is_accepted_and_kept(writable: Api) -> None:
+    api = writable
+    source = any_source(api, "text_beyond_ascii_is_accepted_and_kept")
+    name = api.new_name() + NAME_TAIL
+    answer = source.create(api, name=name, description=DESCRIPTION)
+    lifecycle.text_beyond_ascii_is_accepted_and_kept(api, answer, name, DESCRIPTION)

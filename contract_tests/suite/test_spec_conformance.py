@@ -10,7 +10,24 @@ from contract_tests.contract import Contract
 from contract_tests.plugin import EngineFailures
 from contract_tests.run import Run
 
-OPERATIONS = tuple((o.operation_id, f"{o.method} {o.path}") for o in Contract.load().operations)
+CONTRACT = Contract.load()
+OPERATIONS = tuple((o.operation_id, f"{o.method} {o.path}") for o in CONTRACT.operations)
+
+
+def takes_input(method: str, path: str) -> bool:
+    """Whether the operation has parameters or a body: one with neither has no examples for
+    the examples phase to send (GET /, say)."""
+    item = CONTRACT.spec.document["paths"][path]
+    operation = item[method.lower()]
+    return bool(item.get("parameters") or operation.get("parameters") or "requestBody" in operation)
+
+
+CASES = [
+    (phase, operation_id, label)
+    for phase in PHASES
+    for operation_id, label in OPERATIONS
+    if phase != "examples" or takes_input(*label.split(" ", 1))
+]
 
 
 def assert_clean(outcome: Outcome) -> None:
@@ -22,8 +39,9 @@ def assert_clean(outcome: Outcome) -> None:
         raise EngineFailures("\n".join(lines + [f"error: {e}" for e in outcome.errors]))
 
 
-@pytest.mark.parametrize(("operation_id", "label"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
-@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize(
+    ("phase", "operation_id", "label"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+)
 def test_operation_keeps_the_contract(
     conformance_run: Conformance, run: Run, phase: str, operation_id: str, label: str
 ) -> None:
