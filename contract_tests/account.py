@@ -85,12 +85,17 @@ def quota_is_enforced(api: Api, sources: list[Source], quota: int | None) -> Non
             "waiting does not free a quota: only a delete does",
             [answer],
         )
+    # Refused again, it must leave the list as it was (counted the same way both times, so that
+    # a list that pages wrongly does not pass for a create that was not refused).
+    full, _ = count_backups(api)
+    again = source.create(api)
     after, exchanges = count_backups(api)
-    if after != held + made:
+    if again.status != 413 or after != full:
         raise CheckFailed(
             "A create refused for the quota created a backup",
-            f"the account held {held + made} backups before it and {after} after",
-            [answer, *exchanges],
+            f"the account listed {full} backups; a create answered {again.status}; then it listed"
+            f" {after}",
+            [again, *exchanges],
         )
 
 

@@ -65,13 +65,21 @@ class Shutdown:
 
     def sleep(self, seconds: float) -> None:
         """Sleep, unless a stop is asked first (then raise Stopped within POLL seconds)."""
-        until = time.monotonic() + seconds
-        while not self._requested:
-            left = until - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(left, POLL))
-        raise Stopped(self.reason)
+        nap(seconds, lambda: self._requested)
+        if self._requested:
+            raise Stopped(self.reason)
+
+
+def nap(seconds: float, until: Callable[[], bool] = lambda: False) -> None:
+    """Sleep `seconds`, or less once `until()` is true, in slices of POLL seconds: a signal
+    delivered to another thread is handled only when the main thread runs Python code again,
+    so a long sleep would hold its handler (and a second signal's exit) back."""
+    end = time.monotonic() + seconds
+    while not until():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, POLL))
 
 
 class SignalHandlers:
@@ -108,6 +116,8 @@ class SignalHandlers:
             reason = f"stopped by {name}"
             self.shutdown.request(reason, signum)
             self.first(reason)
+            text = f"\ncontract-tests: {name}: stopping, then cleaning up"
+            os.write(2, f"{text} (another signal ends it at once).\n".encode())
             return
         # os.write, not print: the main thread may be inside a write to sys.stderr, and a
         # buffered stream entered again from a handler raises instead of writing.

@@ -8,12 +8,11 @@ waiting the moment the run is asked to stop; cleanup's has none, and goes on.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
 
-from contract_tests.shutdown import Shutdown
+from contract_tests.shutdown import Shutdown, nap
 
 CLOCK_PATH = "/__mock/clock"
 
@@ -64,7 +63,7 @@ class Timeline:
         elif self.shutdown is not None:
             self.shutdown.sleep(seconds)
         else:
-            time.sleep(seconds)
+            nap(seconds)
 
     def wait_for(self, ready: Callable[[], bool], what: str, timeout: float | None = None) -> None:
         """Let time pass until `ready()` is true; TimedOut after `timeout` (default: the

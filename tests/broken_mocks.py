@@ -26,6 +26,7 @@ from mockserver.threaded import ThreadedServer
 
 TOKEN = "contract-tests"
 ACCOUNT = "1234"
+OTHER_ACCOUNT = "5678"
 BACKUP_PATH = re.compile(r"^/v1\.0/(?P<account>[^/]+)/backups/(?P<id>[^/]+)$")
 BACKUPS_PATH = re.compile(r"^/v1\.0/[^/]+/backups$")
 HA_PATH = re.compile(r"^/v1\.0/[^/]+/ha/[^/]+$")
@@ -39,6 +40,13 @@ class Request:
     path: str
     query: str
     headers: list[tuple[bytes, bytes]]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
 
 
 @dataclass
@@ -76,13 +84,16 @@ class Broken:
             scope["path"],
             scope.get("query_string", b"").decode(),
             list(scope.get("headers", [])),
+            await _read(receive),
         )
         early = self.before(request)
         if early is not None:
             await _send(send, early)
             return
-        scope = {**scope, "headers": request.headers}
-        answer = await _capture(self.mock, scope, receive)
+        headers = [(k, v) for k, v in request.headers if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(request.body)).encode()))
+        scope = {**scope, "headers": headers}
+        answer = await _capture(self.mock, scope, _replay(request.body))
         self.after(request, answer)
         await _send(send, answer)
 
@@ -264,8 +275,111 @@ class InstanceStaysBusy(Broken):
                 answer.replace_json(document)
 
 
+class NoQuota(Broken):
+    """The account's backup quota is never enforced."""
+
+    def before(self, request: Request) -> Answer | None:
+        self.mock.store.quota = 10**9
+        return None
+
+
+class CrossAccountRead(Broken):
+    """Show answers a backup of any account, through any account."""
+
+    def before(self, request: Request) -> Answer | None:
+        found = BACKUP_PATH.match(request.path)
+        if request.method != "GET" or found is None or not _authorized(request):
+            return None
+        for account in self.mock.store.snapshot()["accounts"].values():
+            for backup in account.get("backups", []):
+                if backup["id"] == found["id"]:
+                    body = json.dumps({"backup": backup}).encode()
+                    return Answer(200, [(b"content-type", b"application/json")], body)
+        return None
+
+
+class NonAsciiDescription500(Broken):
+    """A create whose description is not ASCII fails with a 500."""
+
+    def before(self, request: Request) -> Answer | None:
+        document = request.json()
+        backup = document.get("backup") if isinstance(document, dict) else None
+        description = backup.get("description") if isinstance(backup, dict) else None
+        if request.method == "POST" and isinstance(description, str) and not description.isascii():
+            body = b'{"instanceFault": {"code": 500, "message": "ascii codec can\'t encode"}}'
+            return Answer(500, [(b"content-type", b"application/json")], body)
+        return None
+
+
+class IncrementalFlagIgnored(Broken):
+    """`incremental: 1` without `parent_id` makes a full backup."""
+
+    def before(self, request: Request) -> Answer | None:
+        document = request.json()
+        if request.method == "POST" and isinstance(document, dict):
+            backup = document.get("backup")
+            if isinstance(backup, dict) and "incremental" in backup:
+                del backup["incremental"]
+                request.body = json.dumps(document).encode()
+        return None
+
+
+class PreferIgnored(Broken):
+    """`Prefer: code=` changes nothing: the request is answered as usual."""
+
+    def before(self, request: Request) -> Answer | None:
+        request.headers = [(k, v) for k, v in request.headers if k.lower() != b"prefer"]
+        return None
+
+
+class FirstViolationOnly(Broken):
+    """A 400 names only the first violation it found."""
+
+    def after(self, request: Request, answer: Answer) -> None:
+        document = answer.json()
+        fault = document.get("badRequest") if isinstance(document, dict) else None
+        if answer.status == 400 and isinstance(fault, dict):
+            message = str(fault.get("message", ""))
+            fault["message"] = message.split("; ")[0]
+            answer.replace_json(document)
+
+
+class NoBodyLimit(Broken):
+    """A body of any size is read and judged (its unknown members dropped)."""
+
+    def before(self, request: Request) -> Answer | None:
+        document = request.json()
+        if len(request.body) > 64 * 1024 and isinstance(document, dict):
+            backup = document.get("backup")
+            if isinstance(backup, dict):
+                known = ("name", "description", "instance", "source", "parent_id", "incremental")
+                document["backup"] = {k: v for k, v in backup.items() if k in known}
+                request.body = json.dumps(document).encode()
+        return None
+
+
 def _authorized(request: Request) -> bool:
     return any(k.lower() == b"x-auth-token" and v for k, v in request.headers)
+
+
+async def _read(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    return receive
 
 
 async def _capture(app: Mock, scope: Scope, receive: Receive) -> Answer:
@@ -306,14 +420,23 @@ VARIANTS: Mapping[str, Callable[[Mock], Broken]] = MappingProxyType(
         "running-backup-delete-accepted": RunningDeleteAccepted,
         "new-backup-missing-from-its-instance-list": NewestMissingFromInstanceList,
         "instance-stays-busy-after-its-backup": InstanceStaysBusy,
+        "no-quota": NoQuota,
+        "cross-account-read": CrossAccountRead,
+        "non-ascii-description-500": NonAsciiDescription500,
+        "incremental-flag-ignored": IncrementalFlagIgnored,
+        "prefer-ignored": PreferIgnored,
+        "first-violation-only": FirstViolationOnly,
+        "no-body-limit": NoBodyLimit,
     }
 )
 
 
 def true_mock() -> Mock:
     """A fresh mock with a frozen clock and a token table (so that the suite's probe of
-    unknown tokens has something to find)."""
-    return create_app(Settings(frozen_clock=True, tokens={TOKEN: frozenset({ACCOUNT})}))
+    unknown tokens has something to find) whose token holds a second account (so that the
+    suite can show that accounts are apart)."""
+    accounts = frozenset({ACCOUNT, OTHER_ACCOUNT})
+    return create_app(Settings(frozen_clock=True, tokens={TOKEN: accounts}))
 
 
 def build(variant: str) -> Broken:

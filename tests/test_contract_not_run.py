@@ -1,0 +1,87 @@
+"""What a run checks, and what it says it did not: against a mock it finds what to back up and
+runs every check (but those the mock cannot support); against a real service it backs up only
+what it is given or told to discover; "Not run" names each check left out, and --require-all
+makes that a failure."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import broken_mocks
+import pytest
+from support import MockProcess
+
+from contract_tests.checks import TOKEN_CHECKS
+from mockserver import Settings, create_app
+from mockserver.threaded import ThreadedServer
+
+pytestmark = pytest.mark.slow
+COMMAND = Path(sys.executable).with_name("contract-tests")
+ACCOUNT = broken_mocks.ACCOUNT
+FAST = {"new_seconds": 0.2, "building_seconds": 0.3}
+
+
+def contract_tests(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COMMAND), *args], capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def not_run(output: str) -> dict[str, str]:
+    """The report's "Not run" section: check -> why."""
+    found = re.search(r"^Not run[^\n]*\n((?:  .*\n)+)", output, re.MULTILINE)
+    if found is None:
+        return {}
+    lines = [line.strip().split(": ", 1) for line in found.group(1).splitlines()]
+    return {name: why for name, why in lines}
+
+
+def test_a_mock_given_only_a_url_and_a_token_gets_every_check_but_the_token_ones() -> None:
+    with MockProcess() as mock:  # as `make serve` starts it: any token serves any account
+        done = contract_tests("--base-url", f"{mock.url}/v1.0/{ACCOUNT}", "--token", "anything")
+        strict = contract_tests(
+            "--base-url", f"{mock.url}/v1.0/{ACCOUNT}", "--token", "anything", "--require-all"
+        )
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert set(not_run(done.stdout)) == set(TOKEN_CHECKS), not_run(done.stdout)
+    assert all("--tokens" in why for why in not_run(done.stdout).values())
+    assert re.search(r"backs up +single instance \S+ \(discovered", done.stdout)
+    assert re.search(r"backs up +HA instance \S+ \(discovered", done.stdout)
+    assert strict.returncode == 1, strict.stdout[-6000:]
+    assert "Not run (a failure: --require-all)" in strict.stdout
+
+
+def test_against_the_mock_in_process_nothing_is_left_out() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "contract_tests", "--require-all"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert not_run(done.stdout) == {}
+
+
+def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_discover() -> None:
+    accounts = frozenset({ACCOUNT, broken_mocks.OTHER_ACCOUNT})
+    settings = Settings(control=False, tokens={broken_mocks.TOKEN: accounts}, **FAST)
+    told, left_alone = create_app(settings), create_app(settings)
+    base = ("--token", broken_mocks.TOKEN, "--max-examples", "5", "-k", "lifecycle or account")
+    with ThreadedServer(left_alone) as server:
+        alone = contract_tests("--base-url", f"{server.url}/v1.0/{ACCOUNT}", *base)
+    with ThreadedServer(told) as server:
+        found = contract_tests("--base-url", f"{server.url}/v1.0/{ACCOUNT}", *base, "--discover")
+    assert alone.returncode == 0, alone.stdout[-6000:]
+    assert not left_alone.journal.entries("POST")  # it created nothing
+    skipped = not_run(alone.stdout)
+    assert "give --instance-id (or --discover)" in skipped["created_backup_is_visible"]
+    assert "--quota" in skipped["quota_is_enforced"]
+    assert "--other-account" in skipped["other_accounts_cannot_see_a_backup"]
+    assert found.returncode == 0, found.stdout[-6000:]
+    assert "created_backup_is_visible" not in not_run(found.stdout)
+    assert re.search(r"backs up +single instance \S+ \(discovered", found.stdout)
+    assert any(e["status"] == 202 for e in told.journal.entries("POST"))

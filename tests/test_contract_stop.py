@@ -1,0 +1,236 @@
+"""A stopped run ends within seconds, whatever it was doing (schemathesis' phases, a lifecycle
+wait, the state machine, a request in flight), having cleaned up on a mock; against backups that
+never end, cleanup waits at most --cleanup-timeout and names what it left; a second signal ends
+the process at once, without a traceback."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import broken_mocks
+import httpx
+import pytest
+
+from mockserver import Settings, create_app
+from mockserver.app import Mock
+from mockserver.threaded import ThreadedServer
+
+pytestmark = pytest.mark.slow
+COMMAND = Path(sys.executable).with_name("contract-tests")
+ACCOUNT = broken_mocks.ACCOUNT
+INSTANCE = "d4603f69-ec7e-4e9b-803f-600b9205576f"
+HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
+STOP_WITHIN = 10.0  # seconds from the signal to the exit, on a mock (the issue's promise)
+
+
+class Running:
+    """`contract-tests` as a process; its output is read as it comes, so it never blocks."""
+
+    def __init__(self, url: str, *args: str) -> None:
+        command = [str(COMMAND), "--base-url", f"{url}/v1.0/{ACCOUNT}"]
+        command += ["--token", broken_mocks.TOKEN, *args]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self._lines: list[str] = []
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self._lines)
+
+    def signal(self, signum: int = signal.SIGTERM) -> float:
+        self.process.send_signal(signum)
+        return time.monotonic()
+
+    def wait(self, timeout: float) -> int:
+        """The exit status; the test fails (and the process is killed) after `timeout` s."""
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            pytest.fail(f"contract-tests still ran {timeout:g} s later:\n{self.output[-4000:]}")
+        self._pump.join(10)
+        return code
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self._pump.join(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[..., Running]]:
+    """Starts `contract-tests` runs, and leaves none behind."""
+    started: list[Running] = []
+
+    def start(url: str, *args: str) -> Running:
+        started.append(Running(url, *args))
+        return started[-1]
+
+    yield start
+    for run in started:
+        run.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.02)
+
+
+def backups_in(mock: Mock) -> set[str]:
+    return {b["id"] for b in mock.store.snapshot()["accounts"][ACCOUNT]["backups"]}
+
+
+def has_created(mock: Mock) -> bool:
+    return any(e["status"] == 202 for e in mock.journal.entries("POST"))
+
+
+def never_ending() -> Mock:
+    """A service whose backups never end: no control API to move its clock, which is frozen."""
+    accounts = frozenset({ACCOUNT, broken_mocks.OTHER_ACCOUNT})
+    return create_app(
+        Settings(control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: accounts})
+    )
+
+
+def slowed(mock: Mock, latency_ms: int = 100) -> Mock:
+    """Every GET of the API takes `latency_ms`: a phase of a run on a mock lasts seconds, not
+    a fraction of one, so that a signal sent in it lands in it."""
+    mock.injector.add(method="GET", path=f"/v1.0/{ACCOUNT}/*", latency_ms=latency_ms, count=None)
+    return mock
+
+
+MOMENTS = {
+    # -k expression, what to wait for before the signal
+    "schemathesis-phases": ("spec_conformance", lambda mock: len(mock.journal) >= 200),
+    "state-machine": ("machine", has_created),
+    "lifecycle": ("lifecycle", has_created),
+}
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_run_stopped_by_sigterm_ends_within_10_s_and_leaves_the_mock_as_it_was(
+    running: Callable[..., Running], moment: str
+) -> None:
+    expression, ready = MOMENTS[moment]
+    mock = (
+        broken_mocks.true_mock()
+        if moment == "schemathesis-phases"
+        else slowed(broken_mocks.true_mock())
+    )
+    before = backups_in(mock)
+    with ThreadedServer(mock) as server:
+        run = running(server.url, "-k", expression)
+        wait_until(lambda: ready(mock), f"the {moment} to start")
+        signalled = run.signal()
+        code = run.wait(60)
+        took = time.monotonic() - signalled
+    assert code == 128 + signal.SIGTERM, run.output[-4000:]
+    assert took < STOP_WITHIN, run.output[-4000:]
+    assert backups_in(mock) == before, run.output[-4000:]
+    assert "stopped by SIGTERM" in run.output and "Traceback" not in run.output
+
+
+def test_a_run_stopped_in_the_middle_of_a_request_ends_within_10_s(
+    running: Callable[..., Running],
+) -> None:
+    mock = broken_mocks.true_mock()
+    before = backups_in(mock)
+    with ThreadedServer(mock) as server:
+        # The first show of a backup takes a minute to answer: the run is waiting on it.
+        rule = {"method": "GET", "path": f"/v1.0/{ACCOUNT}/backups/*", "latency_ms": 60000}
+        assert httpx.post(f"{server.url}/__mock/faults", json=rule).status_code == 201
+        run = running(server.url, "-k", "lifecycle")
+        wait_until(lambda: not mock.injector.rules(), "the slow request to reach the mock")
+        signalled = run.signal()
+        code = run.wait(60)
+        took = time.monotonic() - signalled
+    assert code == 128 + signal.SIGTERM and took < STOP_WITHIN, run.output[-4000:]
+    assert backups_in(mock) == before, run.output[-4000:]
+
+
+def test_ctrl_c_stops_a_run_as_sigterm_does(running: Callable[..., Running]) -> None:
+    mock = slowed(broken_mocks.true_mock())
+    before = backups_in(mock)
+    with ThreadedServer(mock) as server:
+        run = running(server.url, "-k", "lifecycle")
+        wait_until(lambda: has_created(mock), "a backup")
+        signalled = run.signal(signal.SIGINT)
+        code = run.wait(60)
+        took = time.monotonic() - signalled
+    assert code == 128 + signal.SIGINT and took < STOP_WITHIN, run.output[-4000:]
+    assert backups_in(mock) == before and "stopped by SIGINT" in run.output
+
+
+def test_against_backups_that_never_end_cleanup_gives_up_after_its_timeout_and_names_them(
+    running: Callable[..., Running],
+) -> None:
+    mock = never_ending()
+    before = backups_in(mock)
+    with ThreadedServer(mock) as server:
+        ids = ("--instance-id", INSTANCE, "--ha-id", HA)
+        run = running(server.url, *ids, "--cleanup-timeout", "3", "-k", "lifecycle")
+        wait_until(lambda: has_created(mock), "a backup")
+        signalled = run.signal()
+        code = run.wait(60)
+        took = time.monotonic() - signalled
+        left = backups_in(mock) - before
+    assert code == 128 + signal.SIGTERM, run.output[-4000:]
+    assert 3 <= took < 3 + STOP_WITHIN, run.output[-4000:]
+    assert left, "the backup never ends: cleanup cannot have deleted it"
+    for backup_id in left:
+        assert f"left: {backup_id}:" in run.output
+        assert f"/v1.0/{ACCOUNT}/backups/{backup_id}" in run.output  # the command that deletes it
+    assert "curl -X DELETE" in run.output and "Traceback" not in run.output
+
+
+def test_a_run_against_backups_that_never_end_ends_by_itself_and_fails(
+    running: Callable[..., Running],
+) -> None:
+    mock = never_ending()
+    with ThreadedServer(mock) as server:
+        ids = ("--instance-id", INSTANCE, "--ha-id", HA)
+        times = ("--timeout", "2", "--cleanup-timeout", "2")
+        run = running(server.url, *ids, *times, "-k", "lifecycle")
+        code = run.wait(300)
+    assert code == 1, run.output[-4000:]
+    assert "not after 2 s" in run.output and "could not be deleted" in run.output
+
+
+def test_a_second_signal_ends_the_process_at_once_naming_what_is_left(
+    running: Callable[..., Running],
+) -> None:
+    mock = never_ending()
+    before = backups_in(mock)
+    with ThreadedServer(mock) as server:
+        ids = ("--instance-id", INSTANCE, "--ha-id", HA)
+        run = running(server.url, *ids, "--cleanup-timeout", "600", "-k", "lifecycle")
+        wait_until(lambda: has_created(mock), "a backup")
+        run.signal()
+        wait_until(lambda: "SIGTERM: stopping" in run.output, "the first signal to be handled")
+        signalled = run.signal()
+        code = run.wait(30)
+        took = time.monotonic() - signalled
+        left = backups_in(mock) - before
+    assert code == 128 + signal.SIGTERM and took < 5, run.output[-4000:]
+    assert "a second SIGTERM: stopped at once" in run.output
+    assert left and all(f"/backups/{backup_id}" in run.output for backup_id in left)
+    assert "Traceback" not in run.output
