@@ -120,6 +120,8 @@ class BackupsMachine(RuleBasedStateMachine):
         pages.pages_return_every_item_once(self.api, path, present, self.deleted)
 
     def teardown(self) -> None:
+        if self.api.shutdown is not None and self.api.shutdown.requested:
+            return  # the run stops: the session's cleanup, on its own time budget, does it all
         clean_up(self.api.for_cleanup(), self.cleanup, self.cleanup_timeout)
 
     # -- steps -----------------------------------------------------------------------------------

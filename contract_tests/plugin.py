@@ -239,6 +239,8 @@ def each_test_cleans_up(request: pytest.FixtureRequest, run: Run) -> Iterator[No
     """After each test, delete what it created and left, so that a test that fails does not
     leave a running backup to fail the next one."""
     yield
+    if run.shutdown.requested:
+        return  # the run stops: the session's cleanup, on its own time budget, does it all
     if run.inventory.remaining() and "api" in request.fixturenames:
         api: Api = request.getfixturevalue("api")
         clean_up(api.for_cleanup(), run.cleanup, run.settings.cleanup_timeout)
@@ -271,10 +273,10 @@ def conformance_run(api: Api, run: Run, target_checks_tokens: bool) -> Conforman
     )
     run.engine_checks = found.enabled_checks
     run.creates = found.creates
-    # Free the quota for the hand-written checks that follow.
-    clean_up(api.for_cleanup(), run.cleanup, run.settings.cleanup_timeout)
     if found.interrupted:
         raise Stopped(run.shutdown.reason or "schemathesis was interrupted")
+    # Free the quota for the hand-written checks that follow.
+    clean_up(api.for_cleanup(), run.cleanup, run.settings.cleanup_timeout)
     return found
 
 

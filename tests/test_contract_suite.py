@@ -123,7 +123,7 @@ def test_command_waits_for_real_transitions_on_a_target_without_control_api(
 ) -> None:
     tokens = tmp_path / "tokens.json"
     tokens.write_text(json.dumps({TOKEN: [ACCOUNT]}))
-    options = ["--no-control", "--new-seconds", "0.4", "--building-seconds", "0.8"]
+    options = ["--no-control", "--new-seconds", "0.2", "--building-seconds", "0.3"]
     with MockProcess(*options, "--tokens", str(tokens)) as mock:
         done = contract_tests(*pointed_at(mock.url, "--max-examples", "10"))
         backups = listed_backups(mock.url)
