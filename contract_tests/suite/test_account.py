@@ -41,7 +41,9 @@ def other_account(api: Api, run: Run) -> Api:
     settings = run.settings
     if settings.other_account_url:
         token = settings.other_token or api.target.token
-        target = Target(settings.other_account_url, token, None, None, read_only=True)
+        # Not read-only: the check tries to delete the run's own backup through it (which the
+        # guard allows, as it allows nothing else).
+        target = Target(settings.other_account_url, token, None, None)
     elif api.timeline.control is not None:
         other = MOCK_OTHER_ACCOUNT if api.target.account != MOCK_OTHER_ACCOUNT else MOCK_ACCOUNT
         target = replace(api.target, base_url=api.target.base_url.rsplit("/", 1)[0] + f"/{other}")
