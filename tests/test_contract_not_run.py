@@ -74,7 +74,9 @@ def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_disc
     with ThreadedServer(left_alone) as server:
         alone = contract_tests("--base-url", f"{server.url}/v1.0/{ACCOUNT}", *base)
     with ThreadedServer(told) as server:
-        found = contract_tests("--base-url", f"{server.url}/v1.0/{ACCOUNT}", *base, "--discover")
+        other = f"{server.url}/v1.0/{broken_mocks.OTHER_ACCOUNT}"
+        options = ("--discover", "--other-account", other)
+        found = contract_tests("--base-url", f"{server.url}/v1.0/{ACCOUNT}", *base, *options)
     assert alone.returncode == 0, alone.stdout[-6000:]
     assert not left_alone.journal.entries("POST")  # it created nothing
     skipped = not_run(alone.stdout)
@@ -83,5 +85,10 @@ def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_disc
     assert "--other-account" in skipped["other_accounts_cannot_see_a_backup"]
     assert found.returncode == 0, found.stdout[-6000:]
     assert "created_backup_is_visible" not in not_run(found.stdout)
+    assert re.search(r"other_accounts_cannot_see_a_backup +1 / 0", found.stdout)
+    assert any(
+        e["path"].startswith(f"/v1.0/{broken_mocks.OTHER_ACCOUNT}/backups/")
+        for e in told.journal.entries("DELETE")
+    )
     assert re.search(r"backs up +single instance \S+ \(discovered", found.stdout)
     assert any(e["status"] == 202 for e in told.journal.entries("POST"))

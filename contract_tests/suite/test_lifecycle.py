@@ -91,9 +91,13 @@ def test_incremental_flag_takes_the_newest_completed_backup_as_parent(writable: 
     api = writable
     check = "incremental_flag_chains_to_the_newest_completed_backup"
     source = any_source(api, check)
+    made = []
     for _ in range(2):  # two, so that the newest is not also the oldest of the run's
-        newest = back_up(api, source)["id"]
-        wait_until_ended(api, newest)
+        made.append(back_up(api, source)["id"])
+        wait_until_ended(api, made[-1])
+    # Newest as lists order them: by `created` (whole seconds), then by id.
+    shown = [api.show(backup_id).document("backup") for backup_id in made]
+    newest = max(shown, key=lambda b: (str(b.get("created")), str(b.get("id"))))["id"]
     answer = source.create(api, incremental=1)
     lifecycle.incremental_flag_chains_to_the_newest_completed_backup(api, answer, newest)
 
