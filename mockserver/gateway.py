@@ -16,7 +16,6 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import quote
 
 from mockserver.answer import Answer
 from mockserver.clock import Clock
@@ -28,7 +27,7 @@ from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import RateLimiter
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
-from mockserver.validation import query_pairs, undeclared_query
+from mockserver.undefined_query import UndefinedQuery, warning, without
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -66,6 +65,7 @@ class Gateway:
         self.journal = journal
         self.injector = injector
         self.limiter = limiter
+        self.undefined_query = UndefinedQuery(spec, strict=settings.strict_query)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,16 +78,16 @@ class Gateway:
             await self._control(scope, receive, send, headers)
             return
         query: bytes = scope.get("query_string", b"")  # as sent: what the journal shows
-        ignored = self._ignored_query(scope)
+        ignored = self.undefined_query.ignored(scope["method"], scope["path"], query)
         if ignored:  # answered as it would be without them: next links do not carry them
-            scope = {**scope, "query_string": _without(query, ignored)}
+            scope = {**scope, "query_string": without(query, ignored)}
         status = [0]  # 0 until the response starts
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 if ignored:
-                    lines = [*message.get("headers", []), *map(_ignored_warning, ignored)]
+                    lines = [*message.get("headers", []), *map(warning, ignored)]
                     message = {**message, "headers": lines}
             await send(message)
 
@@ -114,18 +114,6 @@ class Gateway:
         finally:
             entry = self._entry(scope, query, sent, body, status[0] or 500, ignored)
             self.journal.record(entry)
-
-    def _ignored_query(self, scope: Scope) -> tuple[str, ...]:
-        """The query parameters the request's operation does not define: the mock ignores them,
-        as the real service does (none under --strict-query, which refuses them)."""
-        query: bytes = scope.get("query_string", b"")
-        if not query or self.settings.strict_query:
-            return ()
-        found = self.spec.match(scope["path"])
-        operation = found[0].operations.get(scope["method"]) if found else None
-        if operation is None:
-            return ()
-        return tuple(undeclared_query(operation.query_parameters, query_pairs(query)))
 
     async def _control(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -255,26 +243,6 @@ class Gateway:
 
 
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
-# What a header may carry of a parameter's name as it is; the rest is percent-encoded (`"` and
-# `\\` would end or escape the quoted text, `%` would make the encoding ambiguous).
-_SHOWN_AS_IS = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\%')
-
-
-def _ignored_warning(name: str) -> tuple[bytes, bytes]:
-    """The Warning line that says a query parameter was ignored (RFC 7234 code 299)."""
-    shown = quote(name, safe=_SHOWN_AS_IS)
-    text = f"299 - \"Query parameter '{shown}' is not defined for this operation and was ignored.\""
-    return b"warning", text.encode("ascii")
-
-
-def _without(query: bytes, names: tuple[str, ...]) -> bytes:
-    """The query string less the parameters named `names`, the rest byte for byte as sent."""
-
-    def name(part: bytes) -> str:
-        pairs = query_pairs(part.split(b"=", 1)[0] + b"=")
-        return pairs[0][0] if pairs else ""
-
-    return b"&".join(part for part in query.split(b"&") if part and name(part) not in names)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
