@@ -257,11 +257,14 @@ class MockPool:
         started = self._started.setdefault(self.key(account, token, options), [])
         while len(started) <= index:
             settings = plugin_settings(**options)
+            # Before the server starts: a call refused here must leave no server running that
+            # the pool does not know of (close() would never stop it).
+            mock_token = token or token_for(account, settings)
             server = ServerThread(settings)
             handle = BackupsMock(
                 server.url,
                 account=account,
-                token=token or token_for(account, settings),
+                token=mock_token,
                 control_token=settings.control_token,
                 app=server.app,
             )

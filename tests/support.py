@@ -97,8 +97,7 @@ class MockProcess:
                 self.kill()
                 raise TimeoutError("mockserver did not start:\n" + "".join(self.output))
         if not found:
-            self.process.wait(5)
-            self._close()
+            self.kill()
             raise RuntimeError("mockserver exited:\n" + "".join(self.output))
         self.url = found[0]
 
@@ -110,9 +109,12 @@ class MockProcess:
         return code
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(10)
-        self._close()
+        try:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(10)
+        finally:
+            self._close()
 
     def _close(self) -> None:
         self._pump.join(5)
@@ -123,5 +125,6 @@ class MockProcess:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.process.poll() is None:
-            self.kill()
+        # Also when the process already exited (a test stopped it with a signal, then failed
+        # before stop()): its pipe is closed here, not by the garbage collector in a later test.
+        self.kill()

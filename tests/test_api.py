@@ -22,6 +22,7 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
 def client_for(**settings: Any) -> tuple[Mock, TestClient]:
+    """A mock with these settings and a client of it, to use in a `with` block (that closes it)."""
     mock = create_app(Settings(frozen_clock=True, **settings))
     return mock, TestClient(mock)
 
@@ -133,7 +134,8 @@ def test_unknown_members_and_is_automated_are_ignored(client: TestClient) -> Non
 
 def test_quota_is_over_limit_with_the_documented_message_and_no_retry_after() -> None:
     _, client = client_for(quota=3)
-    response = create(client, {"name": "x", "instance": MYSQL})
+    with client:
+        response = create(client, {"name": "x", "instance": MYSQL})
     assert (
         fault(response, 413, "overLimit")["message"] == "Quota exceeded for resources: ['backups']."
     )
@@ -310,10 +312,12 @@ def test_versions_need_no_token(client: TestClient) -> None:
 def test_token_table_refuses_unknown_tokens_and_foreign_accounts() -> None:
     tokens = {"alice": frozenset({"1234"}), "root": frozenset({"*"})}
     _, client = client_for(tokens=tokens)
-    fault(client.get(f"{BASE}/backups", headers={"X-Auth-Token": "mallory"}), 401, "unauthorized")
-    fault(client.get("/v1.0/5678/backups", headers={"X-Auth-Token": "alice"}), 403, "forbidden")
-    assert client.get(f"{BASE}/backups", headers={"X-Auth-Token": "alice"}).status_code == 200
-    assert client.get("/v1.0/5678/backups", headers={"X-Auth-Token": "root"}).status_code == 200
+    with client:
+        unknown = {"X-Auth-Token": "mallory"}
+        fault(client.get(f"{BASE}/backups", headers=unknown), 401, "unauthorized")
+        fault(client.get("/v1.0/5678/backups", headers={"X-Auth-Token": "alice"}), 403, "forbidden")
+        assert client.get(f"{BASE}/backups", headers={"X-Auth-Token": "alice"}).status_code == 200
+        assert client.get("/v1.0/5678/backups", headers={"X-Auth-Token": "root"}).status_code == 200
 
 
 def test_rate_limits_are_off_by_default(client: TestClient) -> None:
@@ -323,14 +327,15 @@ def test_rate_limits_are_off_by_default(client: TestClient) -> None:
 
 def test_rate_limit_is_over_limit_with_retry_after_and_details() -> None:
     mock, client = client_for(rate_limits=True)
-    for _ in range(20):
+    with client:
+        for _ in range(20):
+            assert client.delete(f"{BASE}/backups/{UNKNOWN}", headers=TOKEN).status_code == 404
+        response = client.delete(f"{BASE}/backups/{UNKNOWN}", headers=TOKEN)
+        assert "20" in fault(response, 413, "overLimit")["details"]
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        assert client.get(f"{BASE}/backups", headers=TOKEN).status_code == 200  # per operation
+        mock.clock.advance(60)
         assert client.delete(f"{BASE}/backups/{UNKNOWN}", headers=TOKEN).status_code == 404
-    response = client.delete(f"{BASE}/backups/{UNKNOWN}", headers=TOKEN)
-    assert "20" in fault(response, 413, "overLimit")["details"]
-    assert 1 <= int(response.headers["retry-after"]) <= 60
-    assert client.get(f"{BASE}/backups", headers=TOKEN).status_code == 200  # per operation
-    mock.clock.advance(60)
-    assert client.delete(f"{BASE}/backups/{UNKNOWN}", headers=TOKEN).status_code == 404
 
 
 def test_prefer_code_forces_a_documented_status_and_changes_nothing(client: TestClient) -> None:

@@ -22,6 +22,7 @@ ROUNDS = 12
 QUOTA = 25
 JOURNAL = 200
 TOKEN = {"X-Auth-Token": "concurrency"}
+RUNNING = {"NEW", "BUILDING"}
 
 
 def many_instances(count: int) -> dict[str, Any]:
@@ -104,6 +105,11 @@ def watch(url: str, stop: threading.Event, counts: list[int], errors: list[BaseE
         errors.append(error)
 
 
+def backups_of(http: httpx.Client) -> list[dict[str, Any]]:
+    backups: list[dict[str, Any]] = http.get("/__mock/state").json()["accounts"]["1234"]["backups"]
+    return backups
+
+
 def lineage(parents: dict[str, str | None], backup_id: str) -> list[str]:
     """The backup, its parent, its parent's parent... as far as they are known."""
     chain = [backup_id]
@@ -133,10 +139,15 @@ def test_32_clients_at_once_lose_nothing_and_break_no_rule() -> None:
             thread.join(120)
         stop.set()
         watcher.join(30)
+        # A client still running would go on changing what the assertions below look at.
+        assert not any(thread.is_alive() for thread in [*clients, watcher]), "a client hung"
         assert not errors, errors
         with httpx.Client(base_url=server.url, timeout=30) as http:
-            time.sleep(0.1)  # every lifecycle over
-            final = http.get("/__mock/state").json()["accounts"]["1234"]["backups"]
+            deadline = time.monotonic() + 60
+            while any(b["status"] in RUNNING for b in backups_of(http)):
+                assert time.monotonic() < deadline, "a backup is still running after 60 s"
+                time.sleep(0.02)  # every lifecycle over: the backups end on the mock's clock
+            final = backups_of(http)
             journal = http.get("/__mock/requests").json()["requests"]
         assert server.stop() == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -211,11 +212,13 @@ def test_factory_refuses_unknown_and_fixed_settings(backups_mock_factory: MockFa
         backups_mock_factory(port=9999)
 
 
-def test_factory_needs_a_token_for_an_account_its_table_does_not_hold(
+def test_factory_needs_a_token_for_an_account_its_table_does_not_hold_and_starts_no_mock(
     backups_mock_factory: MockFactory,
 ) -> None:
+    threads = set(threading.enumerate())
     with pytest.raises(ValueError, match="no token"):
         backups_mock_factory(account="42", tokens={"t": ["1234"]})
+    assert set(threading.enumerate()) <= threads  # no server thread left running
 
 
 def test_pool_reuses_a_started_mock_resets_it_and_stops_it_on_close() -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,23 @@ def some_work(http: httpx.Client, rounds: int) -> tuple[set[str], set[str]]:
     return set(parents), removed
 
 
+def saved_state(path: Path) -> Any:
+    """The state document in `path` (whole: saves are atomic), or None before the first save."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def wait_until_saved(path: Path, state: dict[str, Any], timeout: float = 60.0) -> None:
+    """Until a periodic save has written `state` to `path`: how soon depends on the machine's
+    load as well as on --save-interval, so the test waits for the save, not for a time."""
+    deadline = time.monotonic() + timeout
+    while saved_state(path) != state:
+        assert time.monotonic() < deadline, f"no periodic save of the state within {timeout:g} s"
+        time.sleep(0.05)
+
+
 def family(parents: dict[str, str | None], root: str) -> set[str]:
     """The backup and every backup made from it, recursively."""
     found = {root}
@@ -129,7 +147,7 @@ def test_a_hard_kill_loses_at_most_the_last_save_interval(tmp_path: Path) -> Non
     options = ("--state-file", str(state_file), "--save-interval", str(interval), *INSTANT)
     with MockProcess(*options) as server, httpx.Client(base_url=server.url) as http:
         created, removed = some_work(http, rounds=3)
-        time.sleep(3 * interval)  # longer ago than one interval (and the save it starts)
+        wait_until_saved(state_file, http.get("/__mock/state").json())  # an interval went by
         create(http, {"name": "late", "instance": INSTANCES[2]})  # may be lost: the last interval
         server.kill()  # SIGKILL: no chance to save
     saved = json.loads(state_file.read_text(encoding="utf-8"))  # whole: saves are atomic
@@ -258,20 +276,33 @@ def test_a_slow_save_never_overwrites_a_newer_one(tmp_path: Path) -> None:
     assert json.loads(state_file.path.read_text(encoding="utf-8"))["revision"] == 2
 
 
-def test_a_periodic_save_that_fails_is_tried_again_at_the_next_interval(tmp_path: Path) -> None:
+def test_a_periodic_save_that_fails_is_tried_again_at_the_next_interval(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     mock = create_app(Settings(frozen_clock=True))
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     state_file = StateFile(tmp_path / "a-file" / "mock.json", mock.store.snapshot)  # unwritable
+    saved = tmp_path / "mock.json"
+
+    def failed_saves() -> int:
+        return sum(r.getMessage().startswith("cannot save the state") for r in caplog.records)
+
+    async def until(condition: Callable[[], bool], what: str) -> None:
+        # Saves run in a thread, at intervals of the loop: waited for, however slow the machine.
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, f"waited 60 s for {what}"
+            await asyncio.sleep(0.01)
 
     async def scenario() -> None:
         saver = asyncio.create_task(save_periodically(mock, state_file, 0.02))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the saver starts, and notes the revision it has saved
         mock.store.replace(mock.store.snapshot())  # a change to save
-        await asyncio.sleep(0.2)  # the saves fail (the log says so), the saver goes on
-        assert not saver.done()
-        state_file.path = tmp_path / "mock.json"  # the disk is back
-        await asyncio.sleep(0.2)
+        await until(lambda: failed_saves() >= 2, "a failed save, and another at the next interval")
+        assert not saver.done()  # the saves fail (the log says so), the saver goes on
+        state_file.path = saved  # the disk is back
+        await until(saved.exists, "a save once the disk is back")
         saver.cancel()
 
     asyncio.run(scenario())
-    assert json.loads((tmp_path / "mock.json").read_text(encoding="utf-8")) == mock.store.snapshot()
+    assert json.loads(saved.read_text(encoding="utf-8")) == mock.store.snapshot()
