@@ -54,18 +54,6 @@ def test_a_mock_given_only_a_url_and_a_token_gets_every_check_but_the_token_ones
     assert "Not run (a failure: --require-all)" in strict.stdout
 
 
-def test_against_the_mock_in_process_nothing_is_left_out() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "contract_tests", "--require-all"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-6000:]
-    assert not_run(done.stdout) == {}
-
-
 def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_discover() -> None:
     accounts = frozenset({ACCOUNT, broken_mocks.OTHER_ACCOUNT})
     settings = Settings(control=False, tokens={broken_mocks.TOKEN: accounts}, **FAST)

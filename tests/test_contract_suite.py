@@ -95,7 +95,8 @@ def listed_backups(url: str) -> set[str]:
 def test_suite_passes_against_the_mock_in_process(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     done = subprocess.run(
-        [sys.executable, "-m", "contract_tests", "--junit", str(junit)],
+        # --require-all: against the mock in process, no check may be left out.
+        [sys.executable, "-m", "contract_tests", "--junit", str(junit), "--require-all"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -104,6 +105,7 @@ def test_suite_passes_against_the_mock_in_process(tmp_path: Path) -> None:
     totals = junit_totals(junit)
     assert totals["failures"] == totals["errors"] == 0 and totals["tests"] > 50
     assert "contract-tests report" in done.stdout and "Failures: 0" in done.stdout
+    assert "\nNot run" not in done.stdout
 
 
 def test_command_passes_against_a_mock_process_writes_junit_and_leaves_it_as_it_was(
