@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -191,18 +192,30 @@ def run_against(variant: str, seed: int = 7) -> VariantRun:
     """The suite against one variant served by a process of its own, stopping at the first
     failure (`-x`): catching the breakage is what is tested, and most are caught long before
     schemathesis' phases, which run last."""
-    with subprocess.Popen(
+    server = subprocess.Popen(
         [sys.executable, broken_mocks.__file__, variant],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    ) as server:
+    )
+    try:
         assert server.stdout is not None and server.stdin is not None
-        url = server.stdout.readline().strip()
+        # The URL, or nothing if the variant cannot start: never a wait without end.
+        ready, _, _ = select.select([server.stdout], [], [], 60)
+        url = server.stdout.readline().strip() if ready else ""
+        assert url.startswith("http://"), f"the {variant} variant did not start"
         options = ("-x", "--max-examples", "5", "--seed", str(seed))
         finished = contract_tests(*pointed_at(url, *options))
         state = httpx.get(f"{url}/__mock/state").json()
-        server.stdin.close()
+        server.stdin.close()  # the variant's signal to stop
+        server.wait(30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+        for stream in (server.stdin, server.stdout):
+            if stream is not None:
+                stream.close()
     return VariantRun(finished, {b["id"] for b in state["accounts"][ACCOUNT]["backups"]})
 
 

@@ -6,6 +6,7 @@ it, unmodified; the ones that send a query parameter the API does not define (`i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,23 @@ FIXTURE_BACKUPS = [
 ]
 
 
-def client_for(mock: BackupsMock, token: str | None = None) -> Any:
-    auth = token_endpoint.Token(mock.base_url, token or mock.token)
-    return trove.Client(session=ks_session.Session(auth=auth))
+ClientFor = Callable[..., Any]
+
+
+@pytest.fixture
+def client_for() -> Iterator[ClientFor]:
+    """Makes troveclient clients of mocks; their keystoneauth sessions (and sockets) are
+    closed after the test, not left to the garbage collector."""
+    sessions: list[ks_session.Session] = []
+
+    def make(mock: BackupsMock, token: str | None = None) -> Any:
+        auth = token_endpoint.Token(mock.base_url, token or mock.token)
+        sessions.append(ks_session.Session(auth=auth))
+        return trove.Client(session=sessions[-1])
+
+    yield make
+    for session in sessions:
+        session.session.close()
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +71,7 @@ def completion_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def trove_client(backups_mock: BackupsMock) -> Any:
+def trove_client(backups_mock: BackupsMock, client_for: ClientFor) -> Any:
     return client_for(backups_mock)
 
 
@@ -316,7 +331,7 @@ def test_an_unknown_marker_is_bad_request(trove_client: Any) -> None:
 
 
 def test_strict_query_makes_instance_list_a_bad_request_naming_include_clustered(
-    backups_mock_factory: MockFactory,
+    backups_mock_factory: MockFactory, client_for: ClientFor
 ) -> None:
     strict = backups_mock_factory(strict_query=True)  # the opt-in of section 9
     client = client_for(strict)
@@ -331,7 +346,9 @@ def test_strict_query_makes_instance_list_a_bad_request_naming_include_clustered
     assert refused["ignored_query"] == []  # refused, not ignored
 
 
-def test_an_unknown_token_is_unauthorized(backups_mock_factory: MockFactory) -> None:
+def test_an_unknown_token_is_unauthorized(
+    backups_mock_factory: MockFactory, client_for: ClientFor
+) -> None:
     secured = backups_mock_factory(tokens={"good": ["1234"]})
 
     assert [b.id for b in client_for(secured).backups.list()] == FIXTURE_BACKUPS
@@ -347,7 +364,7 @@ def test_an_unknown_backup_is_not_found(trove_client: Any) -> None:
 
 
 def test_the_rate_limit_is_request_entity_too_large_with_retry_after(
-    backups_mock_factory: MockFactory,
+    backups_mock_factory: MockFactory, client_for: ClientFor
 ) -> None:
     limited = client_for(backups_mock_factory(rate_limits=True))
     for _ in range(20):  # the documented limit for delete: 20 a minute
@@ -362,7 +379,7 @@ def test_the_rate_limit_is_request_entity_too_large_with_retry_after(
 
 
 def test_the_quota_is_request_entity_too_large_with_no_retry_after(
-    backups_mock_factory: MockFactory,
+    backups_mock_factory: MockFactory, client_for: ClientFor
 ) -> None:
     full = client_for(backups_mock_factory(quota=3))  # the fixture state holds 3 backups
 
