@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import broken_mocks
+import fixture_ids
 import httpx
 import pytest
 
@@ -24,8 +25,9 @@ from mockserver.threaded import ThreadedServer
 pytestmark = pytest.mark.slow
 COMMAND = Path(sys.executable).with_name("contract-tests")
 ACCOUNT = broken_mocks.ACCOUNT
-INSTANCE = "d4603f69-ec7e-4e9b-803f-600b9205576f"
-HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
+INSTANCE = fixture_ids.MYSQL
+HA = fixture_ids.HA
+FIXTURE_BACKUPS = set(fixture_ids.FIXTURE_BACKUPS)
 STOP_WITHIN = 10.0  # seconds from the signal to the exit, on a mock (the issue's promise)
 
 
@@ -103,12 +105,20 @@ def has_created(mock: Mock) -> bool:
     return any(e["status"] == 202 for e in mock.journal.entries("POST"))
 
 
-def never_ending() -> Mock:
-    """A service whose backups never end: no control API to move its clock, which is frozen."""
+@pytest.fixture
+def never_ending(running: Callable[..., Running]) -> Iterator[Callable[..., tuple[Mock, Running]]]:
+    """Starts a run (with the given options) against a service whose backups never end: no
+    control API to move its clock, which is frozen. Gives the service and the run."""
     accounts = frozenset({ACCOUNT, broken_mocks.OTHER_ACCOUNT})
-    return create_app(
+    mock = create_app(
         Settings(control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: accounts})
     )
+    with ThreadedServer(mock) as server:
+
+        def start(*options: str) -> tuple[Mock, Running]:
+            return mock, running(server.url, "--instance-id", INSTANCE, "--ha-id", HA, *options)
+
+        yield start
 
 
 def slowed(mock: Mock, latency_ms: int = 100) -> Mock:
@@ -181,22 +191,19 @@ def test_ctrl_c_stops_a_run_as_sigterm_does(running: Callable[..., Running]) -> 
 
 
 def test_against_backups_that_never_end_cleanup_gives_up_after_its_timeout_and_names_them(
-    running: Callable[..., Running],
+    never_ending: Callable[..., tuple[Mock, Running]],
 ) -> None:
-    mock = never_ending()
+    mock, run = never_ending("--cleanup-timeout", "5", "-k", "lifecycle")
     before = backups_in(mock)
-    with ThreadedServer(mock) as server:
-        ids = ("--instance-id", INSTANCE, "--ha-id", HA)
-        run = running(server.url, *ids, "--cleanup-timeout", "5", "-k", "lifecycle")
-        wait_until(lambda: has_created(mock), "a backup")
-        signalled = run.signal()
-        code = run.wait(60)
-        took = time.monotonic() - signalled
-        left = backups_in(mock) - before
+    wait_until(lambda: has_created(mock), "a backup")
+    signalled = run.signal()
+    code = run.wait(60)
+    took = time.monotonic() - signalled
+    left = backups_in(mock) - FIXTURE_BACKUPS
     assert code == 128 + signal.SIGTERM, run.output[-4000:]
     # It waited --cleanup-timeout, once (a second wait would take it past 10 s).
     assert 5 <= took < 9.5, run.output[-4000:]
-    assert left, "the backup never ends: cleanup cannot have deleted it"
+    assert left and before == FIXTURE_BACKUPS, "the backup never ends: cleanup cannot delete it"
     for backup_id in left:
         assert f"left: {backup_id}:" in run.output
         assert f"/v1.0/{ACCOUNT}/backups/{backup_id}" in run.output  # the command that deletes it
@@ -204,34 +211,26 @@ def test_against_backups_that_never_end_cleanup_gives_up_after_its_timeout_and_n
 
 
 def test_a_run_against_backups_that_never_end_ends_by_itself_and_fails(
-    running: Callable[..., Running],
+    never_ending: Callable[..., tuple[Mock, Running]],
 ) -> None:
-    mock = never_ending()
-    with ThreadedServer(mock) as server:
-        ids = ("--instance-id", INSTANCE, "--ha-id", HA)
-        times = ("--timeout", "2", "--cleanup-timeout", "2")
-        one = "busies_its_source_until_it_ends and instance"  # one wait, one cleanup
-        run = running(server.url, *ids, *times, "-k", one)
-        code = run.wait(300)
+    one = "busies_its_source_until_it_ends and instance"  # one wait, one cleanup
+    _, run = never_ending("--timeout", "2", "--cleanup-timeout", "2", "-k", one)
+    code = run.wait(300)
     assert code == 1, run.output[-4000:]
     assert "not after 2 s" in run.output and "could not be deleted" in run.output
 
 
 def test_a_second_signal_ends_the_process_at_once_naming_what_is_left(
-    running: Callable[..., Running],
+    never_ending: Callable[..., tuple[Mock, Running]],
 ) -> None:
-    mock = never_ending()
-    before = backups_in(mock)
-    with ThreadedServer(mock) as server:
-        ids = ("--instance-id", INSTANCE, "--ha-id", HA)
-        run = running(server.url, *ids, "--cleanup-timeout", "600", "-k", "lifecycle")
-        wait_until(lambda: has_created(mock), "a backup")
-        run.signal()
-        wait_until(lambda: "SIGTERM: stopping" in run.output, "the first signal to be handled")
-        signalled = run.signal()
-        code = run.wait(30)
-        took = time.monotonic() - signalled
-        left = backups_in(mock) - before
+    mock, run = never_ending("--cleanup-timeout", "600", "-k", "lifecycle")
+    wait_until(lambda: has_created(mock), "a backup")
+    run.signal()
+    wait_until(lambda: "SIGTERM: stopping" in run.output, "the first signal to be handled")
+    signalled = run.signal()
+    code = run.wait(30)
+    took = time.monotonic() - signalled
+    left = backups_in(mock) - FIXTURE_BACKUPS
     assert code == 128 + signal.SIGTERM and took < 5, run.output[-4000:]
     assert "a second SIGTERM: stopped at once" in run.output
     assert left and all(f"/backups/{backup_id}" in run.output for backup_id in left)

@@ -16,29 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixture_ids import (
+    FIXTURE_BACKUPS,
+    FIXTURE_INSTANCES,
+    MYSQL,
+    PERCONA,
+    PERCONA_BACKUP,
+    SHUTDOWN,
+)
 
 from mockserver.pytest_plugin import BackupsMock
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
-MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
-PERCONA = "f4aaba46-fb5f-4316-988d-88da77759968"
-SHUTDOWN = "7545e164-c45d-4ca7-bb6c-e2c677d2c864"
-# The fixture's instances, HA members included, in the mock's order (by id).
-FIXTURE_INSTANCES = [
-    "44b277eb-39be-4921-be31-3d61b43651d7",
-    "58c4b532-9526-455f-99ae-d7e3b95d06dd",
-    SHUTDOWN,
-    "9ba7dacd-17f3-4a2d-9749-fc4b51cae7db",
-    "9e63f30a-a29a-407c-9eeb-af071ae86404",
-    MYSQL,
-    PERCONA,
-]
-PERCONA_BACKUP = "d9f56b04-e17d-41f0-ae92-30a3b47b8d29"
-FIXTURE_BACKUPS = [
-    PERCONA_BACKUP,
-    "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e",
-    "a9832168-7541-4536-b8d9-a8a9b79cf1b4",
-]
 
 pytestmark = pytest.mark.slow
 
