@@ -27,7 +27,7 @@ from contract_tests.checks import fault_problems
 from contract_tests.creates import FuzzedCreates, created_id
 from contract_tests.exchange import TOKEN_HEADER, TOKEN_VARIABLE
 from contract_tests.guard import CREATE, DELETE
-from contract_tests.ledger import Failure
+from contract_tests.ledger import Failure, Ledger
 from contract_tests.settings import Settings
 from contract_tests.shutdown import Shutdown, Stopped
 from contract_tests.timeline import Control
@@ -144,13 +144,15 @@ def run(
         found.enabled_checks = tuple(
             name for name in CHECKS.get_all_names() if checks_config.get_by_name(name=name).enabled
         )
-        for event in _events(from_schema(schema).execute(), shutdown, found):
+        for event in _events(from_schema(schema).execute(), shutdown, found, api.ledger):
             recorder.record(event)
     found.creates = creates.summary()
     return found
 
 
-def _events(stream: Any, shutdown: Shutdown, found: Conformance) -> Iterator[events.EngineEvent]:
+def _events(
+    stream: Any, shutdown: Shutdown, found: Conformance, ledger: Ledger
+) -> Iterator[events.EngineEvent]:
     """The engine's events, read in a thread of their own, so that a stop is never stuck
     behind it: once asked, the engine is told to stop, and given ENGINE_GRACE seconds."""
     pending: queue.Queue[Any] = queue.Queue()
@@ -176,9 +178,9 @@ def _events(stream: Any, shutdown: Shutdown, found: Conformance) -> Iterator[eve
         except queue.Empty:
             if give_up_at is not None and time.monotonic() > give_up_at:
                 found.interrupted = True
-                found.general.errors.append(
+                ledger.note(
                     "schemathesis was still waiting for an answer when the run stopped; it was"
-                    " left behind"
+                    f" left behind after {ENGINE_GRACE:g} s"
                 )
                 return
             continue

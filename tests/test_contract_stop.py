@@ -177,6 +177,27 @@ def test_a_run_stopped_in_the_middle_of_a_request_ends_within_10_s(
     assert backups_in(mock) == before, run.output[-4000:]
 
 
+def test_a_run_stopped_while_schemathesis_waits_for_an_answer_ends_within_10_s(
+    running: Callable[..., Running],
+) -> None:
+    mock = broken_mocks.true_mock()
+    before = backups_in(mock)
+    with ThreadedServer(mock) as server:
+        # Only schemathesis' engine (in a thread of its own) asks for this list: its first
+        # request waits a minute for the answer.
+        path = f"/v1.0/{ACCOUNT}/instances/*/backups"
+        rule = {"method": "GET", "path": path, "latency_ms": 60000}
+        assert httpx.post(f"{server.url}/__mock/faults", json=rule).status_code == 201
+        run = running(server.url, "-k", "spec_conformance")
+        wait_until(lambda: not mock.injector.rules(), "the slow request to reach the mock")
+        signalled = run.signal()
+        code = run.wait(60)
+        took = time.monotonic() - signalled
+    assert code == 128 + signal.SIGTERM and took < STOP_WITHIN, run.output[-4000:]
+    assert backups_in(mock) == before, run.output[-4000:]
+    assert "left behind" in run.output  # the report says what it did not wait for
+
+
 def test_ctrl_c_stops_a_run_as_sigterm_does(running: Callable[..., Running]) -> None:
     mock = slowed(broken_mocks.true_mock())
     before = backups_in(mock)
