@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         quota=settings.quota,
         new_seconds=settings.new_seconds,
         building_seconds=settings.building_seconds,
+        region=settings.region,
     )
     journal = Journal(settings.journal_size)
     injector = Injector()

@@ -91,6 +91,13 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help='token table: JSON {"<token>": ["<account>", ...]} ("*": every account)',
     )
     p.add_argument(
+        "--region",
+        type=str.upper,
+        default=env("region", "DFW"),
+        metavar="R",
+        help="the region this mock is: DFW (default), IAD, ORD, LON, HKG or SYD",
+    )
+    p.add_argument(
         "--strict-query",
         action="store_true",
         default=flag("strict_query"),
@@ -156,6 +163,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
         new_seconds=args.new_seconds,
         building_seconds=args.building_seconds,
         frozen_clock=args.frozen_clock,
+        region=args.region,
         rate_limits=args.rate_limits,
         tokens=read_tokens(args.tokens) if args.tokens else None,
         strict_query=args.strict_query,
@@ -187,9 +195,14 @@ def read_tokens(path: Path) -> TokenTable:
 
 
 def build(settings: Settings) -> Mock:
+    spec = Spec.load(settings.spec_path)
+    if settings.region not in spec.regions:
+        raise UsageError(
+            f"--region {settings.region}: not a region of the spec ({', '.join(spec.regions)})"
+        )
     state = load_state_file(settings.state_file) if settings.state_file else None
     if state is not None:
-        violations = state_violations(state, Spec.load(settings.spec_path).document)
+        violations = state_violations(state, spec.document)
         if violations:
             raise StateFileError(
                 f"state file {settings.state_file} is not a valid state document"

@@ -12,7 +12,16 @@ from typing import Any, TypeVar
 
 from mockserver.clock import parse_timestamp, timestamp
 from mockserver.errors import BadRequest
-from mockserver.models import RUNNING, Account, Backup, HaInstance, Instance, Lifecycle, State
+from mockserver.models import (
+    RUNNING,
+    Account,
+    Backup,
+    HaInstance,
+    Instance,
+    Lifecycle,
+    Schedule,
+    State,
+)
 
 T = TypeVar("T")
 
@@ -20,16 +29,22 @@ T = TypeVar("T")
 def dump_state(state: State) -> dict[str, Any]:
     return {
         "datastores": list(state.datastores),
-        "accounts": {
-            account.id: {
-                "instances": [_dump_instance(i) for i in account.instances.values()],
-                "ha_instances": [_dump_ha(ha) for ha in account.ha_instances.values()],
-                "backups": [
-                    _dump_backup(account.backups[key[1]]) for key in account.index.newest_first()
-                ],
-            }
-            for account in state.accounts.values()
-        },
+        "accounts": {account.id: _dump_account(account) for account in state.accounts.values()},
+    }
+
+
+def _dump_account(account: Account) -> dict[str, Any]:
+    running = {backup.schedule_id for backup in account.running.values()}
+    return {
+        "instances": [_dump_instance(i) for i in account.instances.values()],
+        "ha_instances": [_dump_ha(ha) for ha in account.ha_instances.values()],
+        "backups": [_dump_backup(account.backups[key[1]]) for key in account.index.newest_first()],
+        "schedules": [
+            schedule_document(schedule, schedule.id in running)
+            for schedule in (
+                account.schedules[key[1]] for key in account.schedule_index.newest_first()
+            )
+        ],
     }
 
 
@@ -98,7 +113,75 @@ def _load_account(account_id: str, body: dict[str, Any]) -> Account:
                 f"Invalid state document: backup {backup.id} of account {account_id} names"
                 f" parent {backup.parent_id}, which the account does not have."
             )
+    for raw in body.get("schedules", []):
+        schedule = _load_schedule(raw)
+        _unique(account.schedules, schedule.id, "schedule")
+        target = schedule.source["id"]
+        targets = (
+            account.instances if schedule.source["type"] == "instance" else account.ha_instances
+        )
+        if target not in targets:
+            raise BadRequest(
+                f"Invalid state document: schedule {schedule.id} of account {account_id} backs"
+                f" up {target}, which the account does not have."
+            )
+        if target in account.schedule_of:
+            raise BadRequest(
+                f"Invalid state document: {target} has two schedules (one per target)."
+            )
+        account.add_schedule(schedule)
     return account
+
+
+def schedule_document(schedule: Schedule, running: bool | None = None) -> dict[str, Any]:
+    """The Schedule representation of the API (and of the state document); `running` in place
+    of the schedule's own (which only a view of the store carries)."""
+    last = schedule.last_scheduled
+    return {
+        "id": schedule.id,
+        "action": schedule.action,
+        "instance_id": schedule.source["id"] if schedule.source["type"] == "instance" else None,
+        "source": dict(schedule.source),
+        "day_of_week": schedule.day_of_week,
+        "hour": schedule.hour,
+        "minute": schedule.minute,
+        "day_of_month": None,
+        "month": None,
+        "full_backup_retention": schedule.full_backup_retention,
+        "copy_to": list(schedule.copy_to),
+        "running": schedule.running if running is None else running,
+        "last_scheduled": None if last is None else timestamp(last),
+        "next_run": timestamp(schedule.next_run),
+        "created": timestamp(schedule.created),
+        "updated": timestamp(schedule.updated),
+    }
+
+
+def _load_schedule(raw: dict[str, Any]) -> Schedule:
+    """A schedule of a state document (a state file is not checked by a schema: this checks)."""
+    last = raw.get("last_scheduled")
+    bounds = {"day_of_week": 7, "hour": 23, "minute": 59}
+    for name, highest in bounds.items():
+        if not 0 <= int(raw[name]) <= highest:
+            raise ValueError(f"schedule {raw['id']}: {name} must be 0 to {highest}")
+    if raw["source"]["type"] not in ("instance", "ha"):
+        raise ValueError(f"schedule {raw['id']}: source type must be 'instance' or 'ha'")
+    if int(raw.get("full_backup_retention", 2)) < 1:
+        raise ValueError(f"schedule {raw['id']}: full_backup_retention must be at least 1")
+    return Schedule(
+        id=raw["id"],
+        action=raw.get("action", "backup"),
+        source={"type": raw["source"]["type"], "id": raw["source"]["id"]},
+        day_of_week=int(raw["day_of_week"]),
+        hour=int(raw["hour"]),
+        minute=int(raw["minute"]),
+        full_backup_retention=int(raw.get("full_backup_retention", 2)),
+        copy_to=[str(region) for region in raw.get("copy_to", [])],
+        created=parse_timestamp(raw["created"]),
+        updated=parse_timestamp(raw["updated"]),
+        next_run=parse_timestamp(raw["next_run"]),
+        last_scheduled=None if last is None else parse_timestamp(last),
+    )
 
 
 def _unique(existing: dict[str, Any], item_id: str, kind: str) -> None:
@@ -161,6 +244,8 @@ def backup_document(backup: Backup) -> dict[str, Any]:
 
 def _dump_backup(backup: Backup) -> dict[str, Any]:
     document = backup_document(backup)
+    if backup.schedule_id is not None:
+        document["schedule_id"] = backup.schedule_id
     life = backup.lifecycle
     if life is not None:
         document["lifecycle"] = {
@@ -252,4 +337,5 @@ def _load_backup(raw: dict[str, Any], shared: _Shared) -> Backup:
         volume_size=int(raw["volume_size"]),
         datastore=shared.mapping(raw.get("datastore", {})),
         lifecycle=lifecycle,
+        schedule_id=raw.get("schedule_id"),
     )

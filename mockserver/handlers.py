@@ -15,8 +15,15 @@ from urllib.parse import parse_qsl, urlencode
 from connexion.lifecycle import ConnexionResponse
 from starlette.requests import HTTPConnection
 
-from mockserver.document import backup_document
-from mockserver.models import BackupRequest, HaInstance, Instance, Page
+from mockserver.document import backup_document, schedule_document
+from mockserver.models import (
+    BackupRequest,
+    HaInstance,
+    Instance,
+    Page,
+    ScheduleChange,
+    ScheduleRequest,
+)
 from mockserver.store import Store
 
 Json = dict[str, Any]
@@ -148,6 +155,50 @@ class Handlers:
     async def getInstanceByHaId(self, accountId: str, haId: str) -> Json:
         ha, members = self.store.get_ha_instance(accountId, haId)
         return {"ha_instance": _ha_instance(self._root(), accountId, ha, members)}
+
+    async def createAutoBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
+        raw = body["schedule"]
+        request = ScheduleRequest(
+            day_of_week=raw["day_of_week"],
+            hour=raw["hour"],
+            minute=raw["minute"],
+            instance_id=raw.get("instance_id"),
+            source_id=raw.get("source_id"),
+            source_type=raw.get("source_type") or "instance",
+            full_backup_retention=raw.get("full_backup_retention", 2),
+            copy_to=list(raw.get("copy_to") or []),
+        )
+        schedule = self.store.create_schedule(accountId, request)
+        return {"schedule": schedule_document(schedule)}, 202
+
+    async def getAutomatedBackups(
+        self, accountId: str, limit: int | None = None, marker: str | None = None
+    ) -> Json:
+        page = self.store.list_schedules(accountId, limit, marker)
+        document: Json = {"schedules": [schedule_document(s) for s in page.items]}
+        return self._with_next(document, page, page.items[-1].id if page.items else None)
+
+    async def getAutomatedBackupById(self, accountId: str, scheduleId: str) -> Json:
+        return {"schedule": schedule_document(self.store.get_schedule(accountId, scheduleId))}
+
+    async def updateAutomatedBackupById(self, accountId: str, scheduleId: str, body: Json) -> Json:
+        raw = body["schedule"]
+        run_now = raw.get("run_now")
+        change = ScheduleChange(
+            day_of_week=raw.get("day_of_week"),
+            hour=raw.get("hour"),
+            minute=raw.get("minute"),
+            full_backup_retention=raw.get("full_backup_retention"),
+            copy_to=raw.get("copy_to"),
+            # true, 1 or "true" (the documented example sends a string); false, 0 or "false"
+            run_now=None if run_now is None else run_now in (True, 1, "true"),
+        )
+        schedule = self.store.update_schedule(accountId, scheduleId, change)
+        return {"schedule": schedule_document(schedule)}
+
+    async def deleteAutomatedBackupById(self, accountId: str, scheduleId: str) -> ConnexionResponse:
+        self.store.delete_schedule(accountId, scheduleId)
+        return ConnexionResponse(status_code=202)
 
     def _backup_page(self, page: Page) -> Json:
         """A page of backup documents (the store made them: `view=backup_document`)."""

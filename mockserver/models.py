@@ -1,4 +1,4 @@
-"""The mock's data: instances, HA instances, backups, the sorted indexes of an account.
+"""The mock's data: instances, HA instances, backups, schedules, the sorted indexes of an account.
 
 Plain dataclasses with slots (100,000 backups must fit in a small process); the rules that
 change them are the store's (`store.py`), their document form is `document.py`'s.
@@ -79,6 +79,31 @@ class Backup:
     volume_size: int
     datastore: dict[str, str]
     lifecycle: Lifecycle | None = None
+    schedule_id: str | None = None  # the schedule whose run made it (is_automated)
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.created, self.id)
+
+
+@dataclass(slots=True)
+class Schedule:
+    """A backup schedule (contract section 10). `running` is derived, set only on a view."""
+
+    id: str
+    action: str
+    source: dict[str, str]  # {"type": "instance" | "ha", "id": ...}
+    day_of_week: int  # 0 Sunday .. 6 Saturday; 7: a full backup every day
+    hour: int
+    minute: int
+    full_backup_retention: int
+    copy_to: list[str]
+    created: int
+    updated: int
+    next_run: int
+    # The time of the last run that made a backup; None until the first full backup is made.
+    last_scheduled: int | None = None
+    running: bool = False
 
     @property
     def key(self) -> tuple[int, str]:
@@ -95,6 +120,35 @@ class BackupRequest:
     source: dict[str, str] | None = None
     parent_id: str | None = None
     incremental: bool = False
+
+
+@dataclass
+class ScheduleRequest:
+    """A schedule create request that passed the schema."""
+
+    day_of_week: int
+    hour: int
+    minute: int
+    instance_id: str | None = None
+    source_id: str | None = None
+    source_type: str = "instance"
+    full_backup_retention: int = 2
+    copy_to: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScheduleChange:
+    """A schedule update that passed the schema: None for what it leaves as it is."""
+
+    day_of_week: int | None = None
+    hour: int | None = None
+    minute: int | None = None
+    full_backup_retention: int | None = None
+    copy_to: list[str] | None = None
+    run_now: bool | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
 
 
 @dataclass
@@ -144,6 +198,11 @@ class Account:
     children: dict[str, set[str]] = field(default_factory=dict)
     running: dict[str, Backup] = field(default_factory=dict)
     busy: dict[str, str] = field(default_factory=dict)  # instance or HA id -> running backup id
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    schedule_index: SortedIndex = field(default_factory=SortedIndex)
+    schedule_of: dict[str, str] = field(default_factory=dict)  # target id -> its schedule's id
+    # (next_run, id) of every schedule, soonest first: finding what is due costs O(log n).
+    due: SortedList = field(default_factory=SortedList)
 
     def add(self, backup: Backup) -> None:
         self.backups[backup.id] = backup
@@ -167,6 +226,28 @@ class Account:
         if backup.parent_id and backup.parent_id in self.children:
             self.children[backup.parent_id].discard(backup.id)
         self.children.pop(backup.id, None)
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        self.schedules[schedule.id] = schedule
+        self.schedule_index.add(schedule.key)
+        self.schedule_of[schedule.source["id"]] = schedule.id
+        self.due.add((schedule.next_run, schedule.id))
+
+    def reschedule(self, schedule: Schedule, next_run: int) -> None:
+        self.due.discard((schedule.next_run, schedule.id))
+        schedule.next_run = next_run
+        self.due.add((next_run, schedule.id))
+
+    def next_due(self) -> Schedule | None:
+        """The schedule that runs soonest."""
+        return self.schedules[self.due[0][1]] if self.due else None
+
+    def remove_schedule(self, schedule: Schedule) -> None:
+        del self.schedules[schedule.id]
+        self.schedule_index.remove(schedule.key)
+        self.due.discard((schedule.next_run, schedule.id))
+        if self.schedule_of.get(schedule.source["id"]) == schedule.id:
+            del self.schedule_of[schedule.source["id"]]
 
     def descendants(self, backup_id: str) -> list[Backup]:
         """The backup and every incremental backup made from it, recursively."""

@@ -24,6 +24,7 @@ class Settings:
     new_seconds: float = 1.0
     building_seconds: float = 4.0
     frozen_clock: bool = False
+    region: str = "DFW"  # the region this mock is (contract sections 10 and 12)
     rate_limits: bool = False
     tokens: TokenTable | None = None  # None: any non-empty token serves any account
     # A query parameter an operation does not define: 400 when strict, else ignored with a

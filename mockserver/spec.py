@@ -73,6 +73,11 @@ class Spec:
     def load(cls, path: Path) -> Spec:
         return cls(read_yaml(path))
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The codes of the service's regions (the `Region` schema's enum)."""
+        return tuple(self._components.get("schemas", {}).get("Region", {}).get("enum", ()))
+
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route whose template matches `path`, with the path parameters."""
         for route in self.routes:

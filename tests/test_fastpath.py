@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from support import FIXTURES, read_json
 
 import mockserver.app
-import mockserver.store
+import mockserver.core
+import mockserver.schedules
 from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import settings_from
@@ -51,8 +52,8 @@ MAX_STEPS = 8  # requests per sequence
 
 
 class SeededUuids:
-    """A stand-in for the `uuid` module of mockserver/store.py: uuid4() draws from a generator
-    reseeded before each request, so both mocks give a created backup the same id."""
+    """A stand-in for the `uuid` module of the store's modules: uuid4() draws from a generator
+    reseeded before each request, so both mocks give a created backup or schedule the same id."""
 
     def __init__(self, seed: int = 0) -> None:
         self._random = random.Random(seed)
@@ -297,6 +298,63 @@ def any_member() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+SCHEDULE_TARGETS: list[dict[str, Any]] = [
+    *({"instance_id": i} for i in ACTIVE),
+    *({"instance_id": i} for i in NOT_ACTIVE),
+    {"source_id": HA[0], "source_type": "ha"},
+    {"source_id": ACTIVE[0]},
+    {"instance_id": UNKNOWN},
+]
+COPY_TO: list[Any] = [[], ["IAD"], ["IAD", "ORD"], ["LON"], ["DFW"], ["SYD", "HKG"]]
+
+
+def valid_schedule() -> st.SearchStrategy[dict[str, Any]]:
+    """A create of a schedule the schema accepts (the store may still refuse it)."""
+    times = st.fixed_dictionaries(
+        {
+            "action": st.just("backup"),
+            "day_of_week": st.integers(0, 7),
+            "hour": st.integers(0, 23),
+            "minute": st.sampled_from([0, 30, 59]),
+        },
+        optional={
+            "full_backup_retention": st.integers(1, 3),
+            "copy_to": st.sampled_from(COPY_TO),
+            "extra": st.just(1),
+        },
+    )
+    target = st.sampled_from(SCHEDULE_TARGETS)
+    return st.tuples(times, target).map(lambda parts: {"schedule": parts[0] | parts[1]})
+
+
+def valid_change() -> st.SearchStrategy[dict[str, Any]]:
+    """An update of a schedule the schema accepts: at least one member."""
+    member = st.fixed_dictionaries(
+        {},
+        optional={
+            "day_of_week": st.integers(0, 7),
+            "hour": st.integers(0, 23),
+            "minute": st.integers(0, 59),
+            "full_backup_retention": st.integers(1, 3),
+            "copy_to": st.sampled_from(COPY_TO),
+            "run_now": st.sampled_from([True, False, 1, 0, "true", "false"]),
+        },
+    ).filter(bool)
+    return member.map(lambda change: {"schedule": change})
+
+
+SCHEDULE_BODIES: list[Any] = [
+    {"schedule": {}},
+    {"schedule": {"hour": 24}},
+    {"schedule": {"minute": -1, "day_of_week": 8}},
+    {"schedule": {"run_now": "yes"}},
+    {"schedule": {"action": "restore", "day_of_week": 0, "hour": 1, "minute": 1}},
+    {"schedule": {"day_of_week": 0, "hour": 1.5, "minute": 1, "instance_id": "x"}},
+    {"schedule": {"copy_to": ["IAD", "IAD"], "full_backup_retention": 0}},
+    {"schedules": {"hour": 1}},
+]
+
+
 def nested(depth: int) -> bytes:
     extra = b"[" * depth + b"]" * depth
     return b'{"backup": {"name": "deep", "instance": "%s", "extra": %s}}' % (
@@ -344,6 +402,19 @@ def create_body() -> st.SearchStrategy[bytes]:
     return st.one_of(encoded, encoded, encoded, st.sampled_from(RAW_BODIES))
 
 
+def schedule_body() -> st.SearchStrategy[bytes]:
+    document = st.one_of(valid_schedule(), valid_change(), st.sampled_from(SCHEDULE_BODIES))
+    return st.one_of(document.map(lambda d: json.dumps(d).encode()), st.sampled_from(RAW_BODIES))
+
+
+# What a plainly valid request of each operation with a body sends.
+VALID_BODIES = {
+    "createBackup": valid_member().map(lambda member: {"backup": member}),
+    "createAutoBackup": valid_schedule(),
+    "updateAutomatedBackupById": valid_change(),
+}
+
+
 CONTENT_TYPES: list[bytes | None] = [
     *[b"application/json"] * 6,
     b"application/json; charset=utf-8",
@@ -370,6 +441,7 @@ def requests(draw: st.DrawFn) -> Request:
     backup = ids(plain, BACKUPS, CREATED[:4])
     instance = ids(plain, INSTANCES)
     ha = ids(plain, HA)
+    schedule = ids(plain, CREATED[:4])
     label, method, path, declared = draw(
         st.one_of(
             st.just(("getVersions", "GET", "/", ())),
@@ -386,6 +458,15 @@ def requests(draw: st.DrawFn) -> Request:
             st.just(("getHa", "GET", f"{root}/ha", ())),
             ha.map(lambda h: ("getInstanceByHaId", "GET", f"{root}/ha/{h}", ())),
             ha.map(lambda h: ("getBackupsForHaInstance", "GET", f"{root}/ha/{h}/backups", PAGED)),
+            st.just(("createAutoBackup", "POST", f"{root}/schedules", ())),
+            st.just(("getAutomatedBackups", "GET", f"{root}/schedules", PAGED)),
+            schedule.map(lambda s: ("getAutomatedBackupById", "GET", f"{root}/schedules/{s}", ())),
+            schedule.map(
+                lambda s: ("updateAutomatedBackupById", "PUT", f"{root}/schedules/{s}", ())
+            ),
+            schedule.map(
+                lambda s: ("deleteAutomatedBackupById", "DELETE", f"{root}/schedules/{s}", ())
+            ),
             st.sampled_from(
                 [
                     ("other", "PUT", f"{root}/backups", ()),
@@ -403,14 +484,14 @@ def requests(draw: st.DrawFn) -> Request:
     if token is not None:
         headers.append((b"x-auth-token", token))
     body = b""
-    if plain and label == "createBackup":
-        document = draw(valid_member().map(lambda member: {"backup": member}))
+    if plain and label in VALID_BODIES:
+        document = draw(VALID_BODIES[label])
         body = json.dumps(document, ensure_ascii=draw(st.booleans())).encode()
         headers.append((b"content-type", b"application/json"))
         headers.append((b"content-length", str(len(body)).encode()))
-    # Else a create mostly has a body, and any other request seldom does.
-    elif not plain and draw(st.integers(0, 9)) < (9 if label == "createBackup" else 1):
-        body = draw(create_body())
+    # Else a request that takes a body mostly has one, and any other request seldom does.
+    elif not plain and draw(st.integers(0, 9)) < (9 if label in VALID_BODIES else 1):
+        body = draw(create_body() if label == "createBackup" else schedule_body())
         content_type = draw(st.sampled_from(CONTENT_TYPES))
         if content_type is not None:
             headers.append((b"content-type", content_type))
@@ -424,8 +505,9 @@ def requests(draw: st.DrawFn) -> Request:
     return Request(label, method, path, draw(query(plain, declared)), tuple(order), body)
 
 
-# Moves the (frozen) clocks of both mocks, so that created backups go on to BUILDING and COMPLETED.
-ADVANCE = st.sampled_from([1, 5]).map(
+# Moves the (frozen) clocks of both mocks, so that created backups go on to BUILDING and COMPLETED,
+# and schedules run.
+ADVANCE = st.sampled_from([1, 5, 86_400, 3 * 86_400]).map(
     lambda seconds: Request(
         "advanceClock",
         "POST",
@@ -463,7 +545,8 @@ def pair() -> Iterator[Pair]:
     spy = ConnexionSpy(fast.gateway.app)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fast.gateway, "app", spy)
-        patch.setattr(mockserver.store, "uuid", uuids)
+        patch.setattr(mockserver.core, "uuid", uuids)
+        patch.setattr(mockserver.schedules, "uuid", uuids)
         yield Pair(fast, slow, spy, uuids)
 
 
@@ -586,7 +669,7 @@ def spied(mock: Mock, monkeypatch: pytest.MonkeyPatch) -> ConnexionSpy:
 def test_the_fast_path_has_a_plan_for_every_operation(mock: Mock) -> None:
     assert mock.gateway.fast_path is not None
     assert mock.gateway.fast_path.operations == set(mock.spec.operations)
-    assert len(mock.spec.operations) == 11
+    assert len(mock.spec.operations) == 16
 
 
 @pytest.mark.parametrize(("request_", "status"), ANSWERED.values(), ids=ANSWERED.keys())

@@ -33,6 +33,22 @@ IDS = {
     "backupId": ACCOUNT["backups"][0]["id"],
     "instanceId": ACCOUNT["instances"][0]["id"],
     "haId": ACCOUNT["ha_instances"][0]["id"],
+    "scheduleId": "2e351a71-dd28-4bcb-a7d6-d36a5b487173",  # the shared mock's one schedule
+}
+# A schedule that does not run while the tests do (the clock is frozen long before next_run).
+SCHEDULE = {
+    "id": IDS["scheduleId"],
+    "action": "backup",
+    "source": {"type": "instance", "id": ACCOUNT["instances"][0]["id"]},
+    "day_of_week": 0,
+    "hour": 14,
+    "minute": 30,
+    "full_backup_retention": 2,
+    "copy_to": [],
+    "last_scheduled": None,
+    "next_run": "2099-01-04T14:30:00Z",
+    "created": "2014-10-30T12:30:00Z",
+    "updated": "2014-10-30T12:30:00Z",
 }
 TOKEN = "hostile-input-token"  # holds account 1234 only
 MOCK_TOKEN = "hostile-input-control-token"
@@ -103,12 +119,23 @@ def _fault_names() -> dict[int, str]:
 OPERATIONS = _operations()
 WITH_BODY = [op for op in OPERATIONS if op.takes_body]
 WITH_QUERY = [op for op in OPERATIONS if op.query]
-WITH_ID = [op for op in OPERATIONS if re.search(r"\{(backupId|instanceId|haId)\}", op.template)]
+ID_PARAMETER = re.compile(r"\{(backupId|instanceId|haId|scheduleId)\}")
+WITH_ID = [op for op in OPERATIONS if ID_PARAMETER.search(op.template)]
 NEEDS_TOKEN = [op for op in OPERATIONS if op.operation_id != "getVersions"]
 API = [op for op in NEEDS_TOKEN if not op.control]
 FAULT_NAMES = _fault_names()
 VALID_BODY = {
     "createBackup": {"backup": {"name": "hostile", "instance": IDS["instanceId"]}},
+    "createAutoBackup": {
+        "schedule": {
+            "action": "backup",
+            "day_of_week": 0,
+            "hour": 1,
+            "minute": 2,
+            "instance_id": IDS["instanceId"],
+        }
+    },
+    "updateAutomatedBackupById": {"schedule": {"hour": 3}},
     "putState": read_json(FIXTURES / "state.json"),
     "advanceClock": {"advance_seconds": 5},
     "addFault": {"method": "GET", "path": "/v1.0/1234/backups", "status": 503},
@@ -216,7 +243,9 @@ def shared() -> Iterator[tuple[Mock, Any]]:
         tokens={TOKEN: frozenset({"1234"}), "every-account": frozenset({"*"})},
         control_token=MOCK_TOKEN,
     )
-    mock = create_app(settings)
+    state = read_json(FIXTURES / "state.json")
+    state["accounts"]["1234"]["schedules"] = [SCHEDULE]
+    mock = create_app(settings, state=state)
     yield mock, observable(mock)
 
 
@@ -575,12 +604,16 @@ HOSTILE_IDS = {
 @pytest.mark.parametrize("operation", WITH_ID, ids=str)
 @pytest.mark.parametrize("segment", HOSTILE_IDS.values(), ids=HOSTILE_IDS.keys())
 def test_a_hostile_id_segment_finds_nothing(mock: Mock, operation: Operation, segment: str) -> None:
-    name = re.search(r"\{(backupId|instanceId|haId)\}", operation.template)
+    name = ID_PARAMETER.search(operation.template)
     assert name is not None
     real = IDS[name.group(1)]
     hostile = segment.format(id=real, ID=real.upper())
     path = operation.template.replace(name.group(0), hostile).format(**IDS)
-    answer = call(mock, operation.method, path, headers=operation.headers)
+    if operation.takes_body:  # a valid body, so that only the id is wrong
+        body = json.dumps(VALID_BODY[operation.operation_id]).encode()
+        answer = call(mock, operation.method, path, headers=json_headers(operation), body=body)
+    else:
+        answer = call(mock, operation.method, path, headers=operation.headers)
     refused(answer, operation, 404)
 
 

@@ -26,6 +26,7 @@ A_BACKUP = A["backups"][1]["id"]
 A_HA = A["ha_instances"][0]["id"]
 B_INSTANCE = "5e1f0000-0000-4000-8000-00000000000b"
 B_BACKUP = "5e1f0000-0000-4000-8000-0000000000bb"
+A_SCHEDULE = "5e1f0000-0000-4000-8000-00000000005a"
 TOKENS = {
     "token-a": [ACCOUNT_A],
     "token-b": [ACCOUNT_B],
@@ -53,6 +54,22 @@ def two_accounts() -> dict[str, Any]:
         "ha_instances": [],
         "backups": [backup],
     }
+    state["accounts"][ACCOUNT_A]["schedules"] = [
+        {
+            "id": A_SCHEDULE,
+            "action": "backup",
+            "source": {"type": "instance", "id": A_INSTANCE},
+            "day_of_week": 0,
+            "hour": 14,
+            "minute": 30,
+            "full_backup_retention": 2,
+            "copy_to": [],
+            "last_scheduled": None,
+            "next_run": "2099-01-04T14:30:00Z",  # the frozen clock never gets there
+            "created": "2014-10-30T12:30:00Z",
+            "updated": "2014-10-30T12:30:00Z",
+        }
+    ]
     return state
 
 
@@ -96,8 +113,24 @@ def fault(response: httpx.Response, status: int, name: str) -> None:
 
 
 # Every API operation, on account 1234, with ids of account 1234 and a valid body.
-IDS = {"accountId": ACCOUNT_A, "backupId": A_BACKUP, "instanceId": A_INSTANCE, "haId": A_HA}
+IDS = {
+    "accountId": ACCOUNT_A,
+    "backupId": A_BACKUP,
+    "instanceId": A_INSTANCE,
+    "haId": A_HA,
+    "scheduleId": A_SCHEDULE,
+}
 CREATE = {"backup": {"name": "intruder", "instance": A_INSTANCE}}
+# A valid body for each (method, collection) that takes one; the schedule is of the percona
+# instance, since A_INSTANCE already has one.
+BODIES = {
+    ("POST", "backups"): CREATE,
+    ("POST", "schedules"): {
+        "schedule": {"action": "backup", "day_of_week": 1, "hour": 2, "minute": 3}
+        | {"instance_id": A["instances"][1]["id"]}
+    },
+    ("PUT", "schedules"): {"schedule": {"hour": 1}},
+}
 API = [
     (operation["operationId"], method.upper(), path.format(**IDS))
     for method, path, operation in operations(SPEC)
@@ -106,7 +139,7 @@ API = [
 
 
 def request(client: TestClient, method: str, path: str, **headers: str) -> httpx.Response:
-    body = CREATE if method == "POST" else None
+    body = BODIES.get((method, path.split("/")[3]))  # /v1.0/<account>/<collection>/...
     return client.request(method, path, json=body, headers=headers)
 
 
@@ -131,8 +164,10 @@ def test_a_missing_or_unknown_token_is_unauthorized_and_changes_nothing(
 
 @pytest.mark.parametrize("token", ["token-a", "token-ab", "token-all"])
 def test_a_token_that_holds_the_account_is_served(tmp_path: Path, token: str) -> None:
-    # Reads first, then the create, then the delete: every operation succeeds for the holder.
-    ordered = sorted(API, key=lambda operation: ["GET", "POST", "DELETE"].index(operation[1]))
+    # Reads first, then the creates and updates, then the deletes: every operation succeeds for
+    # the holder.
+    order = ["GET", "POST", "PUT", "DELETE"]
+    ordered = sorted(API, key=lambda operation: order.index(operation[1]))
     with TestClient(new_mock(tmp_path)) as client:
         for operation_id, method, path in ordered:
             response = request(client, method, path, **{"X-Auth-Token": token})
@@ -156,12 +191,42 @@ def test_an_account_sees_only_its_own_backups(client: TestClient) -> None:
         ("GET", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}/backups"),
         ("GET", f"/v1.0/{ACCOUNT_B}/ha/{A_HA}"),
         ("GET", f"/v1.0/{ACCOUNT_B}/ha/{A_HA}/backups"),
+        ("GET", f"/v1.0/{ACCOUNT_B}/schedules/{A_SCHEDULE}"),
+        ("PUT", f"/v1.0/{ACCOUNT_B}/schedules/{A_SCHEDULE}"),
+        ("DELETE", f"/v1.0/{ACCOUNT_B}/schedules/{A_SCHEDULE}"),
     ],
 )
 def test_another_accounts_ids_are_not_found_through_ones_own_account(
     client: TestClient, method: str, path: str
 ) -> None:
-    fault(client.request(method, path, headers={"X-Auth-Token": "token-b"}), 404, "itemNotFound")
+    body = {"schedule": {"hour": 1}} if method == "PUT" else None
+    response = client.request(method, path, json=body, headers={"X-Auth-Token": "token-b"})
+    fault(response, 404, "itemNotFound")
+
+
+def test_an_account_sees_only_its_own_schedules(client: TestClient) -> None:
+    own = {"X-Auth-Token": "token-ab"}
+    a = client.get(f"/v1.0/{ACCOUNT_A}/schedules", headers=own).json()["schedules"]
+    b = client.get(f"/v1.0/{ACCOUNT_B}/schedules", headers=own).json()["schedules"]
+    assert ([s["id"] for s in a], b) == ([A_SCHEDULE], [])
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"instance_id": A_INSTANCE},
+        {"source_id": A_HA, "source_type": "ha"},
+    ],
+    ids=["another account's instance", "its HA instance"],
+)
+def test_a_schedule_cannot_be_made_of_another_accounts_resources(
+    client: TestClient, schedule: dict[str, Any]
+) -> None:
+    body = {"schedule": {"action": "backup", "day_of_week": 1, "hour": 2, "minute": 3} | schedule}
+    response = client.post(
+        f"/v1.0/{ACCOUNT_B}/schedules", json=body, headers={"X-Auth-Token": "token-b"}
+    )
+    fault(response, 404, "itemNotFound")
 
 
 @pytest.mark.parametrize(

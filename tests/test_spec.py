@@ -135,3 +135,115 @@ def test_create_request_schema_expresses_the_contract_rules(body: Any, valid: bo
     schema = SPEC["paths"]["/v1.0/{accountId}/backups"]["post"]["requestBody"]["content"]
     errors = schema_errors(SPEC, schema["application/json"]["schema"], body)
     assert (errors == []) is valid, errors
+
+
+SCHEDULES = "/v1.0/{accountId}/schedules"
+SCHEDULE = "/v1.0/{accountId}/schedules/{scheduleId}"
+
+
+def test_schedule_operations_document_their_success_statuses_and_415() -> None:
+    successes = {
+        (SCHEDULES, "post"): "202",
+        (SCHEDULES, "get"): "200",
+        (SCHEDULE, "get"): "200",
+        (SCHEDULE, "put"): "200",
+        (SCHEDULE, "delete"): "202",
+    }
+    for (path, method), success in successes.items():
+        responses = SPEC["paths"][path][method]["responses"]
+        assert {status for status in responses if int(status) < 400} == {success}
+        assert ("415" in responses) == (method in ("post", "put")), (method, path)
+    assert "content" not in SPEC["paths"][SCHEDULE]["delete"]["responses"]["202"]
+
+
+def test_a_schedule_id_that_is_not_a_uuid_reaches_the_service() -> None:
+    # A malformed id is 404 itemNotFound from the service, never a 400 from validation.
+    schema = SPEC["components"]["parameters"]["scheduleId"]["schema"]
+    assert "pattern" not in schema and "format" not in schema
+
+
+def test_schedule_links_lead_to_show_update_delete_and_the_list() -> None:
+    paths = SPEC["paths"]
+    create = paths[SCHEDULES]["post"]["responses"]["202"]["links"]
+    show = paths[SCHEDULE]["get"]["responses"]["200"]["links"]
+    delete = paths[SCHEDULE]["delete"]["responses"]["202"]["links"]
+    assert {link["operationId"] for link in create.values()} == {
+        "getAutomatedBackupById",
+        "updateAutomatedBackupById",
+        "deleteAutomatedBackupById",
+        "getAutomatedBackups",
+    }
+    assert {link["operationId"] for link in show.values()} == {
+        "updateAutomatedBackupById",
+        "deleteAutomatedBackupById",
+    }
+    assert [link["operationId"] for link in delete.values()] == ["getAutomatedBackupById"]
+    for link in [*create.values(), *show.values(), *delete.values()]:
+        assert link["parameters"]["accountId"] == "$request.path.accountId"
+
+
+SCHEDULED = {"action": "backup", "day_of_week": 0, "hour": 14, "minute": 30}
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"schedule": {**SCHEDULED, "instance_id": INSTANCE}}, True),
+        ({"schedule": {**SCHEDULED, "source_id": HA, "source_type": "ha"}}, True),
+        ({"schedule": {**SCHEDULED, "instance_id": None, "source_id": INSTANCE}}, True),
+        ({"schedule": {**SCHEDULED, "day_of_week": 7, "hour": 23, "minute": 59}}, True),
+        ({"schedule": {**SCHEDULED, "full_backup_retention": 1, "copy_to": ["IAD", "ORD"]}}, True),
+        ({"schedule": {**SCHEDULED, "copy_to": [], "unknown": [1]}, "other": 1}, True),
+        # The target rules (neither target, or two different ones) are the service's: 400 there.
+        ({"schedule": SCHEDULED}, True),
+        ({"schedule": {**SCHEDULED, "action": "restore"}}, False),
+        ({"schedule": {**SCHEDULED, "day_of_week": 8}}, False),
+        ({"schedule": {**SCHEDULED, "day_of_week": -1}}, False),
+        ({"schedule": {**SCHEDULED, "hour": 24}}, False),
+        ({"schedule": {**SCHEDULED, "minute": 60}}, False),
+        ({"schedule": {**SCHEDULED, "hour": "14"}}, False),
+        ({"schedule": {**SCHEDULED, "instance_id": "not-a-uuid"}}, False),
+        ({"schedule": {**SCHEDULED, "source_id": HA, "source_type": "cluster"}}, False),
+        ({"schedule": {**SCHEDULED, "full_backup_retention": 0}}, False),
+        ({"schedule": {**SCHEDULED, "copy_to": ["IAD", "IAD"]}}, False),
+        ({"schedule": {**SCHEDULED, "copy_to": ["MARS"]}}, False),
+        ({"schedule": {"day_of_week": 0, "hour": 14, "minute": 30}}, False),
+        ({"schedule": {}}, False),
+        ({}, False),
+    ],
+)
+def test_schedule_create_request_schema_expresses_the_contract_rules(
+    body: Any, valid: bool
+) -> None:
+    schema = SPEC["paths"][SCHEDULES]["post"]["requestBody"]["content"]
+    errors = schema_errors(SPEC, schema["application/json"]["schema"], body)
+    assert (errors == []) is valid, errors
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"schedule": {"day_of_week": 2, "hour": 6, "minute": 19, "run_now": "true"}}, True),
+        ({"schedule": {"hour": 0}}, True),
+        ({"schedule": {"full_backup_retention": 3}}, True),
+        ({"schedule": {"copy_to": []}}, True),
+        ({"schedule": {"run_now": True}}, True),
+        ({"schedule": {"run_now": 0}}, True),
+        ({"schedule": {"run_now": "false", "unknown": 1}}, True),
+        ({"schedule": {}}, False),
+        ({"schedule": {"unknown": 1}}, False),
+        ({"schedule": {"run_now": "yes"}}, False),
+        ({"schedule": {"run_now": 2}}, False),
+        ({"schedule": {"day_of_week": 8}}, False),
+        ({"schedule": {"minute": -1}}, False),
+        ({"schedule": {"full_backup_retention": 0}}, False),
+        ({"schedule": {"copy_to": ["ORD", "ORD"]}}, False),
+        ({}, False),
+    ],
+)
+def test_schedule_update_request_schema_needs_one_member_within_bounds(
+    body: Any, valid: bool
+) -> None:
+    schema = SPEC["paths"][SCHEDULE]["put"]["requestBody"]["content"]
+    errors = schema_errors(SPEC, schema["application/json"]["schema"], body)
+    assert (errors == []) is valid, errors

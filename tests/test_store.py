@@ -349,7 +349,7 @@ def test_instances_are_paged_by_id(store: Store) -> None:
     first = store.list_instances(ACCOUNT, 4, None)
     rest = store.list_instances(ACCOUNT, 4, first.items[-1].id)
     ids = [i.id for i in first.items + rest.items]
-    assert first.more and not rest.more and ids == sorted(ids) and len(ids) == 7
+    assert first.more and not rest.more and ids == sorted(ids) and len(ids) == 8
 
 
 # -- delete -------------------------------------------------------------------------------------

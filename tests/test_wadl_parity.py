@@ -26,6 +26,12 @@ REQUIRED = {
     "deleteBackup",
     "getBackupsByInstance",
     "getBackupsForHaInstance",
+    # The WADL's `schedules` resource (contract section 10).
+    "createAutoBackup",
+    "getAutomatedBackups",
+    "getAutomatedBackupById",
+    "updateAutomatedBackupById",
+    "deleteAutomatedBackupById",
 }
 # Also derived from the WADL, so checked the same way: the read-only operations real clients use.
 ALSO_CHECKED = {"getVersions", "getInstance", "getInstanceById", "getHa", "getInstanceByHaId"}
@@ -106,6 +112,22 @@ def check_parity(
 
 def test_the_wadl_has_every_backup_method_of_the_contract() -> None:
     assert set(wadl_methods()) >= REQUIRED | ALSO_CHECKED
+
+
+def test_every_method_of_the_wadl_schedules_resource_is_required() -> None:
+    schedules = {
+        method_id
+        for method_id, (_, path, _) in wadl_methods().items()
+        if path.startswith("/{version}/{accountId}/schedules")
+    }
+    assert schedules == {
+        "createAutoBackup",
+        "getAutomatedBackups",
+        "getAutomatedBackupById",
+        "updateAutomatedBackupById",
+        "deleteAutomatedBackupById",
+    }
+    assert schedules <= REQUIRED
 
 
 def test_the_wadl_fault_entities_are_expanded() -> None:

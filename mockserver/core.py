@@ -1,0 +1,260 @@
+"""What every rule of the store stands on: the lock, the accounts, readiness, making a backup, and
+the lifecycle that moves backups on with the clock. Plain Python, no HTTP.
+
+Transitions are applied lazily, whenever an account is read or changed, so no background task is
+needed and a clock moved by the control API takes effect at once. `schedules.py` builds the
+scheduled runs on this, `store.py` the operations of the API.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Literal, TypeVar
+
+from mockserver.clock import Clock
+from mockserver.document import load_state
+from mockserver.errors import BadRequest, OverLimit, Unprocessable, not_found
+from mockserver.models import (
+    RUNNING,
+    Account,
+    Backup,
+    HaInstance,
+    Instance,
+    Lifecycle,
+    SortedIndex,
+    location_of,
+)
+
+T = TypeVar("T")
+PAGE_SIZE = 20
+BackupFate = Literal["normal", "fail_next", "fail_all"]
+Kind = Literal["instance", "ha"]
+QUOTA_EXCEEDED = "Quota exceeded for resources: ['backups']."
+
+
+class StoreCore:
+    """The state, its lock, and the rules that backups made by hand and by schedules share.
+
+    Each public method of the store holds the lock for its whole run, so concurrent requests
+    (from the event loop or from threads) each see and leave a consistent state.
+    """
+
+    def __init__(
+        self,
+        state: dict[str, Any],
+        clock: Clock,
+        quota: int = 50,
+        new_seconds: float = 1.0,
+        building_seconds: float = 4.0,
+        region: str = "DFW",
+    ) -> None:
+        self.clock = clock
+        self.quota = quota
+        self.new_seconds = new_seconds
+        self.building_seconds = building_seconds
+        self.region = region
+        self.backup_fate: BackupFate = "normal"
+        self.revision = 0  # moves on every change, so a saver knows when to write
+        self._lock = threading.RLock()
+        self._state = load_state(state)
+
+    def _account(self, account_id: str) -> Account:
+        # Accounts need no creation: an account never seen is simply empty. It joins the state
+        # only when something is added to it, so reads and refused requests change nothing.
+        return self._state.accounts.get(account_id) or Account(account_id)
+
+    def _keep(self, account: Account) -> None:
+        self._state.accounts.setdefault(account.id, account)
+
+    # -- readiness and making a backup -------------------------------------------------------
+
+    def _target_of(self, account: Account, kind: Kind, target_id: str) -> Instance | HaInstance:
+        """The instance or HA instance backed up: 404 when the account does not have it."""
+        found = (account.instances if kind == "instance" else account.ha_instances).get(target_id)
+        if found is None:
+            raise not_found(target_id)
+        return found
+
+    @staticmethod
+    def _unready(account: Account, target: Instance | HaInstance) -> str | None:
+        """Why a backup of the target cannot start now (None: it can)."""
+        if isinstance(target, Instance):
+            if target.ha_id is not None:
+                return (
+                    f"Instance {target.id} is a member of HA instance {target.ha_id}: back up"
+                    " the HA instance instead (source type 'ha')."
+                )
+            status = "BACKUP" if target.id in account.busy else target.status
+            if status != "ACTIVE":
+                return (
+                    f"Instance {target.id} is not ACTIVE (status {status}): a backup can only"
+                    " be taken of an ACTIVE instance, one at a time."
+                )
+            return None
+        state = "BACKUP" if target.id in account.busy else target.state
+        if state != "ACTIVE":
+            return (
+                f"HA instance {target.id} is not ACTIVE (state {state}): a backup can only be"
+                " taken of an ACTIVE HA instance, one at a time."
+            )
+        return None
+
+    def _check_quota(self, account: Account) -> None:
+        if len(account.backups) >= self.quota:
+            raise OverLimit(QUOTA_EXCEEDED)
+
+    def _check_ready(self, account: Account, target: Instance | HaInstance) -> None:
+        reason = self._unready(account, target)
+        if reason is not None:
+            raise Unprocessable(reason)
+
+    def _new_backup(
+        self,
+        account: Account,
+        target: Instance | HaInstance,
+        at: float,
+        name: str,
+        description: str | None,
+        parent_id: str | None,
+        schedule_id: str | None = None,
+    ) -> Backup:
+        """Add a NEW backup of a ready target, made at `at`, its lifecycle counted from then."""
+        if isinstance(target, Instance):
+            kind: Kind = "instance"
+            busy: tuple[str, ...] = (target.id,)
+        else:
+            # The backup is taken of the replica closest to the source: the first one.
+            kind, busy = "ha", (target.id, *target.replica_ids[:1])
+        building_at = at + self.new_seconds
+        ends: Literal["COMPLETED", "FAILED"] = (
+            "FAILED" if self.backup_fate != "normal" else "COMPLETED"
+        )
+        if self.backup_fate == "fail_next":
+            self.backup_fate = "normal"
+        created = int(at)
+        backup = Backup(
+            id=str(uuid.uuid4()),
+            name=name,
+            description=description,
+            status="NEW",
+            created=created,
+            updated=created,
+            instance_id=target.id if kind == "instance" else None,
+            source={"type": kind, "id": target.id},
+            parent_id=parent_id,
+            location_ref=None,
+            size=None,
+            type="InnoBackupExIncremental" if parent_id else "InnoBackupEx",
+            is_automated=schedule_id is not None,
+            flavor_ram=int(target.flavor.get("ram", 0)),
+            volume_size=target.volume_size,
+            datastore=dict(target.datastore),
+            lifecycle=Lifecycle(building_at, building_at + self.building_seconds, ends, busy),
+            schedule_id=schedule_id,
+        )
+        self._keep(account)
+        account.add(backup)
+        self.revision += 1
+        return backup
+
+    def _newest_completed(
+        self, account: Account, source_id: str, schedule_id: str | None = None
+    ) -> Backup | None:
+        """The newest COMPLETED backup of a source (made by one schedule, when given)."""
+        for _, backup_id in account.by_source.get(source_id, SortedIndex()).newest_first():
+            backup = account.backups[backup_id]
+            if backup.status == "COMPLETED" and (
+                schedule_id is None or backup.schedule_id == schedule_id
+            ):
+                return backup
+        return None
+
+    # -- the lifecycle -----------------------------------------------------------------------
+
+    def _settle(self, account: Account) -> None:
+        """Bring the account up to the clock's present."""
+        self._advance(account, self.clock.now())
+
+    def _advance(self, account: Account, until: float) -> None:
+        """Apply every transition of the running backups due by `until`, in the order of time."""
+        if not account.running:
+            return
+        self.revision += 1
+        ending = sorted(
+            (b for b in account.running.values() if _life(b).ends_at <= until),
+            key=lambda b: (_life(b).ends_at, b.id),
+        )
+        for backup in ending:
+            life = _life(backup)
+            backup.status = life.ends
+            backup.updated = max(backup.created, int(life.ends_at))
+            if life.ends == "COMPLETED":
+                backup.size = _size_of(backup.id)
+                backup.location_ref = location_of(account.id, backup.id)
+            backup.lifecycle = None
+            del account.running[backup.id]
+            for target in life.busy:
+                if account.busy.get(target) == backup.id:
+                    del account.busy[target]
+            self._ended(account, backup)
+        for backup in account.running.values():
+            life = _life(backup)
+            if until >= life.building_at and backup.status == "NEW":
+                backup.status = "BUILDING"
+                backup.updated = max(backup.created, int(life.building_at))
+
+    def _ended(self, account: Account, backup: Backup) -> None:
+        """Called as each backup ends, in the order of time; the schedules' retention uses it."""
+
+    def _remove_chain(self, account: Account, backup_id: str) -> list[Backup] | None:
+        """Remove a backup and its incremental descendants, unless one of them runs (None)."""
+        doomed = account.descendants(backup_id)
+        if any(backup.status in RUNNING for backup in doomed):
+            return None
+        for backup in doomed:
+            account.remove(backup)
+        self.revision += 1
+        return doomed
+
+    # -- views -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _instance_view(account: Account, instance: Instance) -> Instance:
+        view = copy(instance)
+        if instance.id in account.busy:
+            view.status = "BACKUP"
+        return view
+
+    @staticmethod
+    def _ha_view(account: Account, ha: HaInstance) -> HaInstance:
+        view = copy(ha)
+        if ha.id in account.busy:
+            view.state = "BACKUP"
+        return view
+
+
+def _life(backup: Backup) -> Lifecycle:
+    assert backup.lifecycle is not None  # every running backup has one (document.py checks)
+    return backup.lifecycle
+
+
+def page_size(limit: int | None) -> int:
+    if limit is None:
+        return PAGE_SIZE
+    if limit < 1:
+        raise BadRequest(f"Invalid limit {limit}: it must be a positive integer.")
+    return min(limit, PAGE_SIZE)
+
+
+def _size_of(backup_id: str) -> float:
+    """A plausible, repeatable size in GB."""
+    return round(0.1 + int(backup_id[:8], 16) % 400 / 1000, 2)
+
+
+def copy(item: T) -> T:
+    """A shallow copy, so callers never hold the store's own objects."""
+    # The dataclasses' own __init__ with their slots in field order: a third of copy.copy's
+    # cost, which a list page paid 20 times.
+    kind: Any = type(item)
+    return kind(*[getattr(item, name) for name in kind.__slots__])  # type: ignore[no-any-return]
