@@ -10,8 +10,9 @@ Fixtures:
   distinct mock, reset; mocks are reused by later tests that ask for the same settings and
   stopped at the end of the session.
 
-A `BackupsMock` talks to its mock only through the control API (`/__mock`), so it works the
-same on a mock in this process and on one started elsewhere.
+A `BackupsMock` talks to its mock only over HTTP (the control API, `/__mock`, and for
+`add_schedule` the API itself, so that a schedule gets every rule a consumer's would), so it
+works the same on a mock in this process and on one started elsewhere.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import httpx
 import pytest
 
 from mockserver.app import Mock, create_app
+from mockserver.clock import parse_timestamp
 from mockserver.models import location_of
 from mockserver.settings import Settings
 from mockserver.threaded import ThreadedServer
@@ -150,9 +152,48 @@ class BackupsMock:
         clock: Json = self._call("GET", "/clock")
         return clock
 
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward; backups that it passes change status."""
-        self._call("POST", "/clock", {"advance_seconds": seconds})
+    def advance(
+        self, seconds: float = 0, *, days: float = 0, hours: float = 0, minutes: float = 0
+    ) -> None:
+        """Move the clock forward by the sum of the arguments; the backups it passes change
+        status, and every scheduled run it passes happens, each at its own time."""
+        total = seconds + minutes * 60 + hours * 3600 + days * 86_400
+        self._call("POST", "/clock", {"advance_seconds": total})
+
+    def advance_to(self, moment: str) -> None:
+        """Move the clock to `moment` (a timestamp such as a schedule's `next_run`); nothing
+        happens when the clock is already there or past it."""
+        ahead = parse_timestamp(moment) - self.clock()["epoch"]
+        if ahead > 0:
+            self.advance(ahead)
+
+    def add_schedule(
+        self,
+        instance_id: str | None = None,
+        *,
+        ha_id: str | None = None,
+        day_of_week: int = 0,
+        hour: int = 0,
+        minute: int = 0,
+        **fields: Any,
+    ) -> Json:
+        """Create a backup schedule of an instance (or of the HA instance `ha_id`) through the
+        API, `POST /schedules`, and return it; other members (`full_backup_retention`,
+        `copy_to`) go as they are. A refusal raises, with the mock's fault message."""
+        member: Json = {"action": "backup", "day_of_week": day_of_week, "hour": hour}
+        member |= {"minute": minute, **fields}
+        if ha_id is not None:
+            member |= {"source_id": ha_id, "source_type": "ha"}
+        elif instance_id is not None:
+            member["instance_id"] = instance_id
+        response = self._control.post(
+            f"{self.base_url}/schedules", json={"schedule": member}, headers=self.headers
+        )
+        if response.status_code != 202:
+            fault: Json = next(iter(response.json().values()), {})
+            raise ValueError(f"POST /schedules: {response.status_code} {fault.get('message')}")
+        schedule: Json = response.json()["schedule"]
+        return schedule
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Json]:
         """Journal entries (`method`, `path`, `query`, `headers`, `body`, `status`, `at`),

@@ -21,7 +21,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert not settings.frozen_clock and not settings.rate_limits and settings.control
     assert settings.tokens is None and settings.control_token is None
     assert settings.log_level == "info" and settings.validate_responses
-    assert not settings.strict_query
+    assert not settings.strict_query and settings.region == "DFW"
 
 
 def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
@@ -41,6 +41,7 @@ def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
         "MOCKSERVER_CONTROL_TOKEN": "c",
         "MOCKSERVER_LOG_LEVEL": "warning",
         "MOCKSERVER_STRICT_QUERY": "1",
+        "MOCKSERVER_REGION": "iad",
     }
     settings = settings_from([], environ)
     assert (settings.host, settings.port, settings.quota) == ("0.0.0.0", 9000, 7)
@@ -49,7 +50,7 @@ def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
     assert settings.frozen_clock and settings.rate_limits and not settings.control
     assert settings.tokens == {"t1": frozenset({"1234"}), "admin": frozenset({"*"})}
     assert settings.control_token == "c" and settings.log_level == "warning"
-    assert settings.strict_query
+    assert settings.strict_query and settings.region == "IAD"
 
 
 def test_strict_query_is_a_flag_of_the_command_line() -> None:
@@ -72,6 +73,30 @@ def test_command_line_wins_over_the_environment() -> None:
 def test_bad_values_are_usage_errors(argv: list[str], environ: dict[str, str]) -> None:
     with pytest.raises(UsageError):
         settings_from(argv, environ)
+
+
+def test_a_region_the_spec_does_not_name_is_refused_with_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "--region", "MARS"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockserver: error: --region MARS: not a region of the spec")
+    assert "DFW, IAD, ORD, LON, HKG, SYD" in result.stderr
+
+
+def test_a_mock_in_sydney_has_no_scheduled_backups() -> None:
+    body = {"schedule": {"action": "backup", "day_of_week": 0, "hour": 1, "minute": 0}}
+    body["schedule"]["instance_id"] = "44b277eb-39be-4921-be31-3d61b43651d7"
+    with MockProcess("--region", "syd") as mock:
+        response = httpx.post(
+            f"{mock.url}/v1.0/1234/schedules", json=body, headers={"X-Auth-Token": "t"}
+        )
+        assert mock.stop() == 0
+    assert response.status_code == 422
+    assert "not available in the SYD region" in response.json()["unprocessableEntity"]["message"]
 
 
 @pytest.mark.parametrize("content", ["not json", '{"t": "1234"}', '["t"]', '{"": ["1"]}'])
