@@ -154,3 +154,51 @@ def test_schedules_are_part_of_the_state_and_reset_drops_them(backups_mock: Back
     assert call(backups_mock, "GET", f"/schedules/{schedule['id']}").json()["schedule"] == schedule
     backups_mock.reset()
     assert call(backups_mock, "GET", "/schedules").json() == {"schedules": []}
+
+
+def test_unknown_members_are_accepted_and_ignored(backups_mock: BackupsMock) -> None:
+    schedule = backups_mock.add_schedule(SCHEDULABLE, hour=1, note="ours", day_of_month=3)
+    assert schedule["day_of_month"] is None and "note" not in schedule
+    answer = call(
+        backups_mock, "PUT", f"/schedules/{schedule['id']}", {"schedule": {"hour": 2, "x": 1}}
+    )
+    assert answer.status_code == 200 and answer.json()["schedule"]["hour"] == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"note": 1}, {"hour": 24}, {"run_now": "yes"}, {"copy_to": ["LON"]}],
+    ids=["nothing", "nothing known", "hour 24", "run_now yes", "copy to LON"],
+)
+def test_an_update_that_names_nothing_known_or_breaks_a_bound_is_a_bad_request(
+    backups_mock: BackupsMock, change: dict[str, Any]
+) -> None:
+    schedule = backups_mock.add_schedule(SCHEDULABLE)
+    answer = call(backups_mock, "PUT", f"/schedules/{schedule['id']}", {"schedule": change})
+    assert answer.status_code == 400, answer.text
+    shown = call(backups_mock, "GET", f"/schedules/{schedule['id']}").json()["schedule"]
+    assert shown == schedule
+
+
+@pytest.mark.parametrize("run_now", [False, 0, "false"])
+def test_run_now_false_in_any_documented_form_runs_nothing(
+    backups_mock: BackupsMock, run_now: Any
+) -> None:
+    schedule = backups_mock.add_schedule(SCHEDULABLE)
+    body = {"schedule": {"run_now": run_now}}
+    assert call(backups_mock, "PUT", f"/schedules/{schedule['id']}", body).status_code == 200
+    assert scheduled(backups_mock) == []
+
+
+def test_a_page_of_schedules_links_to_the_next(backups_mock: BackupsMock) -> None:
+    made = []
+    for instance in (SCHEDULABLE, HA):
+        kind = {"ha_id": HA} if instance == HA else {"instance_id": instance}
+        made.append(backups_mock.add_schedule(**kind)["id"])
+        backups_mock.advance(1)
+    first = call(backups_mock, "GET", "/schedules?limit=1").json()
+    assert [s["id"] for s in first["schedules"]] == [made[1]]
+    (link,) = first["links"]
+    assert link["rel"] == "next" and link["href"].endswith(f"/schedules?limit=1&marker={made[1]}")
+    rest = httpx.get(link["href"], headers=backups_mock.headers).json()
+    assert [s["id"] for s in rest["schedules"]] == [made[0]] and "links" not in rest
