@@ -590,7 +590,12 @@ def test_every_request_gets_the_same_answer_and_change_from_both_pipelines(
             message = describe(sequence[: step + 1], fast, slow)
             assert fast.comparable() == slow.comparable(), message
         for request in (STATE_REQUEST, JOURNAL):
-            fast, slow = await send(pair.fast, request), await send(pair.slow, request)
+            # Reading the state makes the scheduled runs that fell due: their backups' ids
+            # come from the generator too.
+            pair.uuids.reseed(len(sequence))
+            fast = await send(pair.fast, request)
+            pair.uuids.reseed(len(sequence))
+            slow = await send(pair.slow, request)
             assert fast.status == slow.status == 200, describe([*sequence, request], fast, slow)
             assert fast.body == slow.body, describe([*sequence, request], fast, slow)
 
