@@ -6,10 +6,12 @@ Layers, each depending only on those below it:
 - `cli` (the `contract-tests` command) runs pytest on `suite/` with `plugin`;
 - `plugin` gives the tests the target, the API and the schemathesis run as fixtures, cleans
   up however the session ends, and prints the closing `report`;
-- `suite/` holds the tests: `conformance` (schemathesis' phases, every operation), the
-  `lifecycle` and `pages` checks in scenarios, and the Hypothesis `machine`;
+- `suite/` holds the tests: `conformance` (schemathesis' phases, every operation, its findings
+  in `outcomes`), the `lifecycle`, `pages`, `account`, `schedules` and `runs` (a schedule's runs
+  on the clock) checks in scenarios, and the Hypothesis `machine`;
 - `api` sends each hand-written request through the `guard`, into the `ledger` and past the
-  `checks` every answer must pass; the `inventory` keeps what the run created, for `cleanup`;
+  `checks` every answer must pass; the `inventory` keeps what the run created (backups and
+  schedules), for `cleanup`;
 - `target`, `timeline` (the mock's clock, or real waits), `contract` (what the spec says) and
   `server` (an ASGI app on a local port) at the bottom.
 """

@@ -2,8 +2,8 @@
 
 Each request goes through the guard (nothing the suite does not own is changed), lands in the
 ledger (operation and status), and, when it is a fault, has its body checked against the
-documented fault shape. A backup the target accepts is remembered at once, so that cleanup
-finds it even if the run stops on the next line.
+documented fault shape. A backup or a schedule the target accepts is remembered at once, so that
+cleanup finds it even if the run stops on the next line.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -21,7 +21,7 @@ import httpx
 from contract_tests import checks
 from contract_tests.contract import Contract
 from contract_tests.exchange import TOKEN_HEADER, Exchange
-from contract_tests.guard import CREATE, DELETE, Guard
+from contract_tests.guard import CREATE, CREATE_SCHEDULE, DELETE, SCHEDULE, Guard
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
 from contract_tests.shutdown import Shutdown, Stopped
@@ -50,7 +50,8 @@ class Api:
         self.contract = contract
         self.ledger = ledger
         self.inventory = inventory
-        self.guard = Guard(inventory, target.read_only)
+        sources = [i for i in (target.instance_id, target.ha_id) if i]
+        self.guard = Guard(inventory, target.read_only, sources)
         self.timeline = timeline
         self.shutdown = shutdown  # None: a stop does not stop it (cleanup's)
         self.run_id = run_id or uuid.uuid4().hex[:8]
@@ -105,7 +106,7 @@ class Api:
         status must be one the operation documents, and a fault must have the documented body."""
         found = self.contract.spec.match(path)
         template = found[0].template if found else None
-        self.guard.vet(method, template, found[1] if found else {})
+        self.guard.vet(method, template, found[1] if found else {}, _sent_json(body, content))
         sent: dict[str, str] = {}
         if token:
             sent[TOKEN_HEADER] = self.target.token
@@ -144,12 +145,21 @@ class Api:
     def _track(self, exchange: Exchange, template: str | None) -> None:
         """Remember what the target accepted; forget only what it says is not there (a 202 to
         DELETE is not proof: cleanup asks again)."""
-        if (exchange.method, template) == CREATE and 200 <= exchange.status < 300:
+        accepted = 200 <= exchange.status < 300
+        last = exchange.url.split("?")[0].rsplit("/", 1)[-1]
+        if (exchange.method, template) == CREATE and accepted:
             backup_id = exchange.document("backup").get("id")
             if isinstance(backup_id, str):
                 self.inventory.remember(backup_id)
-        elif template == DELETE[1] and exchange.status == 404:
-            self.inventory.forget(exchange.url.split("?")[0].rsplit("/", 1)[-1])
+        elif (exchange.method, template) == CREATE_SCHEDULE and accepted:
+            schedule_id = exchange.document("schedule").get("id")
+            if isinstance(schedule_id, str):
+                self.inventory.remember_schedule(schedule_id)
+        elif exchange.status == 404 and exchange.method == "DELETE":
+            if template == DELETE[1]:
+                self.inventory.forget(last)
+            elif template == SCHEDULE:
+                self.inventory.forget_schedule(last)
 
     # -- the backups API -----------------------------------------------------------------------
 
@@ -164,26 +174,50 @@ class Api:
     def new_name(self) -> str:
         return f"{self.name_prefix}{next(self._names)}"
 
-    def adopt_unacknowledged(self, max_pages: int = 500) -> None:
-        """Remember the backups of this run whose create was accepted but whose answer never
-        came back (the run was stopped while it was in flight): their names carry the run id."""
-        if self.target.read_only:
-            return
-        mine = self.name_prefix
+    def items(self, path: str, member: str, max_pages: int = 500) -> Iterator[dict[str, Any]]:
+        """Every item of a list, unjudged (cleanup and adoption go on whatever they get): they
+        end at the first page that is not a 200 with a list."""
         query: dict[str, str | int] = {"limit": 20}
         for _ in range(max_pages):
-            page = self.call("GET", self.path("/backups"), query=query, judge=False)
+            page = self.call("GET", path, query=query, judge=False)
             body = page.json() if page.status == 200 else None
-            if not isinstance(body, dict) or not isinstance(body.get("backups"), list):
+            if not isinstance(body, dict) or not isinstance(body.get(member), list):
                 return
-            backups = body["backups"]
-            found = [b for b in backups if isinstance(b, dict) and isinstance(b.get("id"), str)]
-            for backup in found:
-                if str(backup.get("name", "")).startswith(mine):
-                    self.inventory.remember(backup["id"])
+            found = [i for i in body[member] if isinstance(i, dict) and _has_id(i)]
+            yield from found
             if not found or not body.get("links"):
                 return
             query = {"limit": 20, "marker": found[-1]["id"]}
+
+    def note_schedules_before(self) -> None:
+        """Note the account's schedules as the run begins: none of them is the run's."""
+        if self.target.read_only:
+            return
+        probe = self.call("GET", self.path("/schedules"), query={"limit": 1}, judge=False)
+        if probe.status == 200:
+            found = self.items(self.path("/schedules"), "schedules")
+            self.inventory.schedules_before = frozenset(s["id"] for s in found)
+
+    def adopt_unacknowledged(self) -> None:
+        """Remember the backups and schedules of this run whose create was accepted but whose
+        answer never came back (the run was stopped while it was in flight): a backup's name
+        carries the run id; a schedule is of a source the run backs up, and was not there when
+        the run began."""
+        if self.target.read_only:
+            return
+        mine = self.name_prefix
+        for backup in self.items(self.path("/backups"), "backups"):
+            if str(backup.get("name", "")).startswith(mine):
+                self.inventory.remember(backup["id"])
+        before = self.inventory.schedules_before
+        if before is None:
+            return
+        sources = {source.id for source in self.sources()}
+        for schedule in self.items(self.path("/schedules"), "schedules"):
+            source = schedule.get("source")
+            target = source.get("id") if isinstance(source, dict) else None
+            if schedule["id"] not in before and (target or schedule.get("instance_id")) in sources:
+                self.inventory.remember_schedule(schedule["id"])
 
     def create(
         self,
@@ -222,6 +256,20 @@ class Api:
             Source("ha", self.target.ha_id or ""),
         ]
         return [source for source in found if source.id]
+
+
+def _has_id(item: dict[str, Any]) -> bool:
+    return isinstance(item.get("id"), str)
+
+
+def _sent_json(body: Any, content: bytes | None) -> Any:
+    """What a request's body holds, for the guard: the JSON sent, or the bytes read as JSON."""
+    if body is not None or content is None:
+        return body
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,21 @@
-"""Cleanup: delete every backup the run created that the target still has, and nothing else.
+"""Cleanup: delete every schedule and backup the run created that the target still has, and
+nothing else.
 
 It runs when the suite ends, however it ends (a failure, Ctrl-C, SIGTERM), and after each test.
-Each round tries every backup still there, newest first so that incremental backups go before
-their parents. A backup still running cannot be deleted (422): cleanup lets time pass (moving
-a mock's clock, or waiting) and tries again, for at most `timeout` seconds of target time in
-all. A delete counts once show says the backup is gone. What it could not delete is reported
-with the command that deletes it.
+Schedules go first: a schedule makes backups by itself, so while one lives cleanup would never
+be done. Then the backups those schedules made are found (a backup of one of the run's sources
+whose description or name names a schedule of the run, as `Made by schedule <id>.` does) and
+deleted with the run's other backups. Each round tries everything still there, backups newest
+first so that incremental backups go before their parents. A backup still running cannot be
+deleted (422): cleanup lets time pass (moving a mock's clock, or waiting) and tries again, for
+at most `timeout` seconds of target time in all. A delete counts once show says it is gone.
+What it could not delete is reported with the command that deletes it.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -27,11 +32,17 @@ LONGEST_STEP = {True: 60.0, False: 5.0}  # with a control API (clock time), with
 class CleanupReport:
     deleted: list[str] = field(default_factory=list)
     left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
+    schedules_deleted: list[str] = field(default_factory=list)
+    schedules_left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
+
+    def leaves_anything(self) -> bool:
+        return bool(self.left or self.schedules_left)
 
 
-def delete_command(target: Target, backup_id: str) -> str:
-    """The curl line that deletes `backup_id`, reading the token from the environment."""
-    url = shlex.quote(target.url(target.api_path(f"/backups/{backup_id}")))
+def delete_command(target: Target, item_id: str, collection: str = "backups") -> str:
+    """The curl line that deletes `item_id` of `collection` (`backups`, `schedules`), reading
+    the token from the environment."""
+    url = shlex.quote(target.url(target.api_path(f"/{collection}/{item_id}")))
     return f'curl -X DELETE -H "{TOKEN_HEADER}: ${TOKEN_VARIABLE}" {url}'
 
 
@@ -41,20 +52,30 @@ def clean_up(api: Api, report: CleanupReport, timeout: float) -> None:
     does not stop (`Api.for_cleanup`)."""
     waited, step = 0.0, FIRST_STEP
     longest = LONGEST_STEP[api.timeline.control is not None]
+    adopted = False
     while True:
-        why_left = {}
-        for backup_id in api.inventory.remaining():
-            why = _delete(api, backup_id)
-            if why is None:
-                report.left.pop(backup_id, None)
-                report.deleted.append(backup_id)
-            elif why != _GONE:
-                why_left[backup_id] = why
-        if not why_left:
+        schedules_left = _delete_all(
+            api.inventory.schedules_remaining(),
+            lambda i: _delete(api, "schedules", i),
+            report.schedules_deleted,
+            report.schedules_left,
+        )
+        if api.inventory.schedules_created() and not adopted:
+            adopt_scheduled_backups(api)
+            # Once every schedule is gone no run makes another backup: one look is enough.
+            adopted = not schedules_left
+        why_left = _delete_all(
+            api.inventory.remaining(),
+            lambda i: _delete(api, "backups", i),
+            report.deleted,
+            report.left,
+        )
+        if not why_left and not schedules_left:
             return
         if waited >= timeout:
-            for backup_id, why in why_left.items():
-                report.left[backup_id] = f"{why} (cleanup gave up after {timeout:g} s)"
+            gave_up = f"(cleanup gave up after {timeout:g} s)"
+            for left, found in ((report.left, why_left), (report.schedules_left, schedules_left)):
+                left.update({item: f"{why} {gave_up}" for item, why in found.items()})
             return
         step = min(step, timeout - waited)
         api.timeline.pass_time(step)
@@ -62,26 +83,57 @@ def clean_up(api: Api, report: CleanupReport, timeout: float) -> None:
         step = min(step * 2, longest)
 
 
+def adopt_scheduled_backups(api: Api) -> None:
+    """Remember the backups the run's schedules made (runs on the clock, `run_now`): they are
+    the run's to delete, though no create of the run's made them."""
+    ours = api.inventory.schedules_created()
+    for source in api.sources():
+        for backup in api.items(source.list_path(api), "backups"):
+            text = f"{backup.get('name', '')} {backup.get('description', '')}"
+            if any(schedule_id in text for schedule_id in ours):
+                api.inventory.remember(backup["id"])
+
+
+def _delete_all(
+    ids: list[str],
+    delete: Callable[[str], str | None],
+    deleted: list[str],
+    left: dict[str, str],
+) -> dict[str, str]:
+    """Try to delete each of `ids`; add what went to `deleted`; what stays, and why."""
+    why_left = {}
+    for item_id in ids:
+        why = delete(item_id)
+        if why is None:
+            left.pop(item_id, None)
+            deleted.append(item_id)
+        elif why != _GONE:
+            why_left[item_id] = why
+    return why_left
+
+
 _GONE = "gone"  # it was no longer there: a parent deleted before it took it along
 
 
-def _delete(api: Api, backup_id: str) -> str | None:
-    """Delete one backup: None when this delete removed it, `_GONE` when it was not there, else
-    why it is still there."""
+def _delete(api: Api, collection: str, item_id: str) -> str | None:
+    """Delete one backup or schedule: None when this delete removed it, `_GONE` when it was not
+    there, else why it is still there."""
+    path = api.path(f"/{collection}/{item_id}")
+    forget = api.inventory.forget if collection == "backups" else api.inventory.forget_schedule
     try:
-        answer = api.delete(backup_id, judge=False)
+        answer = api.call("DELETE", path, judge=False)
         if answer.status == 404:
-            api.inventory.forget(backup_id)
+            forget(item_id)
             return _GONE
-        if answer.status == 422:
+        if answer.status == 422 and collection == "backups":
             return "it, or a backup made from it, is still running (DELETE answered 422)"
         if answer.status != 202:
             return f"DELETE answered {answer.status}"
         # A 202 is believed once show agrees: a target may lie, and cleanup is its last word.
-        shown = api.show(backup_id, judge=False)
+        shown = api.call("GET", path, judge=False)
     except httpx.HTTPError as error:
         return f"{type(error).__name__}: {error}"
     if shown.status != 404:
         return f"DELETE answered 202, but show still answers {shown.status}"
-    api.inventory.forget(backup_id)
+    forget(item_id)
     return None

@@ -2,8 +2,9 @@
 
 This is schemathesis' own engine (what `st run` drives), configured for the contract: the
 account pinned, the token sent, the statuses the contract documents for valid input accepted,
-the guard between every generated request and the target, and one custom check of its own.
-What it finds lands in the ledger and in an `Outcome` per phase and operation.
+the guard between every generated request and the target (a schedule create's body included),
+valid create bodies aimed at what the run backs up, and custom checks of its own. What it finds
+lands in the ledger and in an `Outcome` per phase and operation (`outcomes.py`).
 """
 
 from __future__ import annotations
@@ -14,27 +15,26 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
 from schemathesis.checks import CHECKS
-from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine import events, from_schema
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER, HookContext
 
 from contract_tests.api import Api
 from contract_tests.checks import fault_problems
-from contract_tests.creates import FuzzedCreates, created_id
-from contract_tests.exchange import TOKEN_HEADER, TOKEN_VARIABLE
-from contract_tests.guard import CREATE, DELETE
-from contract_tests.ledger import Failure, Ledger
+from contract_tests.creates import FuzzedCreates, FuzzedSchedules
+from contract_tests.exchange import TOKEN_HEADER
+from contract_tests.guard import CREATE, CREATE_SCHEDULE
+from contract_tests.ledger import Ledger
+from contract_tests.outcomes import Conformance, Recorder
 from contract_tests.settings import Settings
 from contract_tests.shutdown import Shutdown, Stopped
 from contract_tests.timeline import Control
 from mockserver.resources import SPEC_PATH
 
-PHASES = ("examples", "coverage", "fuzzing")
-STATEFUL = "stateful"
+PHASES = ("examples", "coverage", "fuzzing")  # and the stateful phase (`outcomes.STATEFUL`)
 # Statuses the contract documents for input the schema accepts (see each operation's notes).
 ACCEPTED_FOR_VALID_INPUT = ["2xx", "401", "403", "404", "413"]  # 413: rate limits, everywhere
 VALID_INPUT_EXTRAS = {
@@ -44,38 +44,32 @@ VALID_INPUT_EXTRAS = {
     "getBackupsByInstance": ["400"],
     "getBackupsForHaInstance": ["400"],
     "getInstance": ["400"],
+    # 400: copy_to names LON or the target's own region, instance_id and source_id disagree (or
+    # name nothing); 422: a datastore schedules do not support, a member of an HA instance, a
+    # target that has its schedule already, the SYD and HKG regions.
+    "createAutoBackup": ["400", "422"],
+    # 400: copy_to as for create; run_now: 422 when the target is not ACTIVE, 413 at the quota
+    # (413 is accepted everywhere already: the rate limits).
+    "updateAutomatedBackupById": ["400", "413", "422"],
+    "getAutomatedBackups": ["400"],  # a marker that names no schedule of the account
 }
 REJECTED_INPUT = ["400", "401", "403", "404", "405", "413", "415", "422"]
-WRITES = ("createBackup", "deleteBackup")
+WRITES = (
+    "createBackup",
+    "deleteBackup",
+    "createAutoBackup",
+    "updateAutomatedBackupById",
+    "deleteAutomatedBackupById",
+)
 # The coverage phase also sends methods the spec does not document, expecting 405. Against a
 # service whose undocumented routes may exist (Trove's DELETE /instances/{id}), or in a
 # read-only run, it sends only those that change nothing.
 SAFE_UNEXPECTED_METHODS = ["options", "trace"]
 
 
-@dataclass
-class Outcome:
-    scenarios: int = 0  # scenarios run (not skipped)
-    failures: list[Failure] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    skipped: str | None = None  # why schemathesis skipped it, when it did
-
-
 # Seconds schemathesis gets to wind down after a stop. A worker waiting for an answer that does
 # not come would keep it longer (its request timeout): the run goes on to cleanup without it.
 ENGINE_GRACE = 3.0
-
-
-@dataclass
-class Conformance:
-    outcomes: dict[tuple[str, str], Outcome] = field(default_factory=dict)
-    general: Outcome = field(default_factory=Outcome)  # what belongs to no one operation
-    interrupted: bool = False
-    enabled_checks: tuple[str, ...] = ()  # schemathesis' checks this run turned on
-    creates: str = ""  # what became of the valid create bodies, for the report
-
-    def outcome(self, phase: str, label: str = "") -> Outcome:
-        return self.outcomes.setdefault((phase, label), Outcome())
 
 
 def config(
@@ -127,19 +121,23 @@ def run(
     loaded = schemathesis.Config.from_dict(config(api, settings, check_auth, control))
     schema = schemathesis.openapi.from_path(SPEC_PATH, config=loaded)
     found = Conformance()
-    recorder = _Recorder(api, found)
+    recorder = Recorder(api, found)
     creates = FuzzedCreates(api)
+    schedules = FuzzedSchedules(api)
 
     def after_call(context: HookContext, case: Any, response: Any) -> None:
         if shutdown.requested:
-            return  # its backup is cleanup's now
+            return  # what it made is cleanup's now
         created = recorder.track(case.method, case.operation.path, response)
+        if (case.method.upper(), case.operation.path) == CREATE_SCHEDULE:
+            schedules.after(case, created)
+            return
         # Let it end, so that the next create finds the source idle and links reach DELETE
         # and GET after it.
         creates.after(case, created)
 
     schema.hooks.register_hook_with_name(after_call, "after_call")
-    with _installed(api, creates, shutdown):
+    with _installed(api, creates, schedules, shutdown):
         checks_config = loaded.projects.default.checks_config_for()
         found.enabled_checks = tuple(
             name for name in CHECKS.get_all_names() if checks_config.get_by_name(name=name).enabled
@@ -147,6 +145,7 @@ def run(
         for event in _events(from_schema(schema).execute(), shutdown, found, api.ledger):
             recorder.record(event)
     found.creates = creates.summary()
+    found.schedule_creates = schedules.summary()
     return found
 
 
@@ -192,7 +191,9 @@ def _events(
 
 
 @contextmanager
-def _installed(api: Api, creates: FuzzedCreates, shutdown: Shutdown) -> Iterator[None]:
+def _installed(
+    api: Api, creates: FuzzedCreates, schedules: FuzzedSchedules, shutdown: Shutdown
+) -> Iterator[None]:
     """The guard, the aiming of valid creates and the custom checks, for the engine's run only
     (schemathesis keeps hooks and checks in process-wide registries, which other runs in the
     same process must not inherit)."""
@@ -203,8 +204,11 @@ def _installed(api: Api, creates: FuzzedCreates, shutdown: Shutdown) -> Iterator
         defused = api.guard.defuse(case.method, case.operation.path, case.path_parameters)
         if defused is not None:
             case.path_parameters = defused
-        if (case.method.upper(), case.operation.path) == CREATE:
+        action = (case.method.upper(), case.operation.path)
+        if action == CREATE:
             creates.aim(case)
+        elif action == CREATE_SCHEDULE:
+            schedules.aim(case)  # and confined: it names no source but the run's
 
     def fault_body_is_documented(ctx: Any, response: Any, case: Any) -> bool | None:
         if response.status_code < 400:
@@ -241,7 +245,19 @@ def _installed(api: Api, creates: FuzzedCreates, shutdown: Shutdown) -> Iterator
             )
         raise AssertionError(f"A valid create of {source} answered {status}, not 202")
 
-    custom = (fault_body_is_documented, valid_create_of_an_idle_source_is_accepted)
+    def valid_schedule_create_of_a_runs_source_is_accepted(
+        ctx: Any, response: Any, case: Any
+    ) -> bool | None:
+        problem = schedules.refusal_problem(case, response.status_code)
+        if problem is not None:
+            raise AssertionError(problem)
+        return None
+
+    custom = (
+        fault_body_is_documented,
+        valid_create_of_an_idle_source_is_accepted,
+        valid_schedule_create_of_a_runs_source_is_accepted,
+    )
     GLOBAL_HOOK_DISPATCHER.register_hook_with_name(before_call, "before_call")
     for check in custom:
         schemathesis.check(check)
@@ -251,83 +267,3 @@ def _installed(api: Api, creates: FuzzedCreates, shutdown: Shutdown) -> Iterator
         for check in custom:
             CHECKS.unregister(check.__name__)
         GLOBAL_HOOK_DISPATCHER.unregister(before_call)
-
-
-class _Recorder:
-    """Turns the engine's events into the ledger's lines and the outcomes."""
-
-    def __init__(self, api: Api, found: Conformance) -> None:
-        self.api = api
-        self.found = found
-
-    def track(self, method: str, template: str, response: Any) -> str | None:
-        """Remember a backup the target accepted; its id when one was created."""
-        if (method.upper(), template) == CREATE:
-            backup_id = created_id(response)
-            if backup_id is not None:
-                self.api.inventory.remember(backup_id)
-            return backup_id
-        if template == DELETE[1] and response.status_code == 404:
-            self.api.inventory.forget(str(response.request.url).split("?")[0].rsplit("/", 1)[-1])
-        return None
-
-    def record(self, event: events.EngineEvent) -> None:
-        if isinstance(event, events.ScenarioFinished):
-            self._scenario(event)
-        elif isinstance(event, events.NonFatalError):
-            phase = event.phase.value if event.phase is not None else "run"
-            where = self.found.outcome(phase, event.label) if event.related_to_operation else None
-            (where or self.found.general).errors.append(
-                f"{event.label}: {event.info.title}: {event.info.message}"
-            )
-        elif isinstance(event, events.PhaseFinished) and event.status == Status.SKIP:
-            reason = event.phase.skip_reason
-            self.found.outcome(event.phase.name.value).skipped = str(reason.value if reason else "")
-        elif isinstance(event, events.EngineFinished):
-            for failure in event.failures:
-                found = Failure(type(failure).__name__, failure.title, failure.message, (), "run")
-                self.api.ledger.failed(found)
-                self.found.general.failures.append(found)
-        elif isinstance(event, events.Interrupted):
-            self.found.interrupted = True
-        elif isinstance(event, events.FatalError):
-            self.found.general.errors.append(f"{type(event.exception).__name__}: {event.exception}")
-
-    def _scenario(self, event: events.ScenarioFinished) -> None:
-        phase = event.phase.value
-        label = (event.label or "") if phase != STATEFUL else ""
-        outcome = self.found.outcome(phase, label)
-        if event.status == Status.SKIP:
-            outcome.skipped = event.skip_reason or "skipped"
-        else:
-            outcome.scenarios += 1
-        recorder = event.recorder
-        for case_id, interaction in recorder.interactions.items():
-            node = recorder.cases.get(case_id)
-            if interaction.response is None or node is None:
-                continue
-            case = node.value
-            method = interaction.request.method
-            self.api.ledger.saw(f"{method} {case.operation.path}", interaction.response.status_code)
-            self.track(method, case.operation.path, interaction.response)
-        for checks in recorder.checks.values():
-            for result in checks:
-                if result.status == Status.SUCCESS:
-                    self.api.ledger.checked(result.name, passed=True)
-                elif result.failure_info is not None:
-                    info = result.failure_info
-                    failure = info.failure
-                    steps = [step.curl for step in info.steps]
-                    curls = tuple(_unfilter(c) for c in steps or [info.code_sample])
-                    where = f"{phase} {failure.operation or event.label or ''}".strip()
-                    found = Failure(result.name, failure.title, failure.message, curls, where)
-                    self.api.ledger.failed(found)
-                    if found not in outcome.failures:
-                        outcome.failures.append(found)
-
-
-def _unfilter(curl: str) -> str:
-    """Schemathesis prints the token as [Filtered]; the repro line names it by a variable."""
-    return curl.replace(
-        f"-H '{TOKEN_HEADER}: [Filtered]'", f'-H "{TOKEN_HEADER}: ${TOKEN_VARIABLE}"'
-    )

@@ -1,17 +1,22 @@
 """The guard: what the suite may change on a target, checked before every request it sends.
 
-The suite may create backups (unless read-only) and delete the backups it created itself.
+The suite may create backups (unless read-only) and delete the backups it created itself. It
+may create schedules only for the sources it may back up (a schedule makes backups by itself,
+for as long as it lives), and update or delete only the schedules it created.
+
 Schemathesis generates requests the suite does not write by hand (examples, fuzzing, links,
 undocumented methods, values seen in earlier responses), so a changing request that names a
 resource the suite does not own is defused: its ids are replaced by fresh ones that name
-nothing, and the target answers 404 without touching anything.
+nothing, and the target answers 404 without touching anything. The same goes for the ids in the
+body of a generated schedule create (`confine`): whatever schemathesis put there, a schedule it
+makes can only be of a source the run backs up.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from contract_tests.contract import SAFE_METHODS
@@ -20,6 +25,8 @@ from contract_tests.inventory import Inventory
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CREATE = ("POST", "/v1.0/{accountId}/backups")
 DELETE = ("DELETE", "/v1.0/{accountId}/backups/{backupId}")
+CREATE_SCHEDULE = ("POST", "/v1.0/{accountId}/schedules")
+SCHEDULE = "/v1.0/{accountId}/schedules/{scheduleId}"  # show, update, delete
 
 
 class Refused(Exception):
@@ -27,11 +34,21 @@ class Refused(Exception):
 
 
 class Guard:
-    def __init__(self, inventory: Inventory, read_only: bool) -> None:
+    def __init__(
+        self, inventory: Inventory, read_only: bool, sources: Collection[str] = ()
+    ) -> None:
         self.inventory = inventory
         self.read_only = read_only
+        self.sources = frozenset(sources)  # the ids of what the run may back up, and schedule
+        # Path parameters that name what the run may own, and how to ask whether it does.
+        self._owners: dict[str, Callable[[str], bool]] = {
+            "backupId": inventory.owns,
+            "scheduleId": inventory.owns_schedule,
+        }
 
-    def vet(self, method: str, template: str | None, parameters: Mapping[str, str]) -> None:
+    def vet(
+        self, method: str, template: str | None, parameters: Mapping[str, str], body: Any = None
+    ) -> None:
         """Refuse a hand-written request that could change what the suite does not own."""
         method = method.upper()
         if method in SAFE_METHODS:
@@ -40,7 +57,13 @@ class Guard:
             raise Refused(f"read-only run: {method} is not sent")
         if (method, template) == CREATE:
             return
-        if (method, template) == DELETE and self.inventory.owns(parameters.get("backupId", "")):
+        if (method, template) == CREATE_SCHEDULE:
+            foreign = self.foreign_targets(body)
+            if foreign:
+                raise Refused(
+                    f"{method} {template}: it would schedule backups of {foreign}, which the run"
+                    " may not back up"
+                )
             return
         foreign = self._foreign_ids(parameters)
         if foreign or template is None:
@@ -67,6 +90,22 @@ class Guard:
             for name, value in parameters.items()
         }
 
+    def foreign_targets(self, body: Any) -> list[str]:
+        """The ids in a schedule create's `schedule` (any member, at any depth: a service may
+        read the WADL's `instance`, or members the spec does not name) that are not the run's
+        sources."""
+        schedule = body.get("schedule") if isinstance(body, dict) else None
+        return sorted({i for i in _ids_in(schedule) if i not in self.sources})
+
+    def confine(self, body: Any) -> Any:
+        """A generated schedule create's body with each id that is not one of the run's sources
+        replaced by a fresh one that names nothing (the body as it was when there is none)."""
+        foreign = set(self.foreign_targets(body))
+        if not foreign:
+            return body
+        fresh = {found: str(uuid.uuid4()) for found in foreign}
+        return {**body, "schedule": _replaced(body["schedule"], fresh)}
+
     def _foreign_ids(self, parameters: Mapping[str, Any]) -> list[str]:
         """Names of the parameters that hold an id (a UUID) the suite did not create."""
         return [
@@ -75,5 +114,29 @@ class Guard:
             if name != "accountId"
             and isinstance(value, str)
             and _UUID.match(value)
-            and not self.inventory.owns(value)
+            and not self._owners.get(name, _owns_nothing)(value)
         ]
+
+
+def _owns_nothing(value: str) -> bool:
+    return False  # instances and HA instances: the suite never owns one
+
+
+def _ids_in(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value} if _UUID.match(value) else set()
+    if isinstance(value, dict):
+        return {i for member in value.values() for i in _ids_in(member)}
+    if isinstance(value, list):
+        return {i for member in value for i in _ids_in(member)}
+    return set()
+
+
+def _replaced(value: Any, fresh: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return fresh.get(value, value)
+    if isinstance(value, dict):
+        return {name: _replaced(member, fresh) for name, member in value.items()}
+    if isinstance(value, list):
+        return [_replaced(member, fresh) for member in value]
+    return value

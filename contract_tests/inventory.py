@@ -1,4 +1,5 @@
-"""The inventory: the backups this run created, the only ones it may ever delete.
+"""The inventory: the backups and the schedules this run created, the only ones it may ever
+change or delete.
 
 No lock: each method is one atomic operation on a dict or a set in CPython, so the handler of a
 second signal can read it whatever the main thread was doing (a lock could be held by the very
@@ -8,26 +9,72 @@ thread the handler interrupted, and the handler would wait for ever).
 from __future__ import annotations
 
 
+class _Owned:
+    """Ids of one kind the run created, oldest first, and those the target says are gone."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, None] = {}  # insertion-ordered: oldest first
+        self.gone: set[str] = set()
+
+    def remember(self, item_id: str) -> None:
+        self.created.setdefault(item_id, None)
+
+    def forget(self, item_id: str) -> None:
+        if item_id in self.created:
+            self.gone.add(item_id)
+
+    def remaining(self) -> list[str]:
+        """Still on the target, newest first."""
+        gone = set(self.gone)
+        return [i for i in reversed(list(self.created)) if i not in gone]
+
+
 class Inventory:
     def __init__(self) -> None:
-        self._created: dict[str, None] = {}  # insertion-ordered: oldest first
-        self._gone: set[str] = set()
+        self._backups = _Owned()
+        self._schedules = _Owned()
+        # The account's schedules when the run began (None: the run could not list them). A
+        # schedule of the run's sources that is not among them is the run's, even when the
+        # answer to its create never came back (a stop cut it).
+        self.schedules_before: frozenset[str] | None = None
+
+    # -- backups -------------------------------------------------------------------------------
 
     def remember(self, backup_id: str) -> None:
-        self._created.setdefault(backup_id, None)
+        self._backups.remember(backup_id)
 
     def owns(self, backup_id: str) -> bool:
-        return backup_id in self._created
+        return backup_id in self._backups.created
 
     def forget(self, backup_id: str) -> None:
         """Mark one of ours as gone: the target answered 404 for it."""
-        if backup_id in self._created:
-            self._gone.add(backup_id)
+        self._backups.forget(backup_id)
 
     def created(self) -> list[str]:
-        return list(self._created)
+        return list(self._backups.created)
 
     def remaining(self) -> list[str]:
         """Ours still on the target, newest first (so children go before their parents)."""
-        gone = set(self._gone)
-        return [i for i in reversed(list(self._created)) if i not in gone]
+        return self._backups.remaining()
+
+    # -- schedules -----------------------------------------------------------------------------
+
+    def remember_schedule(self, schedule_id: str) -> None:
+        self._schedules.remember(schedule_id)
+
+    def owns_schedule(self, schedule_id: str) -> bool:
+        return schedule_id in self._schedules.created
+
+    def forget_schedule(self, schedule_id: str) -> None:
+        """Mark one of our schedules as gone: the target answered 404 for it."""
+        self._schedules.forget(schedule_id)
+
+    def schedules_created(self) -> list[str]:
+        return list(self._schedules.created)
+
+    def schedules_remaining(self) -> list[str]:
+        return self._schedules.remaining()
+
+    def holds_anything(self) -> bool:
+        """Whether a backup or a schedule of the run may still be on the target."""
+        return bool(self.remaining() or self.schedules_remaining())

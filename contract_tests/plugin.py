@@ -21,12 +21,12 @@ from contract_tests import conformance, report
 from contract_tests.api import Api
 from contract_tests.checks import TOKEN_CHECKS, CheckFailed
 from contract_tests.cleanup import clean_up
-from contract_tests.conformance import Conformance
 from contract_tests.contract import Contract
 from contract_tests.discovery import discover
 from contract_tests.exchange import TOKEN_HEADER
 from contract_tests.ledger import Failure
 from contract_tests.omissions import omissions
+from contract_tests.outcomes import Conformance
 from contract_tests.run import Run
 from contract_tests.settings import (
     DEFAULT_CLEANUP_TIMEOUT,
@@ -225,6 +225,7 @@ def api(run: Run, target: Target) -> Iterator[Api]:
         run.sources = sources.notes
         run.target = replace(target, instance_id=sources.instance_id, ha_id=sources.ha_id)
         api = found.with_target(run.target)
+        api.note_schedules_before()
         try:
             yield api
         finally:  # also after a failure, Ctrl-C or SIGTERM: pytest tears down
@@ -237,11 +238,11 @@ def api(run: Run, target: Target) -> Iterator[Api]:
 @pytest.fixture(autouse=True)
 def each_test_cleans_up(request: pytest.FixtureRequest, run: Run) -> Iterator[None]:
     """After each test, delete what it created and left, so that a test that fails does not
-    leave a running backup to fail the next one."""
+    leave a running backup (or a schedule that makes them) to fail the next one."""
     yield
     if run.shutdown.requested:
         return  # the run stops: the session's cleanup, on its own time budget, does it all
-    if run.inventory.remaining() and "api" in request.fixturenames:
+    if run.inventory.holds_anything() and "api" in request.fixturenames:
         api: Api = request.getfixturevalue("api")
         clean_up(api.for_cleanup(), run.cleanup, run.settings.cleanup_timeout)
 
@@ -273,6 +274,7 @@ def conformance_run(api: Api, run: Run, target_checks_tokens: bool) -> Conforman
     )
     run.engine_checks = found.enabled_checks
     run.creates = found.creates
+    run.schedule_creates = found.schedule_creates
     if found.interrupted:
         raise Stopped(run.shutdown.reason or "schemathesis was interrupted")
     # Free the quota for the hand-written checks that follow.
@@ -324,8 +326,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if session.exitstatus != pytest.ExitCode.OK:
         return
-    if run.cleanup.left:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a run that leaves backups failed
+    if run.cleanup.leaves_anything():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a run that leaves anything failed
     elif run.settings.require_all and omissions(run):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # --require-all: no check may skip
 

@@ -24,6 +24,8 @@ def render(run: Run) -> str:
         lines.append(f"  {name:<58} {passed:>6} / {failed}")
     if run.creates:
         lines += ["", f"Valid create bodies from schemathesis: {run.creates}"]
+    if run.schedule_creates:
+        lines.append(f"Valid schedule bodies from schemathesis: {run.schedule_creates}")
     missing = omissions(run)
     if missing:
         verdict = " (a failure: --require-all)" if run.settings.require_all else ""
@@ -36,6 +38,11 @@ def render(run: Run) -> str:
     if notes:
         lines += ["", "Notes"] + [f"  {note}" for note in notes]
     lines += ["", _cleanup(run)]
+    for schedule_id, why in run.cleanup.schedules_left.items():
+        lines.append(f"  left: schedule {schedule_id}: {why}")
+        if run.target is not None:
+            command = delete_command(run.target, schedule_id, "schedules")
+            lines.append(f"        delete it with: {command}")
     for backup_id, why in run.cleanup.left.items():
         lines.append(f"  left: {backup_id}: {why}")
         if run.target is not None:
@@ -46,18 +53,25 @@ def render(run: Run) -> str:
         lines.append(f"  {number}. [{failure.check}] {failure.title}  ({failure.where})")
         lines += [f"     {line}" for line in failure.reason.strip().splitlines()]
         lines += [f"     {curl}" for curl in failure.curls]
-    if any(failure.curls for failure in failures) or run.cleanup.left:
+    if any(failure.curls for failure in failures) or run.cleanup.leaves_anything():
         lines.append(f"  (the curl lines read the token from ${TOKEN_VARIABLE})")
     return "\n".join(lines)
 
 
 def last_words(run: Run) -> str:
-    """What a second signal prints before the process ends: what cleanup had not deleted."""
+    """What a second signal prints before the process ends: what cleanup had not deleted
+    (schedules first: each goes on making backups until it is deleted)."""
     left = run.inventory.remaining()
-    if not left or run.target is None:
+    schedules = run.inventory.schedules_remaining()
+    if not (left or schedules) or run.target is None:
         return "Nothing this run created is left.\n"
-    lines = [f"Backups this run created that may still be there ({len(left)}):"]
-    lines += [f"  {delete_command(run.target, backup_id)}" for backup_id in left]
+    lines = []
+    if schedules:
+        lines.append(f"Schedules this run created that may still be there ({len(schedules)}):")
+        lines += [f"  {delete_command(run.target, i, 'schedules')}" for i in schedules]
+    if left:
+        lines.append(f"Backups this run created that may still be there ({len(left)}):")
+        lines += [f"  {delete_command(run.target, backup_id)}" for backup_id in left]
     lines.append(f"(the curl lines read the token from ${TOKEN_VARIABLE})")
     return "\n".join(lines) + "\n"
 
@@ -84,10 +98,14 @@ def _target(run: Run) -> list[str]:
 
 
 def _cleanup(run: Run) -> str:
+    cleanup = run.cleanup
     created = len(run.inventory.created())
+    schedules = len(run.inventory.schedules_created())
+    left = len(cleanup.left) + len(cleanup.schedules_left)
     return (
-        f"Cleanup: the run created {created} backups; cleanup deleted the"
-        f" {len(run.cleanup.deleted)} still there; {len(run.cleanup.left)} could not be deleted"
+        f"Cleanup: the run created {created} backups (those its schedules made included) and"
+        f" {schedules} schedules; cleanup deleted the {len(cleanup.deleted)} backups and"
+        f" {len(cleanup.schedules_deleted)} schedules still there; {left} could not be deleted"
     )
 
 

@@ -25,4 +25,5 @@ class Run:
     sources: list[str] = field(default_factory=list)  # what it backs up, and how it was chosen
     engine_checks: tuple[str, ...] = ()  # schemathesis' checks the run turned on
     creates: str = ""  # what became of the fuzzed valid creates
+    schedule_creates: str = ""  # and of the fuzzed valid schedule creates
     skipped: dict[str, str] = field(default_factory=dict)  # test id -> why it was skipped

@@ -8,6 +8,7 @@ waiting the moment the run is asked to stop; cleanup's has none, and goes on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import httpx
@@ -46,6 +47,12 @@ class Control:
         answer = self.http.post(self.root + CLOCK_PATH, json={"advance_seconds": seconds})
         answer.raise_for_status()
 
+    def now(self) -> float:
+        """The mock's time, in seconds since the epoch (it is ahead of the real one once moved)."""
+        answer = self.http.get(self.root + CLOCK_PATH)
+        answer.raise_for_status()
+        return float(answer.json()["epoch"])
+
 
 class Timeline:
     def __init__(
@@ -54,6 +61,10 @@ class Timeline:
         self.control = control
         self.timeout = timeout  # seconds of target time, real or simulated
         self.shutdown = shutdown  # None: nothing stops it (cleanup)
+
+    def now(self) -> float:
+        """The target's time: the mock's clock, or (a real service keeps real time) this one."""
+        return self.control.now() if self.control is not None else time.time()
 
     def pass_time(self, seconds: float) -> None:
         if self.shutdown is not None:

@@ -1,6 +1,7 @@
 """Cleanup deletes every backup the run created, children before parents, waits for those
 still running (at most its timeout, then names what it left and how to delete it), does not take
-a 202 for an answer until show agrees, and touches nothing else."""
+a 202 for an answer until show agrees, and touches nothing else; it deletes the run's schedules
+first, then the backups they made, and leaves other schedules and their backups alone."""
 
 from __future__ import annotations
 
@@ -8,26 +9,49 @@ import time
 from collections.abc import Iterator
 
 import broken_mocks
+import fixture_ids
 import httpx
 import pytest
 
-from contract_tests.api import Api
+from contract_tests import scheduling
+from contract_tests.api import Api, Source
 from contract_tests.cleanup import CleanupReport, clean_up, delete_command
 from contract_tests.contract import Contract
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
+from contract_tests.report import render
+from contract_tests.run import Run
+from contract_tests.settings import Settings as RunSettings
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
 from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.threaded import ThreadedServer
 
-INSTANCE = "d4603f69-ec7e-4e9b-803f-600b9205576f"
-HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
+INSTANCE = fixture_ids.MYSQL
+HA = fixture_ids.HA
+DAY = 86_400
+AT = {"day_of_week": 7, "hour": 12, "minute": 0}  # a full backup every day at noon
 
 
 def backups_in(mock: Mock) -> set[str]:
     return {b["id"] for b in mock.store.snapshot()["accounts"]["1234"]["backups"]}
+
+
+def schedules_in(mock: Mock) -> set[str]:
+    return {s["id"] for s in mock.store.snapshot()["accounts"]["1234"].get("schedules", [])}
+
+
+def schedule_around_the_api(url: str, **target: str) -> str:
+    """A schedule the run's Api did not see created (another client's, or one whose answer the
+    run never got)."""
+    body = {"schedule": {"action": "backup", **AT, **target}}
+    answer = httpx.post(
+        f"{url}/v1.0/1234/schedules", json=body, headers={"X-Auth-Token": broken_mocks.TOKEN}
+    )
+    assert answer.status_code == 202, answer.text
+    schedule_id: str = answer.json()["schedule"]["id"]
+    return schedule_id
 
 
 def api_on(url: str, http: httpx.Client) -> Api:
@@ -119,3 +143,67 @@ def test_the_delete_command_of_a_left_backup_runs_as_it_is() -> None:
         'curl -X DELETE -H "X-Auth-Token: $CONTRACT_TESTS_TOKEN"'
         " https://db.example.com/v1.0/1234/backups/abc"
     )
+
+
+def test_cleanup_deletes_the_runs_schedules_then_the_backups_they_made_and_nothing_else() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        before = backups_in(mock)
+        # Someone else's schedule of a source the run backs up: it and its backups stay.
+        theirs = schedule_around_the_api(server.url, source_id=HA, source_type="ha")
+        ours = scheduling.create(api, Source("instance", INSTANCE), **AT)
+        assert ours.status == 202
+        ours_id = ours.document("schedule")["id"]
+        assert scheduling.update(api, ours_id, run_now=True).status == 200
+        mock.clock.advance(3 * DAY)  # and the runs of three days, of both schedules
+        made = backups_in(mock) - before
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)
+    left = backups_in(mock) - before
+    assert report.schedules_deleted == [ours_id] and not report.leaves_anything()
+    assert schedules_in(mock) == {theirs}
+    assert len(made) >= 4 and left and left < made  # the run's went, the other schedule's stay
+    assert all(mock.store.get_backup("1234", i).schedule_id == theirs for i in left)
+
+
+def test_a_schedule_whose_create_answer_was_lost_is_found_and_deleted() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        there_before = schedule_around_the_api(server.url, source_id=HA, source_type="ha")
+        api.note_schedules_before()
+        # Sent around the Api, as if the run had stopped before the answer came back.
+        lost = schedule_around_the_api(server.url, instance_id=INSTANCE)
+        elsewhere = schedule_around_the_api(server.url, instance_id=fixture_ids.PERCONA)
+        api.adopt_unacknowledged()
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)
+    assert report.schedules_deleted == [lost] and not report.leaves_anything()
+    assert schedules_in(mock) == {there_before, elsewhere}
+
+
+class ScheduleDeleteIgnored(broken_mocks.Broken):
+    """Deleting a schedule answers 202 and deletes nothing."""
+
+    def before(self, request: broken_mocks.Request) -> broken_mocks.Answer | None:
+        if request.method == "DELETE" and broken_mocks.SCHEDULE_PATH.match(request.path):
+            return broken_mocks.Answer(202, [], b"")
+        return None
+
+
+def test_a_schedule_cleanup_cannot_delete_is_named_with_the_command_that_deletes_it() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(ScheduleDeleteIgnored(mock)) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        created = scheduling.create(api, Source("instance", INSTANCE), **AT)
+        schedule_id = created.document("schedule")["id"]
+        run = Run(RunSettings(None, None, None, None), inventory=api.inventory)
+        run.target = api.target
+        clean_up(api, run.cleanup, timeout=1)
+    assert list(run.cleanup.schedules_left) == [schedule_id] and not run.cleanup.deleted
+    assert "show still answers 200" in run.cleanup.schedules_left[schedule_id]
+    text = render(run)
+    assert f"left: schedule {schedule_id}:" in text and "could not be deleted" in text
+    assert delete_command(api.target, schedule_id, "schedules") in text
+    assert schedules_in(mock) == {schedule_id}

@@ -1,14 +1,27 @@
 """The guard lets the suite change only what it created: generated requests that could touch
-anything else are defused, hand-written ones refused, and a read-only run changes nothing."""
+anything else are defused, hand-written ones refused, schedules are made only of what the run
+backs up (generated ones aimed at it, or naming nothing), and a read-only run changes nothing."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import TestPhase
 
-from contract_tests.guard import CREATE, DELETE, Guard, Refused
+from contract_tests.api import Api
+from contract_tests.contract import Contract
+from contract_tests.creates import FuzzedSchedules
+from contract_tests.guard import CREATE, CREATE_SCHEDULE, DELETE, SCHEDULE, Guard, Refused
 from contract_tests.inventory import Inventory
+from contract_tests.ledger import Ledger
+from contract_tests.target import Target
+from contract_tests.timeline import Control, Timeline
 
 ITEM = "/v1.0/{accountId}/instances/{instanceId}"
 
@@ -56,3 +69,170 @@ def test_a_read_only_run_sends_no_change_at_all() -> None:
             guard(read_only=True).defuse(method, template, {"accountId": "1"})
         with pytest.raises(Refused):
             guard(read_only=True).vet(method, template, {"accountId": "1"})
+
+
+# -- schedules ---------------------------------------------------------------------------------
+
+OURS = str(uuid.uuid4())  # the instance the run backs up
+OUR_HA = str(uuid.uuid4())
+
+
+def scheduling_guard(*owned_schedules: str, read_only: bool = False) -> Guard:
+    inventory = Inventory()
+    for schedule_id in owned_schedules:
+        inventory.remember_schedule(schedule_id)
+    return Guard(inventory, read_only, (OURS, OUR_HA))
+
+
+def schedule_body(**members: object) -> dict[str, object]:
+    return {"schedule": {"action": "backup", "day_of_week": 0, "hour": 1, "minute": 2, **members}}
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_generated_change_to_a_schedule_the_run_did_not_create_is_defused(method: str) -> None:
+    foreign = str(uuid.uuid4())
+    parameters = {"accountId": "1", "scheduleId": foreign}
+    defused = scheduling_guard().defuse(method, SCHEDULE, parameters)
+    assert defused is not None and defused["scheduleId"] != foreign
+    with pytest.raises(Refused):
+        scheduling_guard().vet(method, SCHEDULE, parameters)
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_the_run_may_change_the_schedules_it_created(method: str) -> None:
+    ours = str(uuid.uuid4())
+    parameters = {"accountId": "1", "scheduleId": ours}
+    assert scheduling_guard(ours).defuse(method, SCHEDULE, parameters) is None
+    scheduling_guard(ours).vet(method, SCHEDULE, parameters)
+    # A backup id the run owns is no schedule of its own.
+    backups = Inventory()
+    backups.remember(ours)
+    assert Guard(backups, False).defuse(method, SCHEDULE, parameters) is not None
+
+
+def test_a_hand_written_schedule_may_only_be_of_a_source_the_run_backs_up() -> None:
+    scheduling_guard().vet(*CREATE_SCHEDULE, {"accountId": "1"}, schedule_body(instance_id=OURS))
+    ha = schedule_body(source_id=OUR_HA, source_type="ha")
+    scheduling_guard().vet(*CREATE_SCHEDULE, {"accountId": "1"}, ha)
+    for foreign in (
+        schedule_body(instance_id=str(uuid.uuid4())),
+        schedule_body(instance_id=OURS, source_id=str(uuid.uuid4())),
+        schedule_body(instance=str(uuid.uuid4())),  # the WADL's name for the target
+    ):
+        with pytest.raises(Refused):
+            scheduling_guard().vet(*CREATE_SCHEDULE, {"accountId": "1"}, foreign)
+
+
+def test_a_generated_schedule_create_names_no_source_but_the_runs() -> None:
+    foreign, elsewhere = str(uuid.uuid4()), str(uuid.uuid4())
+    body = schedule_body(instance_id=OURS, source_id=foreign, extra={"deep": [elsewhere]})
+    confined = scheduling_guard().confine(body)
+    schedule = confined["schedule"]
+    assert schedule["instance_id"] == OURS
+    assert schedule["source_id"] not in (foreign, OURS, OUR_HA)
+    assert schedule["extra"]["deep"][0] not in (elsewhere, OURS, OUR_HA)
+    assert scheduling_guard().foreign_targets(confined) == sorted(
+        [schedule["source_id"], schedule["extra"]["deep"][0]]
+    )  # fresh ids: they name nothing on any target
+    assert body["schedule"]["source_id"] == foreign  # the generated body itself is left as it was
+    assert scheduling_guard().confine(schedule_body(instance_id=OURS)) == schedule_body(
+        instance_id=OURS
+    )
+
+
+def test_a_read_only_run_sends_no_schedule_change() -> None:
+    for method, template in (CREATE_SCHEDULE, ("PUT", SCHEDULE), ("DELETE", SCHEDULE)):
+        with pytest.raises(Refused):
+            scheduling_guard(read_only=True).vet(method, template, {"accountId": "1"})
+        with pytest.raises(Refused):
+            scheduling_guard(read_only=True).defuse(method, template, {"accountId": "1"})
+
+
+@dataclass
+class Phase:
+    name: TestPhase
+
+
+@dataclass
+class Generation:
+    mode: GenerationMode
+
+
+@dataclass
+class Meta:
+    generation: Generation
+    phase: Phase
+
+
+@dataclass
+class Case:
+    """What `FuzzedSchedules` reads of a schemathesis case."""
+
+    body: Any
+    meta: Meta
+
+
+def generated(body: Any, mode: GenerationMode = GenerationMode.POSITIVE) -> Case:
+    return Case(body, Meta(Generation(mode), Phase(TestPhase.FUZZING)))
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client() as client:  # nothing is sent: aiming needs no answer
+        yield client
+
+
+def fuzzed_schedules(http: httpx.Client, control: Control | None) -> FuzzedSchedules:
+    target = Target("http://127.0.0.1:1/v1.0/1234", "t", OURS, OUR_HA)
+    api = Api(
+        target,
+        http,
+        contract=Contract.load(),
+        ledger=Ledger(),
+        inventory=Inventory(),
+        timeline=Timeline(control, timeout=1),
+    )
+    return FuzzedSchedules(api)
+
+
+def test_valid_schedule_bodies_are_aimed_at_the_runs_sources_in_turn(http: httpx.Client) -> None:
+    fuzzed = fuzzed_schedules(http, control=None)
+    foreign = str(uuid.uuid4())
+    cases = [
+        generated(schedule_body(instance_id=foreign, copy_to=["IAD", "LON"], unknown=foreign)),
+        generated(schedule_body(instance_id=foreign, source_type="instance")),
+        generated(schedule_body(source_id=foreign, source_type="ha")),
+    ]
+    for case in cases:
+        fuzzed.aim(case)
+    first, second, third = (case.body["schedule"] for case in cases)
+    assert first["instance_id"] == OURS and first["unknown"] not in (foreign, OURS, OUR_HA)
+    assert first["copy_to"] == []  # a real service: no copies to regions cleanup never sees
+    assert (second["instance_id"], second["source_id"], second["source_type"]) == (
+        None,
+        OUR_HA,
+        "ha",
+    )
+    # A body that names its target by source_id keeps doing so.
+    assert (third.get("instance_id"), third["source_id"], third["source_type"]) == (
+        None,
+        OURS,
+        "instance",
+    )
+    assert [fuzzed.aimed_at(case) is not None for case in cases] == [True, True, True]
+
+
+def test_a_mocks_valid_schedule_bodies_keep_their_copies_but_to_lon(http: httpx.Client) -> None:
+    fuzzed = fuzzed_schedules(http, control=Control(http, "http://127.0.0.1:1"))
+    case = generated(schedule_body(copy_to=["IAD", "LON", "ORD"]))
+    fuzzed.aim(case)
+    assert case.body["schedule"]["copy_to"] == ["IAD", "ORD"]
+
+
+def test_invalid_schedule_bodies_are_confined_but_not_aimed(http: httpx.Client) -> None:
+    fuzzed = fuzzed_schedules(http, control=None)
+    foreign = str(uuid.uuid4())
+    case = generated(schedule_body(instance_id=foreign, hour=99), GenerationMode.NEGATIVE)
+    fuzzed.aim(case)
+    assert case.body["schedule"]["instance_id"] not in (foreign, OURS, OUR_HA)
+    assert case.body["schedule"]["hour"] == 99 and fuzzed.aimed_at(case) is None

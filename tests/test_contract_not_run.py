@@ -1,7 +1,7 @@
 """What a run checks, and what it says it did not: against a mock it finds what to back up and
 runs every check (but those the mock cannot support); against a real service it backs up only
-what it is given or told to discover; "Not run" names each check left out, and --require-all
-makes that a failure."""
+what it is given or told to discover, and schedules only what schedules support; "Not run"
+names each check left out, and --require-all makes that a failure."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import broken_mocks
+import fixture_ids
 import pytest
 from support import MockProcess
 
+from contract_tests import runs, schedules
 from contract_tests.checks import TOKEN_CHECKS
 from mockserver import Settings, create_app
 from mockserver.threaded import ThreadedServer
@@ -50,6 +52,8 @@ def test_a_mock_given_only_a_url_and_a_token_gets_every_check_but_the_token_ones
     assert all("--tokens" in why for why in not_run(done.stdout).values())
     assert re.search(r"backs up +single instance \S+ \(discovered", done.stdout)
     assert re.search(r"backs up +HA instance \S+ \(discovered", done.stdout)
+    for check in (*schedules.CHECKS, *runs.CHECKS):  # the schedules' too, on the clock included
+        assert re.search(rf"\n  {check} +[1-9]\d* / 0\n", done.stdout), check
     assert strict.returncode == 1, strict.stdout[-6000:]
     assert "Not run (a failure: --require-all)" in strict.stdout
 
@@ -58,7 +62,8 @@ def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_disc
     accounts = frozenset({ACCOUNT, broken_mocks.OTHER_ACCOUNT})
     settings = Settings(control=False, tokens={broken_mocks.TOKEN: accounts}, **FAST)
     told, left_alone = create_app(settings), create_app(settings)
-    base = ("--token", broken_mocks.TOKEN, "--max-examples", "5", "-k", "lifecycle or account")
+    selected = "lifecycle or account or schedules"
+    base = ("--token", broken_mocks.TOKEN, "--max-examples", "5", "-k", selected)
     with ThreadedServer(left_alone) as server:
         alone = contract_tests("--base-url", f"{server.url}/v1.0/{ACCOUNT}", *base)
     with ThreadedServer(told) as server:
@@ -71,8 +76,13 @@ def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_disc
     assert "give --instance-id (or --discover)" in skipped["created_backup_is_visible"]
     assert "--quota" in skipped["quota_is_enforced"]
     assert "--other-account" in skipped["other_accounts_cannot_see_a_backup"]
+    assert "give --instance-id (or --discover)" in skipped["run_now_backs_up_the_source"]
     assert found.returncode == 0, found.stdout[-6000:]
     assert "created_backup_is_visible" not in not_run(found.stdout)
+    # The schedules' checks run with real waits; those of their runs need the mock's clock.
+    assert not set(schedules.CHECKS) & set(not_run(found.stdout))
+    for check in runs.CHECKS:
+        assert "no control API" in not_run(found.stdout)[check], not_run(found.stdout)
     assert re.search(r"other_accounts_cannot_see_a_backup +1 / 0", found.stdout)
     assert any(
         e["path"].startswith(f"/v1.0/{broken_mocks.OTHER_ACCOUNT}/backups/")
@@ -80,3 +90,18 @@ def test_a_target_without_control_api_backs_up_only_what_it_is_given_or_may_disc
     )
     assert re.search(r"backs up +single instance \S+ \(discovered", found.stdout)
     assert any(e["status"] == 202 for e in told.journal.entries("POST"))
+
+
+def test_a_source_whose_datastore_schedules_do_not_support_is_not_scheduled() -> None:
+    settings = Settings(control=False, tokens={broken_mocks.TOKEN: frozenset({ACCOUNT})}, **FAST)
+    mock = create_app(settings)
+    legacy = ("--instance-id", fixture_ids.LEGACY, "-k", "schedules")  # ACTIVE, mysql 5.5
+    with ThreadedServer(mock) as server:
+        done = contract_tests(
+            "--base-url", f"{server.url}/v1.0/{ACCOUNT}", "--token", broken_mocks.TOKEN, *legacy
+        )
+    assert done.returncode == 0, done.stdout[-6000:]
+    skipped = not_run(done.stdout)
+    for check in schedules.CHECKS:
+        assert "mysql 5.5" in skipped[check] and "MySQL 5.6" in skipped[check], skipped
+    assert not [e for e in mock.journal.entries("POST") if e["path"].endswith("/schedules")]

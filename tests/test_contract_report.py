@@ -16,7 +16,7 @@ from contract_tests.contract import Contract
 from contract_tests.exchange import TOKEN_VARIABLE
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Failure, Ledger
-from contract_tests.report import render
+from contract_tests.report import last_words, render
 from contract_tests.run import Run
 from contract_tests.settings import Settings
 from contract_tests.target import Target
@@ -58,3 +58,19 @@ def test_a_repro_line_runs_in_a_shell_and_gets_the_same_answer() -> None:
         )
     assert answer.status == 400
     assert done.stdout.startswith("HTTP/1.1 400"), done.stdout + done.stderr
+
+
+def test_last_words_name_the_schedules_and_backups_left_with_their_delete_commands() -> None:
+    run = Run(Settings(None, None, None, None))
+    run.target = Target("https://db.example.com/v1.0/1234", "t", None, None)
+    run.inventory.remember("backup-1")
+    run.inventory.remember_schedule("schedule-1")
+    text = last_words(run)
+    url = "https://db.example.com/v1.0/1234"
+    assert text.index("Schedules this run created") < text.index("Backups this run created")
+    header = f'-H "X-Auth-Token: ${TOKEN_VARIABLE}"'
+    assert f"curl -X DELETE {header} {url}/schedules/schedule-1" in text
+    assert f"{url}/backups/backup-1" in text
+    run.inventory.forget_schedule("schedule-1")
+    run.inventory.forget("backup-1")
+    assert last_words(run) == "Nothing this run created is left.\n"

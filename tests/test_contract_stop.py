@@ -1,7 +1,8 @@
 """A stopped run ends within seconds, whatever it was doing (schemathesis' phases, a lifecycle
-wait, the state machine, a request in flight), having cleaned up on a mock; against backups that
-never end, cleanup waits at most --cleanup-timeout and names what it left; a second signal ends
-the process at once, without a traceback."""
+wait, the state machine, a schedule's run, a request in flight), having cleaned up on a mock
+(its schedules and the backups they made included); against backups that never end, cleanup
+waits at most --cleanup-timeout and names what it left; a second signal ends the process at
+once, without a traceback."""
 
 from __future__ import annotations
 
@@ -101,8 +102,18 @@ def backups_in(mock: Mock) -> set[str]:
     return {b["id"] for b in mock.store.snapshot()["accounts"][ACCOUNT]["backups"]}
 
 
+def schedules_in(mock: Mock) -> set[str]:
+    return {s["id"] for s in mock.store.snapshot()["accounts"][ACCOUNT].get("schedules", [])}
+
+
 def has_created(mock: Mock) -> bool:
     return any(e["status"] == 202 for e in mock.journal.entries("POST"))
+
+
+def has_a_scheduled_backup(mock: Mock) -> bool:
+    """A schedule of the run exists, and has made a backup (`run_now`)."""
+    backups = mock.store.snapshot()["accounts"][ACCOUNT]["backups"]
+    return any(backup.get("schedule_id") for backup in backups)
 
 
 @pytest.fixture
@@ -133,6 +144,7 @@ MOMENTS = {
     "schemathesis-phases": ("spec_conformance", lambda mock: len(mock.journal) >= 200),
     "state-machine": ("machine", has_created),
     "lifecycle": ("lifecycle", has_created),
+    "schedules": ("run_now", has_a_scheduled_backup),
 }
 
 
@@ -155,7 +167,7 @@ def test_a_run_stopped_by_sigterm_ends_within_10_s_and_leaves_the_mock_as_it_was
         took = time.monotonic() - signalled
     assert code == 128 + signal.SIGTERM, run.output[-4000:]
     assert took < STOP_WITHIN, run.output[-4000:]
-    assert backups_in(mock) == before, run.output[-4000:]
+    assert backups_in(mock) == before and schedules_in(mock) == set(), run.output[-4000:]
     assert "stopped by SIGTERM" in run.output and "Traceback" not in run.output
 
 

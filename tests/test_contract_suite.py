@@ -90,6 +90,12 @@ def listed_backups(url: str) -> set[str]:
     return {backup["id"] for backup in answer.json()["backups"]}
 
 
+def listed_schedules(url: str) -> set[str]:
+    answer = httpx.get(f"{url}/v1.0/{ACCOUNT}/schedules", headers={"X-Auth-Token": TOKEN})
+    assert answer.status_code == 200 and "links" not in answer.json()
+    return {schedule["id"] for schedule in answer.json()["schedules"]}
+
+
 # -- the true mock passes -------------------------------------------------------------------------
 
 
@@ -115,10 +121,10 @@ def test_command_passes_against_a_mock_process_writes_junit_and_leaves_it_as_it_
     junit = tmp_path / "junit.xml"
     with MockProcess() as mock:  # as `make serve` starts it: real clock, control API on
         done = contract_tests(*pointed_at(mock.url, "--junit", str(junit)))
-        backups = listed_backups(mock.url)
+        backups, schedules = listed_backups(mock.url), listed_schedules(mock.url)
     assert done.returncode == 0, done.output[-8000:]
     assert junit_totals(junit)["failures"] == 0
-    assert backups == FIXTURE_BACKUPS
+    assert backups == FIXTURE_BACKUPS and schedules == set()
 
 
 def test_command_waits_for_real_transitions_on_a_target_without_control_api(
@@ -129,11 +135,12 @@ def test_command_waits_for_real_transitions_on_a_target_without_control_api(
     options = ["--no-control", "--new-seconds", "0.2", "--building-seconds", "0.3"]
     with MockProcess(*options, "--tokens", str(tokens)) as mock:
         done = contract_tests(*pointed_at(mock.url, "--max-examples", "10"))
-        backups = listed_backups(mock.url)
+        backups, schedules = listed_backups(mock.url), listed_schedules(mock.url)
     assert done.returncode == 0, done.output[-8000:]
     assert "control API no: real waits" in done.output
     assert re.search(r"ignored_auth\s+[1-9]\d* / 0", done.output)  # run: the target has tokens
-    assert backups == FIXTURE_BACKUPS
+    assert re.search(r"run_now_backs_up_the_source\s+2 / 0", done.output)  # with real waits
+    assert backups == FIXTURE_BACKUPS and schedules == set()
 
 
 def test_a_read_only_run_passes_and_sends_nothing_that_changes_a_thing() -> None:
@@ -176,6 +183,22 @@ CAUGHT_BY = {
     "prefer-ignored": {"prefer_forces_a_documented_status"},
     "first-violation-only": {"bad_request_lists_every_violation"},
     "no-body-limit": {"body_over_the_limit_is_too_large"},
+    "schedules-refused": {
+        "schedule_is_created_as_asked",
+        "valid_schedule_create_of_a_runs_source_is_accepted",
+    },
+    "run-now-ignored": {"run_now_backs_up_the_source"},
+    "second-schedule-accepted": {"second_schedule_for_a_target_is_refused"},
+    "next-run-not-recomputed": {"update_recomputes_next_run"},
+    "scheduled-backups-not-automated": {
+        "run_now_backs_up_the_source",
+        "every_due_run_happens_at_its_own_time",
+    },
+    "no-runs-on-the-clock": {"every_due_run_happens_at_its_own_time"},
+    "scheduled-runs-all-full": {"runs_make_a_full_backup_on_day_of_week_and_incrementals_between"},
+    "no-retention": {"retention_keeps_the_newest_full_backups"},
+    "schedule-delete-takes-its-backups": {"deleted_schedule_is_gone_and_its_backups_stay"},
+    "schedule-never-running": {"schedule_is_running_exactly_while_its_backup_runs"},
 }
 # Breakages that fuzzing finds on some runs and misses on others: the hand-written checks must
 # catch them on every run, whatever the seed.
@@ -186,6 +209,7 @@ EVERY_SEED = ("no-quota", "non-ascii-description-500")
 class VariantRun:
     finished: Finished
     backups_after: set[str]
+    schedules_after: set[str]
 
 
 def run_against(variant: str, seed: int = 7) -> VariantRun:
@@ -216,7 +240,12 @@ def run_against(variant: str, seed: int = 7) -> VariantRun:
         for stream in (server.stdin, server.stdout):
             if stream is not None:
                 stream.close()
-    return VariantRun(finished, {b["id"] for b in state["accounts"][ACCOUNT]["backups"]})
+    account = state["accounts"][ACCOUNT]
+    return VariantRun(
+        finished,
+        {b["id"] for b in account["backups"]},
+        {s["id"] for s in account.get("schedules", [])},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +266,7 @@ def test_suite_fails_against_a_mock_with(variant_runs: dict[str, VariantRun], va
     expected = CAUGHT_BY[variant]
     assert run.finished.failed_checks & expected, (run.finished.failed_checks, expected)
     assert run.backups_after == FIXTURE_BACKUPS, run.finished.output[-6000:]
+    assert run.schedules_after == set(), run.finished.output[-6000:]
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -22,6 +22,7 @@ def concrete(api: Api, template: str) -> str:
     return (
         template.replace("{accountId}", target.account)
         .replace("{backupId}", NO_SUCH_ID)
+        .replace("{scheduleId}", NO_SUCH_ID)
         .replace("{instanceId}", target.instance_id or NO_SUCH_ID)
         .replace("{haId}", target.ha_id or NO_SUCH_ID)
     )
@@ -32,8 +33,13 @@ def test_request_without_token_is_unauthorized(api: Api, operation: Operation) -
     if api.target.read_only and operation.operation_id in WRITES:
         pytest.skip("read-only: no create or delete, even one that should be refused")
     body: Any = None
-    if operation.method == "POST":
+    if operation.operation_id == "createAutoBackup":  # of the run's instance, if it has one
+        schedule = {"action": "backup", "day_of_week": 0, "hour": 0, "minute": 0}
+        body = {"schedule": {**schedule, "instance_id": api.target.instance_id}}
+    elif operation.method == "POST":
         body = {"backup": {"name": api.new_name(), "instance": api.target.instance_id}}
+    elif operation.method == "PUT":
+        body = {"schedule": {"hour": 0}}
     checks.request_without_token_is_unauthorized(
         api, operation.method, concrete(api, operation.path), body
     )

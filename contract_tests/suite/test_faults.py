@@ -20,6 +20,8 @@ MISTAKES: list[tuple[str, str, str, dict[str, Any], int, bool]] = [
     ("unknown-backup", "GET", f"/backups/{NO_SUCH_ID}", {}, 404, False),
     ("unknown-instance", "GET", f"/instances/{NO_SUCH_ID}/backups", {}, 404, False),
     ("unknown-ha", "GET", f"/ha/{NO_SUCH_ID}/backups", {}, 404, False),
+    ("unknown-schedule", "GET", f"/schedules/{NO_SUCH_ID}", {}, 404, False),
+    ("unknown-schedule-marker", "GET", "/schedules", {"query": {"marker": NO_SUCH_ID}}, 400, False),
     ("undocumented-method", "PATCH", f"/backups/{NO_SUCH_ID}", {}, 405, True),
     (
         "not-json",

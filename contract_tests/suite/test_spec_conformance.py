@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.conformance import PHASES, STATEFUL, WRITES, Conformance, Outcome
+from contract_tests.conformance import PHASES, WRITES
 from contract_tests.contract import Contract
+from contract_tests.outcomes import STATEFUL, Conformance, Outcome
 from contract_tests.plugin import EngineFailures
 from contract_tests.run import Run
 
