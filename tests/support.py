@@ -57,6 +57,25 @@ def resolve(document: dict[str, Any], node: Any) -> Any:
     return node
 
 
+def dormant_schedule(schedule_id: str, instance_id: str) -> dict[str, Any]:
+    """A state document's schedule of an instance that never runs while a test does (a frozen
+    clock never reaches its next_run)."""
+    return {
+        "id": schedule_id,
+        "action": "backup",
+        "source": {"type": "instance", "id": instance_id},
+        "day_of_week": 0,
+        "hour": 14,
+        "minute": 30,
+        "full_backup_retention": 2,
+        "copy_to": [],
+        "last_scheduled": None,
+        "next_run": "2099-01-04T14:30:00Z",
+        "created": "2014-10-30T12:30:00Z",
+        "updated": "2014-10-30T12:30:00Z",
+    }
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -19,7 +19,15 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import yaml
-from support import FIXTURES, MockProcess, load_spec, operations, read_json, resolve
+from support import (
+    FIXTURES,
+    MockProcess,
+    dormant_schedule,
+    load_spec,
+    operations,
+    read_json,
+    resolve,
+)
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
@@ -35,21 +43,7 @@ IDS = {
     "haId": ACCOUNT["ha_instances"][0]["id"],
     "scheduleId": "2e351a71-dd28-4bcb-a7d6-d36a5b487173",  # the shared mock's one schedule
 }
-# A schedule that does not run while the tests do (the clock is frozen long before next_run).
-SCHEDULE = {
-    "id": IDS["scheduleId"],
-    "action": "backup",
-    "source": {"type": "instance", "id": ACCOUNT["instances"][0]["id"]},
-    "day_of_week": 0,
-    "hour": 14,
-    "minute": 30,
-    "full_backup_retention": 2,
-    "copy_to": [],
-    "last_scheduled": None,
-    "next_run": "2099-01-04T14:30:00Z",
-    "created": "2014-10-30T12:30:00Z",
-    "updated": "2014-10-30T12:30:00Z",
-}
+SCHEDULE = dormant_schedule(IDS["scheduleId"], ACCOUNT["instances"][0]["id"])
 TOKEN = "hostile-input-token"  # holds account 1234 only
 MOCK_TOKEN = "hostile-input-control-token"
 CHUNK = 16 * 1024

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.testclient import TestClient
-from support import FIXTURES, MockProcess, load_spec, operations, read_json
+from support import FIXTURES, MockProcess, dormant_schedule, load_spec, operations, read_json
 
 from mockserver import create_app
 from mockserver.app import Mock
@@ -54,22 +54,7 @@ def two_accounts() -> dict[str, Any]:
         "ha_instances": [],
         "backups": [backup],
     }
-    state["accounts"][ACCOUNT_A]["schedules"] = [
-        {
-            "id": A_SCHEDULE,
-            "action": "backup",
-            "source": {"type": "instance", "id": A_INSTANCE},
-            "day_of_week": 0,
-            "hour": 14,
-            "minute": 30,
-            "full_backup_retention": 2,
-            "copy_to": [],
-            "last_scheduled": None,
-            "next_run": "2099-01-04T14:30:00Z",  # the frozen clock never gets there
-            "created": "2014-10-30T12:30:00Z",
-            "updated": "2014-10-30T12:30:00Z",
-        }
-    ]
+    state["accounts"][ACCOUNT_A]["schedules"] = [dormant_schedule(A_SCHEDULE, A_INSTANCE)]
     return state
 
 
