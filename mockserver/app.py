@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         new_seconds=settings.new_seconds,
         building_seconds=settings.building_seconds,
         region=settings.region,
+        build_seconds=settings.build_seconds,
+        default_flavors=fixture_state.get("flavors", ()),
     )
     journal = Journal(settings.journal_size)
     injector = Injector()

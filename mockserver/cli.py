@@ -72,6 +72,13 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--building-seconds", type=float, default=env("building_seconds", 4.0), metavar="S"
     )
     p.add_argument(
+        "--build-seconds",
+        type=float,
+        default=env("build_seconds", 5.0),
+        metavar="S",
+        help="seconds a created (or restored) instance stays in BUILD before it is ACTIVE",
+    )
+    p.add_argument(
         "--frozen-clock",
         action="store_true",
         default=flag("frozen_clock"),
@@ -149,7 +156,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
     for name in ("quota", "journal_size", "control_max_body_bytes"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("new_seconds", "building_seconds", "save_interval"):
+    for name in ("new_seconds", "building_seconds", "build_seconds", "save_interval"):
         if not getattr(args, name) >= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be a number >= 0")
     if not 0 <= args.port <= 65535:
@@ -162,6 +169,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
         quota=args.quota,
         new_seconds=args.new_seconds,
         building_seconds=args.building_seconds,
+        build_seconds=args.build_seconds,
         frozen_clock=args.frozen_clock,
         region=args.region,
         rate_limits=args.rate_limits,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 from mockserver.clock import Clock
@@ -48,16 +49,21 @@ class StoreCore:
         new_seconds: float = 1.0,
         building_seconds: float = 4.0,
         region: str = "DFW",
+        build_seconds: float = 5.0,
+        default_flavors: Sequence[Any] = (),
     ) -> None:
         self.clock = clock
         self.quota = quota
         self.new_seconds = new_seconds
         self.building_seconds = building_seconds
+        self.build_seconds = build_seconds  # how long a created instance stays in BUILD
         self.region = region
         self.backup_fate: BackupFate = "normal"
         self.revision = 0  # moves on every change, so a saver knows when to write
         self._lock = threading.RLock()
-        self._state = load_state(state)
+        # A state document without flavors takes these (the fixture state's): see load_state.
+        self._default_flavors = tuple(default_flavors)
+        self._state = load_state(state, self._default_flavors)
 
     def _account(self, account_id: str) -> Account:
         # Accounts need no creation: an account never seen is simply empty. It joins the state
@@ -177,7 +183,10 @@ class StoreCore:
         self._advance(account, self.clock.now())
 
     def _advance(self, account: Account, until: float) -> None:
-        """Apply every transition of the running backups due by `until`, in the order of time."""
+        """Apply every transition due by `until`, in the order of time: instances built, then
+        the running backups (an instance in BUILD has no backup running)."""
+        if account.building:
+            self._build(account, until)
         if not account.running:
             return
         self.revision += 1
@@ -203,6 +212,15 @@ class StoreCore:
             if until >= life.building_at and backup.status == "NEW":
                 backup.status = "BUILDING"
                 backup.updated = max(backup.created, int(life.building_at))
+
+    def _build(self, account: Account, until: float) -> None:
+        """Instances created through the API become ACTIVE at their ready_at."""
+        for instance in [i for i in account.building.values() if _ready_at(i) <= until]:
+            instance.status = "ACTIVE"
+            instance.updated = max(instance.created or 0, int(_ready_at(instance)))
+            instance.ready_at = None
+            del account.building[instance.id]
+            self.revision += 1
 
     def _ended(self, account: Account, backup: Backup) -> None:
         """Called as each backup ends, in the order of time; the schedules' retention uses it."""
@@ -232,6 +250,11 @@ class StoreCore:
         if ha.id in account.busy:
             view.state = "BACKUP"
         return view
+
+
+def _ready_at(instance: Instance) -> float:
+    assert instance.ready_at is not None  # every instance in BUILD has one (document.py checks)
+    return instance.ready_at
 
 
 def _life(backup: Backup) -> Lifecycle:

@@ -6,7 +6,7 @@ lifecycle for each running backup); a wrong one raises BadRequest and builds not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -16,6 +16,8 @@ from mockserver.models import (
     RUNNING,
     Account,
     Backup,
+    DatastoreVersion,
+    Flavor,
     HaInstance,
     Instance,
     Lifecycle,
@@ -28,8 +30,25 @@ T = TypeVar("T")
 
 def dump_state(state: State) -> dict[str, Any]:
     return {
-        "datastores": list(state.datastores),
+        "datastores": [
+            _dump_datastore(name, state.versions.get(name)) for name in state.datastores
+        ],
+        "flavors": [
+            {"id": flavor.id, "name": flavor.name, "ram": flavor.ram}
+            for flavor in state.flavors.values()
+        ],
         "accounts": {account.id: _dump_account(account) for account in state.accounts.values()},
+    }
+
+
+def _dump_datastore(name: str, versions: list[DatastoreVersion] | None) -> Any:
+    if not versions:
+        return name
+    return {
+        "type": name,
+        "versions": [
+            {"name": v.name} | ({"id": v.id} if v.id is not None else {}) for v in versions
+        ],
     }
 
 
@@ -48,15 +67,34 @@ def _dump_account(account: Account) -> dict[str, Any]:
     }
 
 
-def load_state(document: dict[str, Any]) -> State:
-    """Build a State from its document, checking what a schema cannot (BadRequest if wrong)."""
+def load_state(document: dict[str, Any], default_flavors: Sequence[Any] = ()) -> State:
+    """Build a State from its document, checking what a schema cannot (BadRequest if wrong).
+
+    A document without `flavors` (one saved before instances could be created) takes
+    `default_flavors`: the fixture state's, which are the WADL's.
+    """
     with _invalid_document():
         accounts = {
             account_id: _load_account(account_id, body)
             for account_id, body in document.get("accounts", {}).items()
         }
-        datastores = [str(name) for name in document.get("datastores", [])]
-    return State(datastores, accounts)
+        datastores: list[str] = []
+        versions: dict[str, list[DatastoreVersion]] = {}
+        for raw in document.get("datastores", []):
+            name = raw if isinstance(raw, str) else raw["type"]
+            _unique(versions, name, "datastore")
+            datastores.append(str(name))
+            versions[name] = [] if isinstance(raw, str) else _load_versions(raw["versions"])
+        flavors: dict[int, Flavor] = {}
+        for raw in document.get("flavors", default_flavors):
+            flavor = Flavor(id=int(raw["id"]), name=str(raw["name"]), ram=int(raw["ram"]))
+            _unique(flavors, flavor.id, "flavor")
+            flavors[flavor.id] = flavor
+    return State(datastores, accounts, versions, flavors)
+
+
+def _load_versions(raw: list[dict[str, Any]]) -> list[DatastoreVersion]:
+    return [DatastoreVersion(name=str(v["name"]), id=v.get("id")) for v in raw]
 
 
 @contextmanager
@@ -81,9 +119,18 @@ def _load_account(account_id: str, body: dict[str, Any]) -> Account:
             volume_size=int(raw["volume"]["size"]),
             hostname=raw.get("hostname"),
             ha_id=raw.get("ha_id"),
+            created=_optional_time(raw.get("created")),
+            updated=_optional_time(raw.get("updated")),
+            ready_at=None if raw.get("ready_at") is None else float(raw["ready_at"]),
         )
+        # An instance in BUILD without ready_at stays in BUILD, as a SHUTDOWN one stays.
+        if instance.ready_at is not None and instance.status != "BUILD":
+            raise BadRequest(
+                f"Invalid state document: instance {instance.id} is {instance.status} with a"
+                " ready_at (only an instance in BUILD becomes ACTIVE at a time)."
+            )
         _unique(account.instances, instance.id, "instance")
-        account.instances[instance.id] = instance
+        account.add_instance(instance)
     for raw in body.get("ha_instances", []):
         ha = HaInstance(
             id=raw["id"],
@@ -184,7 +231,7 @@ def _load_schedule(raw: dict[str, Any]) -> Schedule:
     )
 
 
-def _unique(existing: dict[str, Any], item_id: str, kind: str) -> None:
+def _unique(existing: Mapping[Any, Any], item_id: object, kind: str) -> None:
     if item_id in existing:
         raise BadRequest(f"Invalid state document: {kind} {item_id} appears twice.")
 
@@ -202,7 +249,17 @@ def _dump_instance(instance: Instance) -> dict[str, Any]:
         document["hostname"] = instance.hostname
     if instance.ha_id is not None:
         document["ha_id"] = instance.ha_id
+    if instance.created is not None:
+        document["created"] = timestamp(instance.created)
+    if instance.updated is not None:
+        document["updated"] = timestamp(instance.updated)
+    if instance.ready_at is not None:
+        document["ready_at"] = instance.ready_at
     return document
+
+
+def _optional_time(value: str | None) -> int | None:
+    return None if value is None else parse_timestamp(value)
 
 
 def _dump_ha(ha: HaInstance) -> dict[str, Any]:

@@ -15,11 +15,14 @@ from urllib.parse import parse_qsl, urlencode
 from connexion.lifecycle import ConnexionResponse
 from starlette.requests import HTTPConnection
 
+from mockserver.clock import timestamp
 from mockserver.document import backup_document, schedule_document
 from mockserver.models import (
     BackupRequest,
+    Flavor,
     HaInstance,
     Instance,
+    InstanceRequest,
     Page,
     ScheduleChange,
     ScheduleRequest,
@@ -144,6 +147,36 @@ class Handlers:
         instance = self.store.get_instance(accountId, instanceId)
         return {"instance": _instance(self._root(), accountId, instance)}
 
+    async def createInstance(self, accountId: str, body: Json) -> Json:
+        raw = body["instance"]
+        datastore = raw.get("datastore") or {}
+        restore = raw.get("restorePoint")
+        instance = self.store.create_instance(
+            accountId,
+            InstanceRequest(
+                name=raw["name"],
+                flavor_ref=str(raw["flavorRef"]),
+                volume_size=raw["volume"]["size"],
+                datastore_type=datastore.get("type"),
+                datastore_version=datastore.get("version"),
+                backup_ref=restore["backupRef"] if restore is not None else None,
+            ),
+        )
+        # 200, as the restore method page documents (not the 202 of a backup's create).
+        return {"instance": _instance(self._root(), accountId, instance)}
+
+    async def deleteInstance(self, accountId: str, instanceId: str) -> ConnexionResponse:
+        self.store.delete_instance(accountId, instanceId)
+        return ConnexionResponse(status_code=202)
+
+    async def getFlavors(self, accountId: str) -> Json:
+        root = self._root()
+        return {"flavors": [_flavor_detail(root, accountId, f) for f in self.store.list_flavors()]}
+
+    async def getFlavorById(self, accountId: str, flavorId: str) -> Json:
+        flavor = self.store.get_flavor(flavorId)
+        return {"flavor": _flavor_detail(self._root(), accountId, flavor)}
+
     async def getHa(self, accountId: str) -> Json:
         return {
             "ha_instances": [
@@ -248,17 +281,29 @@ def _instance(root: str, account_id: str, instance: Instance) -> Json:
         "volume": {"size": instance.volume_size},
         "links": _links(root, account_id, "instances", instance.id),
     }
+    if instance.hostname:
+        document["hostname"] = instance.hostname
+    if instance.created is not None:
+        document["created"] = timestamp(instance.created)
+    if instance.updated is not None:
+        document["updated"] = timestamp(instance.updated)
     if instance.ha_id is not None:
         document["ha_id"] = instance.ha_id
     return document
 
 
+def _flavor_detail(root: str, account_id: str, flavor: Flavor) -> Json:
+    return {
+        "id": flavor.id,
+        "links": _links(root, account_id, "flavors", str(flavor.id)),
+        "name": flavor.name,
+        "ram": flavor.ram,
+    }
+
+
 def _ha_instance(root: str, account_id: str, ha: HaInstance, members: list[Instance]) -> Json:
     def member(instance: Instance) -> Json:
-        document = _instance(root, account_id, instance)
-        if instance.hostname:
-            document["hostname"] = instance.hostname
-        return document
+        return _instance(root, account_id, instance)
 
     def reference(instance: Instance) -> Json:
         return {

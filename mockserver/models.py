@@ -35,6 +35,23 @@ class Instance:
     volume_size: int
     hostname: str | None = None
     ha_id: str | None = None
+    # Instances created through the API (contract section 11): when, and until when BUILD.
+    created: int | None = None
+    updated: int | None = None
+    ready_at: float | None = None  # set while BUILD; ACTIVE from then on
+
+
+@dataclass(slots=True)
+class Flavor:
+    id: int
+    name: str
+    ram: int  # MB
+
+
+@dataclass(slots=True)
+class DatastoreVersion:
+    name: str
+    id: str | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +140,18 @@ class BackupRequest:
 
 
 @dataclass
+class InstanceRequest:
+    """An instance create (or restore) request that passed the schema."""
+
+    name: str
+    flavor_ref: str
+    volume_size: int
+    datastore_type: str | None = None
+    datastore_version: str | None = None
+    backup_ref: str | None = None  # restorePoint.backupRef: a restore
+
+
+@dataclass
 class ScheduleRequest:
     """A schedule create request that passed the schema."""
 
@@ -203,6 +232,12 @@ class Account:
     schedule_of: dict[str, str] = field(default_factory=dict)  # target id -> its schedule's id
     # (next_run, id) of every schedule, soonest first: finding what is due costs O(log n).
     due: SortedList = field(default_factory=SortedList)
+    building: dict[str, Instance] = field(default_factory=dict)  # instances still in BUILD
+
+    def add_instance(self, instance: Instance) -> None:
+        self.instances[instance.id] = instance
+        if instance.ready_at is not None:
+            self.building[instance.id] = instance
 
     def add(self, backup: Backup) -> None:
         self.backups[backup.id] = backup
@@ -263,3 +298,7 @@ class Account:
 class State:
     datastores: list[str]
     accounts: dict[str, Account]
+    # The versions of each datastore type, the default first (a type listed without versions
+    # takes any version), and the flavors instances are created with (contract section 11).
+    versions: dict[str, list[DatastoreVersion]] = field(default_factory=dict)
+    flavors: dict[int, Flavor] = field(default_factory=dict)

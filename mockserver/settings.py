@@ -23,6 +23,7 @@ class Settings:
     quota: int = 50  # backups per account
     new_seconds: float = 1.0
     building_seconds: float = 4.0
+    build_seconds: float = 5.0  # a created instance's BUILD, before it is ACTIVE
     frozen_clock: bool = False
     region: str = "DFW"  # the region this mock is (contract sections 10 and 12)
     rate_limits: bool = False

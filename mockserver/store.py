@@ -2,9 +2,9 @@
 
 `Store` is what the handlers and the control API call. Its rules are built in layers, each in
 its own module: `core.py` (the lock, readiness, making a backup, the lifecycle on the clock),
-`schedules.py` (scheduled backups and their runs), and here the operations on backups,
-instances and the whole state. Lists are kept sorted (`models.py`), so a page costs
-O(log n + page size) however many backups an account holds.
+`schedules.py` (scheduled backups and their runs), `instances.py` (instances, restores and
+flavors), and here the operations on backups and the whole state. Lists are kept sorted
+(`models.py`), so a page costs O(log n + page size) however many backups an account holds.
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ from typing import Any, Literal
 from mockserver.core import copy, page_size
 from mockserver.document import dump_state, load_state
 from mockserver.errors import BadRequest, NotFound, Unprocessable, not_found
+from mockserver.instances import InstanceRules
 from mockserver.models import (
     RUNNING,
     Backup,
     BackupRequest,
-    HaInstance,
-    Instance,
     Page,
     SortedIndex,
 )
-from mockserver.schedules import ScheduleRules
 
 
-class Store(ScheduleRules):
+class Store(InstanceRules):
     """Every account's instances, HA instances, backups and schedules, and the rules that change
     them. Each public method holds the store's lock for its whole run."""
 
@@ -41,7 +39,7 @@ class Store(ScheduleRules):
 
     def replace(self, document: dict[str, Any]) -> None:
         """Replace the whole state; an invalid document raises BadRequest and changes nothing."""
-        state = load_state(document)
+        state = load_state(document, self._default_flavors)
         with self._lock:
             self._state = state
             self.revision += 1
@@ -138,55 +136,6 @@ class Store(ScheduleRules):
                 account.remove(backup)
             self.revision += 1
             return [backup.id for backup in doomed]
-
-    # -- instances and HA instances (read-only) -----------------------------------------------
-
-    def list_instances(self, account_id: str, limit: int | None, marker: str | None) -> Page:
-        with self._lock:
-            account = self._account(account_id)
-            self._settle(account)
-            ids = sorted(account.instances)
-            start = 0
-            if marker is not None:
-                if marker not in account.instances:
-                    raise BadRequest(
-                        f"Invalid marker: {marker} is not an instance of this account."
-                    )
-                start = ids.index(marker) + 1
-            size = page_size(limit)
-            chosen = ids[start : start + size]
-            instances = [self._instance_view(account, account.instances[i]) for i in chosen]
-            return Page(instances, start + size < len(ids))
-
-    def get_instance(self, account_id: str, instance_id: str) -> Instance:
-        with self._lock:
-            account = self._account(account_id)
-            self._settle(account)
-            instance = account.instances.get(instance_id)
-            if instance is None:
-                raise not_found(instance_id)
-            return self._instance_view(account, instance)
-
-    def list_ha_instances(self, account_id: str) -> list[HaInstance]:
-        with self._lock:
-            account = self._account(account_id)
-            self._settle(account)
-            return [self._ha_view(account, ha) for ha in account.ha_instances.values()]
-
-    def get_ha_instance(self, account_id: str, ha_id: str) -> tuple[HaInstance, list[Instance]]:
-        """The HA instance and its members (the source first), with their current status."""
-        with self._lock:
-            account = self._account(account_id)
-            self._settle(account)
-            ha = account.ha_instances.get(ha_id)
-            if ha is None:
-                raise not_found(ha_id)
-            members = [
-                self._instance_view(account, account.instances[member])
-                for member in (ha.source_id, *ha.replica_ids)
-                if member in account.instances
-            ]
-            return self._ha_view(account, ha), members
 
 
 def _target(request: BackupRequest) -> tuple[Literal["instance", "ha"], str]:

@@ -674,7 +674,7 @@ def spied(mock: Mock, monkeypatch: pytest.MonkeyPatch) -> ConnexionSpy:
 def test_the_fast_path_has_a_plan_for_every_operation(mock: Mock) -> None:
     assert mock.gateway.fast_path is not None
     assert mock.gateway.fast_path.operations == set(mock.spec.operations)
-    assert len(mock.spec.operations) == 16
+    assert len(mock.spec.operations) == 20
 
 
 @pytest.mark.parametrize(("request_", "status"), ANSWERED.values(), ids=ANSWERED.keys())

@@ -42,6 +42,7 @@ IDS = {
     "instanceId": ACCOUNT["instances"][0]["id"],
     "haId": ACCOUNT["ha_instances"][0]["id"],
     "scheduleId": "2e351a71-dd28-4bcb-a7d6-d36a5b487173",  # the shared mock's one schedule
+    "flavorId": "1",
 }
 SCHEDULE = dormant_schedule(IDS["scheduleId"], ACCOUNT["instances"][0]["id"])
 TOKEN = "hostile-input-token"  # holds account 1234 only

@@ -104,6 +104,7 @@ IDS = {
     "instanceId": A_INSTANCE,
     "haId": A_HA,
     "scheduleId": A_SCHEDULE,
+    "flavorId": "1",
 }
 CREATE = {"backup": {"name": "intruder", "instance": A_INSTANCE}}
 # A valid body for each (method, collection) that takes one; the schedule is of the percona

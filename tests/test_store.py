@@ -300,13 +300,13 @@ def test_walking_the_pages_returns_every_backup_once(clock: Clock) -> None:
         if not page.more:
             break
         marker = page.items[-1].id
-    assert pages == 6 and len(seen) == len(set(seen)) == 56  # 53 seeded + the fixture's 3
+    assert pages == 6 and len(seen) == len(set(seen)) == 57  # 53 seeded + the fixture's 4
 
 
 def test_last_page_says_no_more(store: Store) -> None:
-    page = store.list_backups(ACCOUNT, limit=3)
-    assert len(page.items) == 3 and not page.more
-    assert store.list_backups(ACCOUNT, limit=2).more
+    page = store.list_backups(ACCOUNT, limit=4)  # the fixture's four backups
+    assert len(page.items) == 4 and not page.more
+    assert store.list_backups(ACCOUNT, limit=3).more
 
 
 def test_unknown_marker_is_bad_request(store: Store) -> None:
@@ -386,7 +386,7 @@ def test_delete_of_a_chain_with_a_running_backup_removes_nothing(
 
 
 def test_delete_frees_quota(clock: Clock) -> None:
-    store = Store(fixture_state(), clock, quota=3, new_seconds=0, building_seconds=0)
+    store = Store(fixture_state(), clock, quota=4, new_seconds=0, building_seconds=0)
     store.delete_backup(ACCOUNT, PERCONA_BACKUP)
     assert store.create_backup(ACCOUNT, of_instance()).status == "NEW"
 

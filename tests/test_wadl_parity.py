@@ -32,6 +32,11 @@ REQUIRED = {
     "getAutomatedBackupById",
     "updateAutomatedBackupById",
     "deleteAutomatedBackupById",
+    # Instances and flavors (contract section 11).
+    "createInstance",
+    "deleteInstance",
+    "getFlavors",
+    "getFlavorById",
 }
 # Also derived from the WADL, so checked the same way: the read-only operations real clients use.
 ALSO_CHECKED = {"getVersions", "getInstance", "getInstanceById", "getHa", "getInstanceByHaId"}
