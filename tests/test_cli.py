@@ -18,6 +18,7 @@ def test_defaults_are_the_documented_ones() -> None:
     settings = settings_from([], {})
     assert (settings.host, settings.port, settings.quota) == ("127.0.0.1", 8779, 50)
     assert (settings.new_seconds, settings.building_seconds) == (1.0, 4.0)
+    assert settings.build_seconds == 5.0
     assert not settings.frozen_clock and not settings.rate_limits and settings.control
     assert settings.tokens is None and settings.control_token is None
     assert settings.log_level == "info" and settings.validate_responses
@@ -34,6 +35,7 @@ def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
         "MOCKSERVER_QUOTA": "7",
         "MOCKSERVER_NEW_SECONDS": "0",
         "MOCKSERVER_BUILDING_SECONDS": "2.5",
+        "MOCKSERVER_BUILD_SECONDS": "0",
         "MOCKSERVER_FROZEN_CLOCK": "1",
         "MOCKSERVER_RATE_LIMITS": "true",
         "MOCKSERVER_TOKENS": str(tokens),
@@ -47,6 +49,7 @@ def test_every_option_can_come_from_the_environment(tmp_path: Path) -> None:
     assert (settings.host, settings.port, settings.quota) == ("0.0.0.0", 9000, 7)
     assert settings.state_file == tmp_path / "state.json"
     assert (settings.new_seconds, settings.building_seconds) == (0.0, 2.5)
+    assert settings.build_seconds == 0.0
     assert settings.frozen_clock and settings.rate_limits and not settings.control
     assert settings.tokens == {"t1": frozenset({"1234"}), "admin": frozenset({"*"})}
     assert settings.control_token == "c" and settings.log_level == "warning"
@@ -66,6 +69,7 @@ def test_command_line_wins_over_the_environment() -> None:
     [
         (["--quota", "0"], {}),
         (["--new-seconds", "-1"], {}),
+        (["--build-seconds", "-0.5"], {}),
         ([], {"MOCKSERVER_FROZEN_CLOCK": "maybe"}),
         (["--port", "70000"], {}),
     ],
