@@ -1,6 +1,7 @@
 """The OpenStack command line (python-openstackclient with troveclient's plugin) against the mock:
 `openstack --os-auth-type admin_token --os-endpoint <base>/v1.0/<account> --os-token T
-database backup list|show|create|delete` and `database instance list|show`, and what they print.
+database backup list|show|create|delete`, `database instance list|show|create|delete` (create
+with `--backup`: a restore) and `database flavor list`, and what they print.
 Each run costs about a second of start-up, so each test runs the command once. The command runs
 with a HOME of its own: it writes its entry-point cache (~/.cache) and troveclient's completion
 cache (~/.troveclient) there, and reads no clouds.yaml of the caller's."""
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fixture_ids import (
     FIXTURE_BACKUPS,
@@ -33,6 +35,18 @@ pytestmark = pytest.mark.slow
 
 
 Openstack = Callable[..., subprocess.CompletedProcess[str]]
+
+# The fixture state's flavors (the WADL's examples): (id, name, ram in MB).
+FLAVORS = [
+    (1, "512MB Instance", 512),
+    (2, "1GB Instance", 1024),
+    (3, "2GB Instance", 2048),
+    (4, "4GB Instance", 4096),
+    (5, "8GB Instance", 8192),
+    (6, "16GB Instance", 16384),
+    (7, "32GB Instance", 32768),
+    (8, "64GB Instance", 65536),
+]
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +119,7 @@ def test_backup_list_prints_every_page_of_backups_newest_first(
         "snapshot",
         "COMPLETED",
         "None",
-        "2014-10-29T12:30:09Z",
+        "2014-02-13T21:47:21Z",  # the restore example's backup
     ]
     pages = backups_mock.requests("GET", "/backups")
     assert [page["query"] for page in pages] == ["", f"marker={seeded[19]}"]  # its next marker
@@ -151,6 +165,7 @@ def test_instance_show_prints_the_instance_with_its_datastore_flavor_and_volume(
         "datastore_version_number": None,  # the CLI's column; this API has no such member
         "flavor": "2",
         "volume": 1,
+        "hostname": "f4aaba46fb5f4316988d88da77759968.ord.rackspaceclouddb.com",  # the fixture's
     }
 
 
@@ -200,6 +215,7 @@ def test_backup_list_with_instance_by_name_resolves_it_and_the_api_ignores_the_f
         [PERCONA_BACKUP, PERCONA, "test_instance-backup"],
         [FIXTURE_BACKUPS[1], "None", "ha-backup1"],
         [FIXTURE_BACKUPS[2], "44b277eb-39be-4921-be31-3d61b43651d7", "snapshot"],
+        [FIXTURE_BACKUPS[3], "44b277eb-39be-4921-be31-3d61b43651d7", "snapshot"],
     ]
     [lookup] = backups_mock.requests("GET", "/instances")  # the name, found in the list
     assert lookup["ignored_query"] == ["include_clustered"]
@@ -267,3 +283,99 @@ def test_backup_delete_of_an_unknown_backup_prints_the_fault_and_fails(
     assert result.returncode == 1
     assert f"Resource {missing} cannot be found. (HTTP 404)" in result.stdout
     assert "Unable to delete the specified database backup(s)." in result.stderr
+
+
+def instance_statuses_until_active(
+    mock: BackupsMock, instance_id: str, limit: int = 30
+) -> list[str]:
+    """Poll the instance through the API, moving the mock's clock a second (`POST
+    /__mock/clock`) after each status that is not ACTIVE: the statuses seen, in order, each
+    once. Fails the test when it is not ACTIVE after `limit` seconds of the mock's clock."""
+    seen: list[str] = []
+    for _ in range(limit):
+        shown = httpx.get(f"{mock.base_url}/instances/{instance_id}", headers=mock.headers)
+        status = shown.json()["instance"]["status"] if shown.status_code == 200 else shown.text
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == "ACTIVE":
+            return seen
+        mock.advance(1)
+    pytest.fail(f"instance {instance_id} not ACTIVE after {limit} s; statuses seen: {seen}")
+
+
+def test_instance_create_with_backup_restores_it_and_list_and_delete_follow_the_instance(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    created = openstack(
+        backups_mock,
+        *("database", "instance", "create", "restored", "--flavor", "2", "--size", "2"),
+        *("--backup", PERCONA_BACKUP, "-f", "json"),  # COMPLETED, of the percona 5.6 instance
+    )
+
+    assert created.returncode == 0, created.stderr
+    shown = json.loads(created.stdout)
+    instance_id = shown.pop("id")
+    assert shown.pop("hostname").startswith(instance_id.replace("-", ""))
+    assert shown.pop("created") == shown.pop("updated")
+    assert shown == {
+        "name": "restored",
+        "status": "BUILD",
+        "datastore": "percona",  # the backup's: no --datastore was given
+        "datastore_version": "5.6",
+        "datastore_version_number": None,
+        "flavor": "2",
+        "volume": 2,
+    }
+    [request] = backups_mock.requests("POST", "/instances")
+    assert request["body"] == {  # the flavor and the backup were looked up by id first
+        "instance": {
+            "name": "restored",
+            "flavorRef": 2,  # the flavor's id as GET /flavors/2 answers it: an integer
+            "volume": {"size": 2, "type": None},
+            "restorePoint": {"backupRef": PERCONA_BACKUP},
+            "access": {"is_public": False},
+        }
+    }
+    assert instance_statuses_until_active(backups_mock, instance_id) == ["BUILD", "ACTIVE"]
+
+    listed = openstack(backups_mock, "database", "instance", "list", "-f", "json")
+
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["ID"]: row for row in json.loads(listed.stdout)}
+    assert list(rows) == sorted([*FIXTURE_INSTANCES, instance_id])
+    assert rows[instance_id] == {
+        "ID": instance_id,
+        "Name": "restored",
+        "Datastore": "percona",
+        "Datastore Version": "5.6",
+        "Status": "ACTIVE",
+        "Operating Status": "",
+        "Public": "",
+        "Addresses": "",
+        "Flavor ID": "2",
+        "Size": 2,
+        "Role": "",
+    }
+
+    deleted = openstack(backups_mock, "database", "instance", "delete", instance_id)
+
+    assert deleted.returncode == 0, deleted.stderr
+    expected = f"Request to delete database instance {instance_id} has been accepted."
+    assert deleted.stdout.strip() == expected
+    account = backups_mock.state()["accounts"]["1234"]
+    assert sorted(i["id"] for i in account["instances"]) == FIXTURE_INSTANCES
+    assert PERCONA_BACKUP in [b["id"] for b in account["backups"]]  # the backup stays
+
+
+def test_flavor_list_prints_the_eight_flavors_with_their_name_and_ram(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    result = openstack(backups_mock, "database", "flavor", "list", "-f", "json")
+
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert [(f["ID"], f["Name"], f["RAM"]) for f in listed] == FLAVORS
+    # The CLI's other columns are Nova's flavor members, which this API's flavors do not have
+    assert {(f["vCPUs"], f["Disk"], f["Ephemeral"]) for f in listed} == {("", "", "")}
+    [request] = backups_mock.requests("GET", "/flavors*")  # one request: no lookup per flavor
+    assert (request["path"], request["status"]) == ("/v1.0/1234/flavors", 200)

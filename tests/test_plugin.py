@@ -7,17 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fixture_ids import FIXTURE_BACKUPS
 
 from mockserver.pytest_plugin import BackupsMock, MockFactory, MockPool
 
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
 SHUTDOWN = "7545e164-c45d-4ca7-bb6c-e2c677d2c864"
 HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
-FIXTURE_BACKUPS = [
-    "d9f56b04-e17d-41f0-ae92-30a3b47b8d29",
-    "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e",
-    "a9832168-7541-4536-b8d9-a8a9b79cf1b4",
-]
 
 
 def call(mock: BackupsMock, method: str, path: str, body: Any = None) -> httpx.Response:
@@ -202,7 +198,8 @@ def test_factory_gives_a_distinct_mock_for_each_call_in_a_test(
     create(first)
 
     assert first.url != second.url
-    assert len(backup_ids(first)) == 4 and backup_ids(second) == FIXTURE_BACKUPS
+    assert len(backup_ids(first)) == len(FIXTURE_BACKUPS) + 1
+    assert backup_ids(second) == FIXTURE_BACKUPS
 
 
 def test_factory_refuses_unknown_and_fixed_settings(backups_mock_factory: MockFactory) -> None:

@@ -1,8 +1,9 @@
 """python-troveclient 8.x, as it is, works against the mock: a keystoneauth1 session with a
 static token and the mock's base URL, no Keystone (see ../shared/notes/stack-facts.md). Every call
-of its `instances` and `backups` managers that this API serves is made here as a consumer makes
-it, unmodified; the ones that send a query parameter the API does not define (`include_clustered`,
-`instance_id`) get the answer without it, as from the real service (contract section 9)."""
+of its `instances`, `backups` and `flavors` managers that this API serves is made here as a
+consumer makes it, unmodified (a restore included: back up, wait, restore, wait, delete); the
+ones that send a query parameter the API does not define (`include_clustered`, `instance_id`)
+get the answer without it, as from the real service (contract section 9)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ from troveclient.v1 import client as trove
 from mockserver.pytest_plugin import BackupsMock, MockFactory
 
 MISSING = "00000000-0000-0000-0000-000000000000"
+# The fixture state's flavors (the WADL's examples): (id, name, ram in MB).
+FLAVORS = [
+    (1, "512MB Instance", 512),
+    (2, "1GB Instance", 1024),
+    (3, "2GB Instance", 2048),
+    (4, "4GB Instance", 4096),
+    (5, "8GB Instance", 8192),
+    (6, "16GB Instance", 16384),
+    (7, "32GB Instance", 32768),
+    (8, "64GB Instance", 65536),
+]
 
 
 ClientFor = Callable[..., Any]
@@ -57,6 +69,23 @@ def completion_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     under ~/.troveclient: keep it in the test's own directory."""
     monkeypatch.setenv("TROVECLIENT_UUID_CACHE_DIR", str(tmp_path))
     return tmp_path
+
+
+def statuses_until(
+    mock: BackupsMock, read: Callable[[], Any], wanted: str, *, limit: int = 30
+) -> list[str]:
+    """Poll `read()` (a troveclient resource), moving the mock's clock a second after each
+    status that is not `wanted`: the statuses seen, in order, each once. Fails the test when
+    `wanted` has not come after `limit` seconds of the mock's clock."""
+    seen: list[str] = []
+    for _ in range(limit):
+        status = read().status
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == wanted:
+            return seen
+        mock.advance(1)
+    pytest.fail(f"not {wanted} after {limit} s of the mock's clock; statuses seen: {seen}")
 
 
 @pytest.fixture
@@ -106,6 +135,7 @@ def test_list_returns_the_accounts_backups_newest_first_in_one_page(
         ("test_instance-backup", "COMPLETED"),
         ("ha-backup1", "COMPLETED"),
         ("snapshot", "COMPLETED"),
+        ("snapshot", "COMPLETED"),  # the restore example's backup
     ]
     [request] = backups_mock.requests("GET", "/backups")
     assert (request["query"], request["ignored_query"]) == ("", [])
@@ -129,7 +159,7 @@ def test_list_with_datastore_returns_only_that_datastores_backups(
 ) -> None:
     mysql = trove_client.backups.list(datastore="mysql")
 
-    assert [b.id for b in mysql] == [HA_BACKUP, FIXTURE_BACKUPS[2]]
+    assert [b.id for b in mysql] == [HA_BACKUP, *FIXTURE_BACKUPS[2:]]
     assert {b.datastore["type"] for b in mysql} == {"mysql"}
     [request] = backups_mock.requests("GET", "/backups")
     assert (request["query"], request["ignored_query"]) == ("datastore=mysql", [])
@@ -383,3 +413,93 @@ def test_a_backup_of_an_instance_that_is_not_active_is_unprocessable(trove_clien
     with pytest.raises(exceptions.UnprocessableEntity) as raised:
         trove_client.backups.create("stopped", SHUTDOWN)
     assert raised.value.http_status == 422 and "SHUTDOWN" in raised.value.message
+
+
+# -- restore, delete and flavors (contract section 11) ------------------------------------------
+
+
+def test_a_completed_backup_restores_to_an_instance_that_builds_lists_and_deletes(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    made = trove_client.backups.create("before-restore", PERCONA)  # percona 5.6, not the default
+    backup_statuses = statuses_until(
+        backups_mock, lambda: trove_client.backups.get(made.id), "COMPLETED"
+    )
+    backup = trove_client.backups.get(made.id)
+
+    restored = trove_client.instances.create(
+        "restored", "2", volume={"size": 2}, restorePoint={"backupRef": backup.id}
+    )
+
+    assert backup_statuses == ["NEW", "BUILDING", "COMPLETED"]
+    assert (restored.name, restored.status) == ("restored", "BUILD")
+    [request] = backups_mock.requests("POST", "/instances")
+    assert request["body"] == {
+        "instance": {
+            "name": "restored",
+            "flavorRef": "2",
+            "volume": {"size": 2},
+            "restorePoint": {"backupRef": backup.id},
+        }
+    }
+    with pytest.raises(exceptions.UnprocessableEntity):
+        trove_client.instances.delete(restored.id)  # not while it builds
+    instance_statuses = statuses_until(
+        backups_mock, lambda: trove_client.instances.get(restored.id), "ACTIVE"
+    )
+    assert instance_statuses == ["BUILD", "ACTIVE"]
+    active = trove_client.instances.get(restored.id)
+    # The backup's datastore, less its `version_id` (an instance shows type and version only)
+    assert (backup.datastore["type"], backup.datastore["version"]) == ("percona", "5.6")
+    assert active.datastore == {"type": "percona", "version": "5.6"}
+    assert (active.flavor["id"], active.volume["size"]) == ("2", 2)
+    assert restored.id in [i.id for i in trove_client.instances.list()]
+
+    trove_client.instances.delete(restored.id)
+
+    with pytest.raises(exceptions.NotFound):
+        trove_client.instances.get(restored.id)
+    assert [i.id for i in trove_client.instances.list()] == FIXTURE_INSTANCES
+    kept = trove_client.backups.get(backup.id)
+    assert (kept.status, kept.instance_id, kept.datastore) == (
+        "COMPLETED",
+        PERCONA,
+        backup.datastore,
+    )
+    assert backup.id in [b.id for b in trove_client.backups.list()]
+
+
+def test_restoring_a_backup_that_is_not_completed_is_unprocessable(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    running = trove_client.backups.create("running", MYSQL)
+    failed = backups_mock.add_backup(instance_id=MYSQL, status="FAILED")["id"]
+    cases = [(running.id, "NEW"), (running.id, "BUILDING"), (failed, "FAILED")]
+    refused = []
+
+    for backup_id, _ in cases:
+        with pytest.raises(exceptions.UnprocessableEntity) as raised:
+            trove_client.instances.create(
+                "too-soon", "2", volume={"size": 2}, restorePoint={"backupRef": backup_id}
+            )
+        refused.append((raised.value.http_status, raised.value.message))
+        backups_mock.advance(1)  # the running backup: NEW -> BUILDING
+
+    assert [code for code, _ in refused] == [422, 422, 422]
+    assert all(
+        f"{backup_id} is {status}" in message
+        for (backup_id, status), (_, message) in zip(cases, refused, strict=True)
+    ), refused
+    assert [i.id for i in trove_client.instances.list()] == FIXTURE_INSTANCES  # none was made
+
+
+def test_flavor_list_and_get_return_the_eight_flavors_with_their_name_and_ram(
+    trove_client: Any, backups_mock: BackupsMock
+) -> None:
+    listed = trove_client.flavors.list()
+    shown = trove_client.flavors.get(1)
+
+    assert [(f.id, f.name, f.ram) for f in listed] == FLAVORS
+    assert (shown.id, shown.name, shown.ram) == FLAVORS[0]
+    assert {"rel": "self", "href": f"{backups_mock.base_url}/flavors/1"} in shown.links
+    assert [r["status"] for r in backups_mock.requests("GET", "/flavors*")] == [200, 200]
