@@ -9,8 +9,10 @@ control API's run replaces the state and moves the clock; a run must not see ano
   (after a long fuzzing phase, schemathesis keeps its stateful phase short);
 - control: every phase and check on the control API, with a control token.
 
-The run fails when schemathesis finds anything, and when a mock does not survive it: stopped
-with SIGTERM, each must still exit 0. Extra arguments go to every schemathesis run:
+The run fails when schemathesis finds anything, when a mock does not survive it (stopped with
+SIGTERM, each must still exit 0), and when a run of every phase (api, control) sent no test case
+to a documented operation (unless the arguments select operations). Extra arguments go to every
+schemathesis run:
 
     python fuzz/run.py --max-examples 50        a short run
 """
@@ -33,10 +35,16 @@ REPORT = HERE / "report"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CONTROL_TOKEN = "fuzz-control-token"
 STATEFUL_SECONDS = 300
-# Lifecycles of 0 s and a quota far away: creates succeed, so stateful runs go deep; the busy
-# (422) and quota (413) answers are configured as expected all the same.
+METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+# Arguments that select operations or phases: a run with them need not reach every documented
+# operation (the stateful phase alone follows the links only).
+SELECTING = ("--include", "--exclude", "--phases")
+# Lifecycles of 0 s (backups, and the BUILD of a created instance) and a quota far away:
+# creates succeed and what they create is ready at once, so stateful runs go deep (a created
+# instance is deleted, backed up); the busy (422) and quota (413) answers are configured as
+# expected all the same.
 API_MOCK = ["--tokens", str(HERE / "tokens.json"), "--quota", "100000"]
-API_MOCK += ["--new-seconds", "0", "--building-seconds", "0"]
+API_MOCK += ["--new-seconds", "0", "--building-seconds", "0", "--build-seconds", "0"]
 RUNS = {
     "api": (API_MOCK, []),
     "api-stateful": (API_MOCK, ["--phases", "stateful", "--max-time", str(STATEFUL_SECONDS)]),
@@ -97,10 +105,13 @@ def schema(name: str, url: str) -> tuple[Path, list[str]]:
     return path, [str(path), "--url", base]
 
 
-def summary(events: Path, document: Path) -> str:
-    """Test cases per documented operation and per phase, and the checks that ran."""
+def summary(events: Path, document: Path) -> tuple[str, list[str]]:
+    """Test cases per documented operation and per phase, and the checks that ran; and the
+    documented operations no test case reached."""
     paths = json.loads(document.read_text(encoding="utf-8"))["paths"]
-    documented = {f"{m.upper()} {path}" for path, item in paths.items() for m in item}
+    documented = {
+        f"{m.upper()} {path}" for path, item in paths.items() for m in item if m in METHODS
+    }
     operations: Counter[str] = Counter()
     phases: Counter[str] = Counter()
     checks: set[str] = set()
@@ -119,7 +130,7 @@ def summary(events: Path, document: Path) -> str:
     lines = [f"  {count:6d}  {operation}" for operation, count in sorted(operations.items())]
     lines.append("  phases: " + ", ".join(f"{p} {n}" for p, n in sorted(phases.items())))
     lines.append("  checks: " + ", ".join(sorted(checks)))
-    return "\n".join(lines)
+    return "\n".join(lines), sorted(documented - set(operations))
 
 
 def main(argv: list[str]) -> int:
@@ -140,9 +151,14 @@ def main(argv: list[str]) -> int:
         finally:
             survived = stop(name, process)
         print(f"fuzz: {name}: schemathesis exit {code} in {time.monotonic() - started:.0f} s")
+        every = not any(a.startswith(SELECTING) for a in [*arguments, *argv])
+        missed: list[str] = []
         if events.exists():
-            print(summary(events, document), flush=True)
-        failed = failed or code != 0 or not survived
+            text, missed = summary(events, document)
+            print(text, flush=True)
+        if every and missed:
+            print(f"fuzz: {name}: no test case reached {', '.join(missed)}")
+        failed = failed or code != 0 or not survived or (every and bool(missed))
     print(f"fuzz: {'FAILED' if failed else 'clean'} in {time.monotonic() - began:.0f} s")
     return 1 if failed else 0
 

@@ -142,10 +142,13 @@ def _compile(template: str) -> re.Pattern[str]:
     position = 0
     for found in _PARAMETER.finditer(template):
         pieces.append(re.escape(template[position : found.start()]))
-        pieces.append(f"(?P<{found.group(1)}>[^/]+)")
+        pieces.append(f"(?P<{found.group(1)}>[^/\\n]+)")
         position = found.end()
     pieces.append(re.escape(template[position:]))
-    return re.compile("^" + "".join(pieces) + "$")
+    # connexion's router matches no path with a newline anywhere (`/backups\n`, `/1234\n/...`):
+    # nor may the gateway, or the fast path would answer what connexion calls unknown. So no
+    # newline in a parameter, and \Z rather than $, which also matches before a final newline.
+    return re.compile("^" + "".join(pieces) + "\\Z")
 
 
 def _first_example(content: Mapping[str, Any] | None) -> Any:

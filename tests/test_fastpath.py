@@ -23,12 +23,13 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 from support import FIXTURES, read_json
 
 import mockserver.app
 import mockserver.core
+import mockserver.instances
 import mockserver.schedules
 from mockserver import Settings, create_app
 from mockserver.app import Mock
@@ -53,7 +54,8 @@ MAX_STEPS = 8  # requests per sequence
 
 class SeededUuids:
     """A stand-in for the `uuid` module of the store's modules: uuid4() draws from a generator
-    reseeded before each request, so both mocks give a created backup or schedule the same id."""
+    reseeded before each request, so both mocks give a created backup, schedule or instance (and
+    so its hostname) the same id."""
 
     def __init__(self, seed: int = 0) -> None:
         self._random = random.Random(seed)
@@ -65,8 +67,12 @@ class SeededUuids:
         return uuid.UUID(int=self._random.getrandbits(128), version=4)
 
 
-# The id of the backup that request N of a sequence creates, if it creates one.
-CREATED = [str(SeededUuids(step).uuid4()) for step in range(MAX_STEPS)]
+def created(step: int) -> str:
+    """The id of the backup, schedule or instance that request `step` of a sequence creates."""
+    return str(SeededUuids(step).uuid4())
+
+
+CREATED = [created(step) for step in range(MAX_STEPS)]
 assert len(set(CREATED) | set(BACKUPS)) == MAX_STEPS + len(BACKUPS)
 
 
@@ -182,6 +188,10 @@ LIMITS = [
 ]
 VALID_LIMITS = ["1", "2", "3", "20", "21", "1000", "9" * 30]
 ANY_ID = [*BACKUPS, *INSTANCES, *HA, *CREATED[:4], UNKNOWN]
+FLAVORS = [str(flavor["id"]) for flavor in STATE["flavors"]]
+# Flavor ids: a decimal part is dropped ("1.5" is flavor 1), an id of no flavor is 404.
+VALID_FLAVOR_IDS = [*FLAVORS, "1.5", "2.", "0", "9", "999999999"]
+FLAVOR_EXTRAS = ["01", "-1", "+1", "1e0", "1.5.5", "0x1", "1%20", "%EF%BC%91", "9" * 12]
 MARKERS = [*ANY_ID, "", "not-an-id", UNKNOWN.upper()]
 VALID_DATASTORES = ["mysql", "percona", "mariadb", "MySQL"]
 DATASTORES = [*VALID_DATASTORES, "", "x" * 256]
@@ -264,7 +274,8 @@ INCREMENTALS: list[Any] = [1, 0, True, False, 2, "1", None]
 
 def valid_member() -> st.SearchStrategy[dict[str, Any]]:
     """The `backup` member of a create the schema accepts (the store may still refuse it)."""
-    instance = st.fixed_dictionaries({"instance": st.sampled_from(ACTIVE)})
+    # Of an instance of the state, or of one a request of the sequence creates.
+    instance = st.fixed_dictionaries({"instance": st.sampled_from([*ACTIVE, *CREATED[:4]])})
     ha = st.fixed_dictionaries(
         {"source": st.just({"type": "ha", "id": HA[0]})},
         optional={"instance": st.sampled_from([None, ""])},
@@ -300,6 +311,7 @@ def any_member() -> st.SearchStrategy[dict[str, Any]]:
 
 SCHEDULE_TARGETS: list[dict[str, Any]] = [
     *({"instance_id": i} for i in ACTIVE),
+    *({"instance_id": i} for i in CREATED[:2]),
     *({"instance_id": i} for i in NOT_ACTIVE),
     {"source_id": HA[0], "source_type": "ha"},
     {"source_id": ACTIVE[0]},
@@ -382,6 +394,19 @@ RAW_BODIES = [
     nested(150),
     b"[" * 1000 + b"]" * 1000,
 ]
+RAW_INSTANCES = [
+    b'{"instance": {"name": "n", "flavorRef": 1, "volume": {"size": 1e400}}}',
+    b'{"instance": {"name": "n", "flavorRef": NaN, "volume": {"size": 1}}}',
+    b'{"instance": {"name": "n", "flavorRef": 1, "volume": {"size": 1}, "x": '
+    + b"[" * 150
+    + b"]" * 150
+    + b"}}",
+    b'{"instance": {"name": "n", "flavorRef": ' + b"9" * 4300 + b', "volume": {"size": 1}}}',
+    b'{"instance": {"name": "n", "flavorRef": ' + b"9" * 4301 + b', "volume": {"size": 1}}}',
+    b'{"instance": {"name": "n", "flavorRef": 1, "volume": {"size": 1.0}}}',
+    b'{"instance": {"name": "n", "flavorRef": 1.0, "volume": {"size": 1}}}',
+    b'{"instance": {"name": "n", "flavorRef": 1, "volume": {"size": 1}, "name": "m"}}',
+]
 
 
 def create_body() -> st.SearchStrategy[bytes]:
@@ -402,6 +427,88 @@ def create_body() -> st.SearchStrategy[bytes]:
     return st.one_of(encoded, encoded, encoded, st.sampled_from(RAW_BODIES))
 
 
+# Instances (contract section 11): a create, a restore of a backup of the state or of one the
+# sequence makes, with the datastore named or not.
+FLAVOR_REFS: list[Any] = [1, 2, 8, "1", "1.5", "https://x/v1.0/1234/flavors/3", "/flavors/2/"]
+BAD_FLAVOR_REFS: list[Any] = [9, "9", "0", "flavors/1", "1\n", "\uff11", 0, -1, 1.5, True, None]
+BAD_FLAVOR_REFS += ["", "x" * 1025, [1], {"id": 1}]
+VOLUMES: list[Any] = [{"size": 1}, {"size": 2}, {"size": 150}, {"size": 1, "type": "ssd"}]
+BAD_VOLUMES: list[Any] = [{"size": 0}, {"size": 151}, {"size": 1.5}, {"size": "1"}, {}, 5, None]
+BAD_VOLUMES += [{"size": True}, {"size": 2**64}]
+DATASTORE_MEMBERS: list[Any] = [
+    {},
+    {"type": "mysql"},
+    {"type": "MySQL", "version": "5.1"},
+    {"type": "mysql", "version": "1379cc8b-4bc5-4c4a-9e9d-7a9ad27c0866"},
+    {"type": "percona", "version": "5.6"},
+    {"type": "mariadb"},
+    {"version": "5.6"},
+    {"version": "10.1"},
+    {"type": "nosql"},
+    {"type": "mysql", "version": "9.9"},
+]
+BAD_DATASTORES: list[Any] = [None, "mysql", {"type": ""}, {"type": 5}, {"version": "v" * 256}]
+BACKUP_REFS = [*BACKUPS, *CREATED[:4], UNKNOWN]
+BAD_RESTORE_POINTS: list[Any] = [{}, None, "x", {"backupRef": ""}, {"backupRef": 5}]
+BAD_RESTORE_POINTS += [{"backupRef": BACKUPS[0].upper()}, {"id": BACKUPS[0]}]
+
+
+def valid_instance() -> st.SearchStrategy[dict[str, Any]]:
+    """A create of an instance the schema accepts (the store may still refuse it)."""
+    member = st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(VALID_NAMES),
+            "flavorRef": st.sampled_from([*FLAVOR_REFS, *FLAVOR_REFS, 9, "9"]),
+            "volume": st.sampled_from(VOLUMES),
+        },
+        optional={
+            "datastore": st.sampled_from(DATASTORE_MEMBERS),
+            "restorePoint": st.sampled_from(BACKUP_REFS).map(lambda b: {"backupRef": b}),
+            "databases": st.just([{"name": "db"}]),
+            "users": st.just([{"name": "u", "password": "p"}]),
+            "configuration": st.just("c"),
+            "extra": st.sampled_from([1, None]),
+        },
+    )
+    return member.map(lambda instance: {"instance": instance})
+
+
+def any_instance() -> st.SearchStrategy[dict[str, Any]]:
+    """An `instance` member with any of the members, each valid or not."""
+    restore_points = st.one_of(
+        st.sampled_from(BACKUP_REFS).map(lambda b: {"backupRef": b}),
+        st.sampled_from(BAD_RESTORE_POINTS),
+    )
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.sampled_from(NAMES),
+            "flavorRef": st.sampled_from([*FLAVOR_REFS, *BAD_FLAVOR_REFS]),
+            "volume": st.sampled_from([*VOLUMES, *BAD_VOLUMES]),
+            "datastore": st.sampled_from([*DATASTORE_MEMBERS, *BAD_DATASTORES]),
+            "restorePoint": restore_points,
+        },
+    )
+
+
+def instance_body() -> st.SearchStrategy[bytes]:
+    member = st.one_of(valid_instance().map(lambda d: d["instance"]), any_instance())
+    document = st.one_of(
+        st.builds(lambda m: {"instance": m}, member),
+        st.builds(lambda m: {"instance": m}, member),
+        st.builds(lambda m: {"instance": m, "extra": True}, member),
+        st.builds(lambda m: [{"instance": m}], member),
+        st.builds(lambda m: {"instances": m}, member),
+        st.sampled_from([{"instance": None}, {"instance": []}, {"instance": "n"}]),
+    )
+    encoded = st.builds(
+        lambda d, ascii_only: json.dumps(d, ensure_ascii=ascii_only).encode(),
+        document,
+        st.booleans(),
+    )
+    return st.one_of(encoded, encoded, encoded, st.sampled_from([*RAW_BODIES, *RAW_INSTANCES]))
+
+
 def schedule_body() -> st.SearchStrategy[bytes]:
     document = st.one_of(valid_schedule(), valid_change(), st.sampled_from(SCHEDULE_BODIES))
     return st.one_of(document.map(lambda d: json.dumps(d).encode()), st.sampled_from(RAW_BODIES))
@@ -412,7 +519,9 @@ VALID_BODIES = {
     "createBackup": valid_member().map(lambda member: {"backup": member}),
     "createAutoBackup": valid_schedule(),
     "updateAutomatedBackupById": valid_change(),
+    "createInstance": valid_instance(),
 }
+BODIES = {"createBackup": create_body, "createInstance": instance_body}
 
 
 CONTENT_TYPES: list[bytes | None] = [
@@ -439,9 +548,12 @@ def requests(draw: st.DrawFn) -> Request:
     account = "1234" if plain else draw(st.sampled_from(["1234", "1234", "5678", "%20", "a" * 65]))
     root = f"/v1.0/{account}"
     backup = ids(plain, BACKUPS, CREATED[:4])
-    instance = ids(plain, INSTANCES)
+    instance = ids(plain, INSTANCES, CREATED[:4])
     ha = ids(plain, HA)
     schedule = ids(plain, CREATED[:4])
+    flavor = st.sampled_from(VALID_FLAVOR_IDS)
+    if not plain:
+        flavor = st.one_of(flavor, st.sampled_from([*FLAVOR_EXTRAS, *SEGMENT_EXTRAS]))
     label, method, path, declared = draw(
         st.one_of(
             st.just(("getVersions", "GET", "/", ())),
@@ -451,7 +563,12 @@ def requests(draw: st.DrawFn) -> Request:
             backup.map(lambda b: ("getBackupById", "GET", f"{root}/backups/{b}", ())),
             backup.map(lambda b: ("deleteBackup", "DELETE", f"{root}/backups/{b}", ())),
             st.just(("getInstance", "GET", f"{root}/instances", PAGED)),
+            st.just(("createInstance", "POST", f"{root}/instances", ())),
+            st.just(("createInstance", "POST", f"{root}/instances", ())),
             instance.map(lambda i: ("getInstanceById", "GET", f"{root}/instances/{i}", ())),
+            instance.map(lambda i: ("deleteInstance", "DELETE", f"{root}/instances/{i}", ())),
+            st.just(("getFlavors", "GET", f"{root}/flavors", ())),
+            flavor.map(lambda f: ("getFlavorById", "GET", f"{root}/flavors/{f}", ())),
             instance.map(
                 lambda i: ("getBackupsByInstance", "GET", f"{root}/instances/{i}/backups", PAGED)
             ),
@@ -471,7 +588,9 @@ def requests(draw: st.DrawFn) -> Request:
                 [
                     ("other", "PUT", f"{root}/backups", ()),
                     ("other", "PATCH", f"{root}/backups/{BACKUPS[0]}", ()),
-                    ("other", "POST", f"{root}/instances", ()),
+                    ("other", "PUT", f"{root}/instances", ()),
+                    ("other", "POST", f"{root}/flavors", ()),
+                    ("other", "DELETE", f"{root}/flavors/1", ()),
                     ("other", "GET", f"{root}/nothing", ()),
                     ("other", "HEAD", f"{root}/backups", ()),
                     ("other", "GET", f"{root}/backups/", ()),
@@ -491,7 +610,7 @@ def requests(draw: st.DrawFn) -> Request:
         headers.append((b"content-length", str(len(body)).encode()))
     # Else a request that takes a body mostly has one, and any other request seldom does.
     elif not plain and draw(st.integers(0, 9)) < (9 if label in VALID_BODIES else 1):
-        body = draw(create_body() if label == "createBackup" else schedule_body())
+        body = draw(BODIES.get(label, schedule_body)())
         content_type = draw(st.sampled_from(CONTENT_TYPES))
         if content_type is not None:
             headers.append((b"content-type", content_type))
@@ -547,6 +666,7 @@ def pair() -> Iterator[Pair]:
         patch.setattr(fast.gateway, "app", spy)
         patch.setattr(mockserver.core, "uuid", uuids)
         patch.setattr(mockserver.schedules, "uuid", uuids)
+        patch.setattr(mockserver.instances, "uuid", uuids)
         yield Pair(fast, slow, spy, uuids)
 
 
@@ -570,12 +690,12 @@ def describe(sent: list[Request], fast: Answer, slow: Answer) -> str:
     )
 
 
-@settings(max_examples=1000, deadline=None)
-@given(sequence=SEQUENCES)
-def test_every_request_gets_the_same_answer_and_change_from_both_pipelines(
-    pair: Pair, sequence: list[Request]
-) -> None:
-    async def run() -> None:
+def compare(pair: Pair, sequence: list[Request]) -> list[Answer]:
+    """Send `sequence` to both mocks, reset, and assert the same answers, then the same state
+    and journal; the fast mock's answers."""
+
+    async def run() -> list[Answer]:
+        answers = []
         for mock in (pair.fast, pair.slow):
             for request in (RESET, CLEAR_JOURNAL):
                 assert (await send(mock, request)).status in (200, 204)
@@ -586,9 +706,11 @@ def test_every_request_gets_the_same_answer_and_change_from_both_pipelines(
             pipeline = "connexion" if pair.spy.calls > before else "gateway or fast path"
             pair.uuids.reseed(step)
             slow = await send(pair.slow, request)
-            event(f"{request.label} {fast.status}: {pipeline}")
+            if currently_in_test_context():
+                event(f"{request.label} {fast.status}: {pipeline}")
             message = describe(sequence[: step + 1], fast, slow)
             assert fast.comparable() == slow.comparable(), message
+            answers.append(fast)
         for request in (STATE_REQUEST, JOURNAL):
             # Reading the state makes the scheduled runs that fell due: their backups' ids
             # come from the generator too.
@@ -598,14 +720,148 @@ def test_every_request_gets_the_same_answer_and_change_from_both_pipelines(
             slow = await send(pair.slow, request)
             assert fast.status == slow.status == 200, describe([*sequence, request], fast, slow)
             assert fast.body == slow.body, describe([*sequence, request], fast, slow)
+        return answers
 
-    asyncio.run(run())
+    return asyncio.run(run())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(sequence=SEQUENCES)
+def test_every_request_gets_the_same_answer_and_change_from_both_pipelines(
+    pair: Pair, sequence: list[Request]
+) -> None:
+    compare(pair, sequence)
+
+
+# -- instances and flavors, step by step (contract section 11) ---------------------------------
+
+
+def advance(seconds: int) -> Request:
+    body = json.dumps({"advance_seconds": seconds}).encode()
+    headers = ((b"content-type", b"application/json"),)
+    return Request("advanceClock", "POST", "/__mock/clock", headers=headers, body=body)
+
+
+def make(**members: Any) -> dict[str, Any]:
+    """A create of an instance: flavor 2, 2 GB, with `members`."""
+    return {"instance": {"name": "made", "flavorRef": 2, "volume": {"size": 2}} | members}
+
+
+def restore_of(backup: str, **members: Any) -> dict[str, Any]:
+    return make(restorePoint={"backupRef": backup}, **members)
+
+
+ROOT = "/v1.0/1234"
+MADE = created(0)  # the instance step 0 of each sequence below creates
+# (request, the status it gets) in order; ids of what step N creates are created(N).
+INSTANCE_SEQUENCES: dict[str, list[tuple[Request, int]]] = {
+    "create, back up, restore, delete": [
+        (api("POST", f"{ROOT}/instances", body=make()), 200),
+        (api("GET", f"{ROOT}/instances/{MADE}"), 200),
+        (api("DELETE", f"{ROOT}/instances/{MADE}"), 422),  # BUILD
+        (api("POST", f"{ROOT}/backups", body={"backup": {"name": "b", "instance": MADE}}), 422),
+        (advance(5), 200),
+        (api("GET", f"{ROOT}/instances/{MADE}"), 200),
+        (api("POST", f"{ROOT}/backups", body={"backup": {"name": "b", "instance": MADE}}), 202),
+        (api("DELETE", f"{ROOT}/instances/{MADE}"), 422),  # BACKUP
+        (api("POST", f"{ROOT}/instances", body=restore_of(created(6))), 422),  # NEW
+        (advance(86_400), 200),
+        (api("POST", f"{ROOT}/instances", body=restore_of(created(6), datastore={})), 200),
+        (api("DELETE", f"{ROOT}/instances/{MADE}"), 202),
+        (api("GET", f"{ROOT}/instances/{MADE}"), 404),
+        (api("GET", f"{ROOT}/instances/{MADE}/backups"), 404),
+        (api("DELETE", f"{ROOT}/instances/{MADE}"), 404),
+        (api("GET", f"{ROOT}/backups/{created(6)}"), 200),  # a deleted instance's backup stays
+        (api("POST", f"{ROOT}/instances", body=restore_of(created(6))), 200),
+        (api("GET", f"{ROOT}/instances", b"limit=20"), 200),
+        (api("GET", f"{ROOT}/backups", b"datastore=mysql"), 200),
+        (advance(5), 200),
+        (api("DELETE", f"{ROOT}/instances/{created(10)}"), 202),
+    ],
+    "a created instance's schedule goes with it": [
+        (api("POST", f"{ROOT}/instances", body=make(datastore={"type": "percona"})), 200),
+        (advance(5), 200),
+        (
+            api(
+                "POST",
+                f"{ROOT}/schedules",
+                body={
+                    "schedule": {"action": "backup", "day_of_week": 0, "hour": 1, "minute": 2}
+                    | {"instance_id": MADE}
+                },
+            ),
+            202,
+        ),
+        (api("GET", f"{ROOT}/schedules"), 200),
+        (api("DELETE", f"{ROOT}/instances/{MADE}"), 202),
+        (api("GET", f"{ROOT}/schedules/{created(2)}"), 404),
+        (advance(8 * 86_400), 200),
+        (api("GET", f"{ROOT}/backups"), 200),
+    ],
+    "restores and deletes refused": [
+        (api("POST", f"{ROOT}/instances", body=restore_of(BACKUPS[0], volume={"size": 1})), 200),
+        (
+            api(
+                "POST",
+                f"{ROOT}/instances",
+                body=restore_of(BACKUPS[0], datastore={"type": "mysql"}),
+            ),
+            400,
+        ),
+        (api("POST", f"{ROOT}/instances", body=restore_of(UNKNOWN)), 404),
+        (api("POST", f"{ROOT}/instances", body=restore_of(HA[0])), 404),
+        (api("POST", f"{ROOT}/instances", body=make(flavorRef=9)), 404),
+        (api("POST", f"{ROOT}/instances", body=make(datastore={"type": "nosql"})), 404),
+        (api("POST", f"{ROOT}/instances", body=make(datastore={"version": "10.1"})), 404),
+        (api("POST", f"{ROOT}/instances", body={"instance": {}}), 400),
+        (api("DELETE", f"{ROOT}/instances/{HA_MEMBERS[0]}"), 422),
+        (api("DELETE", f"{ROOT}/instances/{HA[0]}"), 404),
+        (api("DELETE", f"/v1.0/5678/instances/{ACTIVE[0]}"), 404),
+        (api("POST", "/v1.0/5678/instances", body=restore_of(BACKUPS[0])), 404),
+        (api("GET", f"{ROOT}/flavors/9"), 404),
+        (api("GET", f"{ROOT}/flavors/1.5"), 200),
+        (api("GET", "/v1.0/5678/flavors"), 200),
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", INSTANCE_SEQUENCES.values(), ids=INSTANCE_SEQUENCES.keys())
+def test_instances_made_and_deleted_are_the_same_in_both_pipelines(
+    pair: Pair, steps: list[tuple[Request, int]]
+) -> None:
+    answers = compare(pair, [request for request, _ in steps])
+    statuses = [answer.status for answer in answers]
+    assert statuses == [status for _, status in steps]
+    made = json.loads(answers[0].body)["instance"]
+    assert made["id"] == MADE and made["hostname"].startswith(MADE.replace("-", ""))
+
+
+# Requests at the edges of the routes: each must get the same answer, and make the same change,
+# through both pipelines.
+EDGES = {
+    "flavor id then LF": api("GET", f"{ROOT}/flavors/1%0A"),
+    "flavors then LF": api("GET", f"{ROOT}/flavors%0A"),
+    "a create at instances then LF": api("POST", f"{ROOT}/instances%0A", body=make()),
+    "a delete of an instance id then LF": api("DELETE", f"{ROOT}/instances/{NOT_ACTIVE[0]}%0A"),
+    "flavor id then CR": api("GET", f"{ROOT}/flavors/1%0D"),
+    "flavor id in fullwidth digits": api("GET", f"{ROOT}/flavors/%EF%BC%91"),
+    "flavor id with a trailing dot": api("GET", f"{ROOT}/flavors/1."),
+    "flavor id of 4,301 digits": api("GET", f"{ROOT}/flavors/{'9' * 4301}"),
+}
+
+
+@pytest.mark.parametrize("request_", EDGES.values(), ids=EDGES.keys())
+def test_a_request_at_the_edge_of_a_route_gets_the_same_answer_from_both_pipelines(
+    pair: Pair, request_: Request
+) -> None:
+    compare(pair, [request_])
 
 
 # -- the fast path answers plainly valid requests itself --------------------------------------
 
 B = f"/v1.0/1234/backups/{BACKUPS[1]}"
 VALID_CREATE = {"backup": {"name": "snap", "instance": ACTIVE[0]}}
+VALID_INSTANCE = {"instance": {"name": "made", "flavorRef": 1, "volume": {"size": 1}}}
 ANSWERED = {
     "getVersions": (api("GET", "/"), 200),
     "createBackup": (api("POST", "/v1.0/1234/backups", body=VALID_CREATE), 202),
@@ -639,6 +895,28 @@ ANSWERED = {
     "getInstanceById": (api("GET", f"/v1.0/1234/instances/{ACTIVE[0]}"), 200),
     "getBackupsByInstance": (api("GET", f"/v1.0/1234/instances/{ACTIVE[1]}/backups"), 200),
     "getHa": (api("GET", "/v1.0/1234/ha"), 200),
+    "createInstance": (api("POST", "/v1.0/1234/instances", body=VALID_INSTANCE), 200),
+    "createInstance restore": (
+        api("POST", "/v1.0/1234/instances", body=restore_of(BACKUPS[0])),
+        200,
+    ),
+    "createInstance flavor link, datastore and ignored members": (
+        api(
+            "POST",
+            "/v1.0/1234/instances",
+            body=make(
+                flavorRef="https://x/v1.0/1234/flavors/3",
+                datastore={"type": "mysql", "version": "5.1"},
+                databases=[{"name": "db"}],
+                users=[{"name": "u", "password": "p"}],
+            ),
+        ),
+        200,
+    ),
+    "deleteInstance": (api("DELETE", f"/v1.0/1234/instances/{NOT_ACTIVE[0]}"), 202),
+    "getFlavors": (api("GET", "/v1.0/1234/flavors"), 200),
+    "getFlavorById": (api("GET", "/v1.0/1234/flavors/8"), 200),
+    "getFlavorById with a decimal part": (api("GET", "/v1.0/1234/flavors/1.5"), 200),
     "getInstanceByHaId": (api("GET", f"/v1.0/1234/ha/{HA[0]}"), 200),
     "getBackupsForHaInstance": (api("GET", f"/v1.0/1234/ha/{HA[0]}/backups", b"limit=1"), 200),
     # A query parameter the operation does not define is ignored (contract section 9).
@@ -648,6 +926,29 @@ ANSWERED = {
     "unknown backup": (api("GET", f"/v1.0/1234/backups/{UNKNOWN}"), 404),
     "unknown marker": (api("GET", "/v1.0/1234/backups", b"marker=" + UNKNOWN.encode()), 400),
     "unknown datastore": (api("GET", "/v1.0/1234/backups", b"datastore=nosuch"), 404),
+    "unknown flavor": (api("GET", "/v1.0/1234/flavors/9"), 404),
+    "createInstance of an unknown flavor": (
+        api("POST", "/v1.0/1234/instances", body=make(flavorRef=9)),
+        404,
+    ),
+    "restore of an unknown backup": (
+        api("POST", "/v1.0/1234/instances", body=restore_of(UNKNOWN)),
+        404,
+    ),
+    "restore onto another datastore": (
+        api(
+            "POST", "/v1.0/1234/instances", body=restore_of(BACKUPS[0], datastore={"type": "mysql"})
+        ),
+        400,
+    ),
+    "deleteInstance of an HA member": (
+        api("DELETE", f"/v1.0/1234/instances/{HA_MEMBERS[0]}"),
+        422,
+    ),
+    "createInstance breaking the schema": (
+        api("POST", "/v1.0/1234/instances", body=make(volume={"size": 0}, flavorRef=0)),
+        400,
+    ),
     "instance not ACTIVE": (
         api(
             "POST", "/v1.0/1234/backups", body={"backup": {"name": "x", "instance": NOT_ACTIVE[0]}}
@@ -661,9 +962,22 @@ ANSWERED = {
 }
 
 
+@pytest.fixture(scope="module")
+def fast_mock() -> Mock:
+    return create_app(Settings(frozen_clock=True))
+
+
+@pytest.fixture
+def mock(fast_mock: Mock) -> Mock:
+    """In place of conftest's: one mock (fast path on) for the module, reset to the fixture
+    state before each test (a new mock for each case was most of their time)."""
+    assert call(fast_mock, RESET).status == 200
+    return fast_mock
+
+
 @pytest.fixture
 def spied(mock: Mock, monkeypatch: pytest.MonkeyPatch) -> ConnexionSpy:
-    """conftest's mock (fast path on), its connexion app replaced by a spy."""
+    """The mock (fast path on), its connexion app replaced by a spy."""
     assert mock.gateway.fast_path is not None
     assert mock.gateway.app is mock.connexion_app
     spy = ConnexionSpy(mock.connexion_app)
@@ -718,6 +1032,20 @@ LEFT = {
     "empty body": (api("POST", "/v1.0/1234/backups", body=b""), 400),
     "JSON null": (api("POST", "/v1.0/1234/backups", body=b"null"), 400),
     "no body at all": (api("POST", "/v1.0/1234/backups"), 415),  # 415 comes first
+    "createInstance with a charset parameter": (
+        api(
+            "POST",
+            "/v1.0/1234/instances",
+            body=VALID_INSTANCE,
+            content_type=b"application/json; charset=utf-8",
+        ),
+        200,
+    ),
+    "createInstance as text/plain": (
+        api("POST", "/v1.0/1234/instances", body=VALID_INSTANCE, content_type=b"text/plain"),
+        415,
+    ),
+    "createInstance with an empty body": (api("POST", "/v1.0/1234/instances", body=b""), 400),
 }
 
 

@@ -9,6 +9,7 @@ bytes in headers, a body declared too large) go to a real process.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import socket
@@ -114,13 +115,15 @@ def _fault_names() -> dict[int, str]:
 OPERATIONS = _operations()
 WITH_BODY = [op for op in OPERATIONS if op.takes_body]
 WITH_QUERY = [op for op in OPERATIONS if op.query]
-ID_PARAMETER = re.compile(r"\{(backupId|instanceId|haId|scheduleId)\}")
+ID_PARAMETER = re.compile(r"\{(backupId|instanceId|haId|scheduleId|flavorId)\}")
 WITH_ID = [op for op in OPERATIONS if ID_PARAMETER.search(op.template)]
 NEEDS_TOKEN = [op for op in OPERATIONS if op.operation_id != "getVersions"]
 API = [op for op in NEEDS_TOKEN if not op.control]
 FAULT_NAMES = _fault_names()
+CREATE_INSTANCE = {"instance": {"name": "hostile", "flavorRef": 1, "volume": {"size": 1}}}
 VALID_BODY = {
     "createBackup": {"backup": {"name": "hostile", "instance": IDS["instanceId"]}},
+    "createInstance": CREATE_INSTANCE,
     "createAutoBackup": {
         "schedule": {
             "action": "backup",
@@ -249,7 +252,10 @@ def mock(shared: tuple[Mock, Any]) -> Iterator[Mock]:
     """The shared mock; after each test, its state is the one it started with, and it serves."""
     mock, before = shared
     yield mock
-    assert observable(mock) == before
+    after = observable(mock)
+    if after[0] != before[0]:  # put it back, so that one failure does not fail every later test
+        mock.store.replace(copy.deepcopy(before[0]))
+    assert after == before
     answer = call(mock, "GET", "/v1.0/1234/backups", headers=[(b"x-auth-token", TOKEN.encode())])
     assert answer.status == 200
     assert len(answer.json()["backups"]) == len(ACCOUNT["backups"])
@@ -383,21 +389,124 @@ def test_a_malformed_content_length_is_refused_with_400(
     refused(answer, operation, 400)
 
 
-def nested(depth: int) -> bytes:
+def nested(depth: int, operation_id: str = "createBackup") -> bytes:
     """A valid create whose ignored extra member nests `depth` arrays deep."""
-    extra = b"[" * depth + b"]" * depth
-    valid = b'{"backup": {"name": "deep", "instance": "%s", "extra": %s}}'
-    return valid % (IDS["instanceId"].encode(), extra)
+    extra = "[" * depth + "]" * depth
+    document = copy.deepcopy(VALID_BODY[operation_id])
+    [member] = document.values()
+    member["extra"] = "EXTRA"
+    return json.dumps(document).replace('"EXTRA"', extra).encode()
 
 
+CREATES = [op for op in OPERATIONS if op.operation_id in ("createBackup", "createInstance")]
+
+
+@pytest.mark.parametrize("operation", CREATES, ids=str)
 @pytest.mark.parametrize("depth", [150, 500, 900, 950, 990])
 def test_a_valid_create_with_a_deeply_nested_member_is_refused_not_a_500(
-    mock: Mock, depth: int
+    mock: Mock, operation: Operation, depth: int
 ) -> None:
-    operation = next(op for op in OPERATIONS if op.operation_id == "createBackup")
     headers = json_headers(operation)
-    answer = call(mock, "POST", operation.path, headers=headers, body=nested(depth))
+    body = nested(depth, operation.operation_id)
+    answer = call(mock, "POST", operation.path, headers=headers, body=body)
     assert "nested" in refused(answer, operation, 400)["message"]
+
+
+def instance_with(**members: Any) -> dict[str, Any]:
+    """The valid create of an instance, with `members` in place of its own."""
+    return {"instance": CREATE_INSTANCE["instance"] | members}
+
+
+def restore(backup_ref: Any, **members: Any) -> dict[str, Any]:
+    return instance_with(restorePoint={"backupRef": backup_ref}, **members)
+
+
+BACKUP = IDS["backupId"]  # a COMPLETED percona backup
+MANY_DIGITS = int("9" * 4300)  # the most digits Python converts (the parser takes it)
+# A create of an instance that is JSON, with a hostile member -> the documented refusal: a
+# reference that names nothing is 404, a member its schema refuses is 400.
+HOSTILE_INSTANCES: dict[str, tuple[Any, int]] = {
+    "flavorRef then LF": (instance_with(flavorRef="1\n"), 404),
+    "flavorRef link then LF": (instance_with(flavorRef="https://x/v1.0/1234/flavors/1\n"), 404),
+    "flavorRef then NUL": (instance_with(flavorRef="1\u0000"), 404),
+    "flavorRef in fullwidth digits": (instance_with(flavorRef="\uff11"), 404),
+    "flavorRef in Arabic-Indic digits": (instance_with(flavorRef="\u0663"), 404),
+    "flavorRef in superscript": (instance_with(flavorRef="\u00b9"), 404),
+    "flavorRef padded": (instance_with(flavorRef=" 1 "), 404),
+    "flavorRef signed": (instance_with(flavorRef="+1"), 404),
+    "flavorRef in hex": (instance_with(flavorRef="0x1"), 404),
+    "flavorRef as an exponent": (instance_with(flavorRef="1e0"), 404),
+    "flavorRef of 1,024 digits": (instance_with(flavorRef="9" * 1024), 404),
+    "flavorRef of 1,025 characters": (instance_with(flavorRef="1" * 1025), 400),
+    "flavorRef integer of 4,300 digits": (instance_with(flavorRef=MANY_DIGITS), 404),
+    "flavorRef beyond 64 bits": (instance_with(flavorRef=2**64 + 1), 404),
+    "flavorRef 0": (instance_with(flavorRef=0), 400),
+    "flavorRef negative": (instance_with(flavorRef=-1), 400),
+    "flavorRef fraction": (instance_with(flavorRef=1.5), 400),
+    "flavorRef true": (instance_with(flavorRef=True), 400),
+    "flavorRef null": (instance_with(flavorRef=None), 400),
+    "flavorRef object": (instance_with(flavorRef={"id": 1}), 400),
+    "volume 0": (instance_with(volume={"size": 0}), 400),
+    "volume 151": (instance_with(volume={"size": 151}), 400),
+    "volume beyond 64 bits": (instance_with(volume={"size": 2**64 + 1}), 400),
+    "volume of 4,300 digits": (instance_with(volume={"size": MANY_DIGITS}), 400),
+    "volume fraction": (instance_with(volume={"size": 1.5}), 400),
+    "volume string": (instance_with(volume={"size": "1"}), 400),
+    "volume true": (instance_with(volume={"size": True}), 400),
+    "volume null": (instance_with(volume={"size": None}), 400),
+    "volume a number": (instance_with(volume=1), 400),
+    "name without letter or digit": (instance_with(name="---"), 400),
+    "name NUL alone": (instance_with(name="\u0000"), 400),
+    "name of 65 characters": (instance_with(name="n" * 65), 400),
+    "name null": (instance_with(name=None), 400),
+    "datastore then LF": (instance_with(datastore={"type": "mysql\n"}), 404),
+    "datastore then NUL": (instance_with(datastore={"type": "mysql\u0000"}), 404),
+    "datastore in fullwidth": (
+        instance_with(datastore={"type": "\uff4d\uff59\uff53\uff51\uff4c"}),
+        404,
+    ),
+    "datastore version then LF": (
+        instance_with(datastore={"type": "mysql", "version": "5.6\n"}),
+        404,
+    ),
+    "datastore version in fullwidth digits": (
+        instance_with(datastore={"type": "mysql", "version": "\uff15.\uff16"}),
+        404,
+    ),
+    "datastore of 256 characters": (instance_with(datastore={"type": "m" * 256}), 400),
+    "datastore a number": (instance_with(datastore={"type": 5}), 400),
+    "datastore null": (instance_with(datastore=None), 400),
+    "backupRef then LF": (restore(BACKUP + "\n"), 404),
+    "backupRef then NUL": (restore(BACKUP + "\u0000"), 404),
+    "backupRef upper-case": (restore(BACKUP.upper()), 404),
+    "backupRef as a link": (restore(f"https://x/v1.0/1234/backups/{BACKUP}"), 404),
+    "backupRef an instance": (restore(IDS["instanceId"]), 404),
+    "backupRef of 256 characters": (restore("b" * 256), 400),
+    "backupRef a number": (restore(5), 400),
+    "backupRef a list": (restore([BACKUP]), 400),
+    "restorePoint without backupRef": (instance_with(restorePoint={"id": BACKUP}), 400),
+    "restorePoint null": (instance_with(restorePoint=None), 400),
+    "restore onto another datastore": (restore(BACKUP, datastore={"type": "mysql"}), 400),
+    "restore onto another version": (
+        restore(BACKUP, datastore={"type": "percona", "version": "5.7"}),
+        404,
+    ),
+    "the instance in a list": ([CREATE_INSTANCE], 400),
+    "the instance under another name": ({"instances": CREATE_INSTANCE["instance"]}, 400),
+    "the instance null": ({"instance": None}, 400),
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "status"), HOSTILE_INSTANCES.values(), ids=HOSTILE_INSTANCES.keys()
+)
+def test_a_hostile_instance_create_is_refused_and_creates_nothing(
+    mock: Mock, document: Any, status: int
+) -> None:
+    operation = next(op for op in OPERATIONS if op.operation_id == "createInstance")
+    body = json.dumps(document).encode()
+    answer = call(mock, "POST", operation.path, headers=json_headers(operation), body=body)
+    refused(answer, operation, status)
 
 
 def test_the_journal_serves_every_body_it_recorded_as_strict_json(mock: Mock) -> None:
@@ -438,6 +547,14 @@ def test_reads_and_refusals_on_an_account_never_seen_add_nothing_to_the_state() 
     body = json.dumps({"backup": {"name": "x", "instance": unknown}}).encode()
     assert call(mock, "POST", "/v1.0/5678/backups", headers=headers, body=body).status == 404
     assert call(mock, "DELETE", f"/v1.0/5678/backups/{unknown}", headers=headers).status == 404
+    # Instances and flavors: a restore of another account's backup, a flavor of none, a delete.
+    for document in (restore(BACKUP), instance_with(flavorRef=9), restore(unknown)):
+        body = json.dumps(document).encode()
+        answer = call(mock, "POST", "/v1.0/5678/instances", headers=headers, body=body)
+        assert answer.status == 404, answer.body
+    assert call(mock, "DELETE", f"/v1.0/5678/instances/{unknown}", headers=headers).status == 404
+    for path in ("/v1.0/5678/flavors", "/v1.0/5678/flavors/1", "/v1.0/5678/flavors/9"):
+        assert call(mock, "GET", path, headers=headers).status in (200, 404)
     assert mock.store.snapshot() == before
 
 
@@ -593,16 +710,40 @@ HOSTILE_IDS = {
     "fullwidth digits": quote("\uff10c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"),
     "invalid UTF-8": "%ff%fe",
     "60,000 characters": "a" * 60_000,
+    "id then LF": "{id}%0A",
+    "id then CR LF": "{id}%0D%0A",
+    "id in fullwidth digits": "{fullwidth}",
+    "id in Arabic-Indic digits": "{arabic}",
 }
+# A flavor's id upper-cased is the id, and its decimal part is documented to be dropped ("1." is
+# flavor 1): not hostile there.
+NOT_HOSTILE = {"flavorId": {"upper-case id", "id with a trailing dot"}}
 
 
-@pytest.mark.parametrize("operation", WITH_ID, ids=str)
-@pytest.mark.parametrize("segment", HOSTILE_IDS.values(), ids=HOSTILE_IDS.keys())
+def digits(identifier: str, zero: int) -> str:
+    """The id with its ASCII digits written in the digits of another script, percent-encoded."""
+    return quote(identifier.translate({ord("0") + d: zero + d for d in range(10)}))
+
+
+def _hostile_ids() -> list[Any]:
+    cases = []
+    for operation in WITH_ID:
+        found = ID_PARAMETER.search(operation.template)
+        assert found is not None
+        for case, segment in HOSTILE_IDS.items():
+            if case not in NOT_HOSTILE.get(found.group(1), ()):
+                cases.append(pytest.param(operation, segment, id=f"{case}-{operation}"))
+    return cases
+
+
+@pytest.mark.parametrize(("operation", "segment"), _hostile_ids())
 def test_a_hostile_id_segment_finds_nothing(mock: Mock, operation: Operation, segment: str) -> None:
     name = ID_PARAMETER.search(operation.template)
     assert name is not None
     real = IDS[name.group(1)]
-    hostile = segment.format(id=real, ID=real.upper())
+    hostile = segment.format(
+        id=real, ID=real.upper(), fullwidth=digits(real, 0xFF10), arabic=digits(real, 0x0660)
+    )
     path = operation.template.replace(name.group(0), hostile).format(**IDS)
     if operation.takes_body:  # a valid body, so that only the id is wrong
         body = json.dumps(VALID_BODY[operation.operation_id]).encode()
@@ -620,6 +761,7 @@ HOSTILE_ACCOUNTS = {
     "encoded slash": "1234%2F..",
     "fullwidth digits": quote("\uff11\uff12\uff13\uff14"),
     "trailing space": "1234%20",
+    "account then LF": "1234%0A",
     "65 characters": "1" * 65,
     "60,000 characters": "1" * 60_000,
 }

@@ -24,6 +24,9 @@ A = STATE["accounts"][ACCOUNT_A]
 A_INSTANCE = A["instances"][0]["id"]
 A_BACKUP = A["backups"][1]["id"]
 A_HA = A["ha_instances"][0]["id"]
+A_HA_MEMBER = next(i["id"] for i in A["instances"] if i.get("ha_id") == A_HA)
+# An instance nothing else here needs (no schedule, no backup made of it), for the delete.
+A_SPARE = next(i["id"] for i in A["instances"] if i["status"] == "SHUTDOWN")
 B_INSTANCE = "5e1f0000-0000-4000-8000-00000000000b"
 B_BACKUP = "5e1f0000-0000-4000-8000-0000000000bb"
 A_SCHEDULE = "5e1f0000-0000-4000-8000-00000000005a"
@@ -83,7 +86,10 @@ def mock(shared: tuple[Mock, TestClient]) -> Iterator[Mock]:
     mock = shared[0]
     before = observable(mock)
     yield mock
-    assert observable(mock) == before
+    after = observable(mock)
+    if after[0] != before[0]:  # put it back, so that one failure does not fail every later test
+        mock.store.replace(copy.deepcopy(before[0]))
+    assert after == before
 
 
 @pytest.fixture
@@ -107,18 +113,35 @@ IDS = {
     "flavorId": "1",
 }
 CREATE = {"backup": {"name": "intruder", "instance": A_INSTANCE}}
+# A restore of one of account 1234's backups.
+RESTORE = {
+    "instance": {
+        "name": "intruder",
+        "flavorRef": 1,
+        "volume": {"size": 1},
+        "restorePoint": {"backupRef": A_BACKUP},
+    }
+}
 # A valid body for each (method, collection) that takes one; the schedule is of the percona
 # instance, since A_INSTANCE already has one.
 BODIES = {
     ("POST", "backups"): CREATE,
+    ("POST", "instances"): RESTORE,
     ("POST", "schedules"): {
         "schedule": {"action": "backup", "day_of_week": 1, "hour": 2, "minute": 3}
         | {"instance_id": A["instances"][1]["id"]}
     },
     ("PUT", "schedules"): {"schedule": {"hour": 1}},
 }
+# The delete of an instance takes one that nothing else here needs: A_INSTANCE has a backup
+# running and a schedule once the holder's creates are through.
+OWN_IDS = {"deleteInstance": IDS | {"instanceId": A_SPARE}}
 API = [
-    (operation["operationId"], method.upper(), path.format(**IDS))
+    (
+        operation["operationId"],
+        method.upper(),
+        path.format(**OWN_IDS.get(operation["operationId"], IDS)),
+    )
     for method, path, operation in operations(SPEC)
     if operation.get("security", SPEC["security"])
 ]
@@ -174,6 +197,10 @@ def test_an_account_sees_only_its_own_backups(client: TestClient) -> None:
         ("GET", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}"),
         ("DELETE", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}"),
         ("GET", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}"),
+        ("DELETE", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}"),
+        ("DELETE", f"/v1.0/{ACCOUNT_B}/instances/{A_SPARE}"),
+        ("DELETE", f"/v1.0/{ACCOUNT_B}/instances/{A_HA_MEMBER}"),  # not the 422 of an HA member
+        ("DELETE", f"/v1.0/{ACCOUNT_B}/instances/{A_HA}"),
         ("GET", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}/backups"),
         ("GET", f"/v1.0/{ACCOUNT_B}/ha/{A_HA}"),
         ("GET", f"/v1.0/{ACCOUNT_B}/ha/{A_HA}/backups"),
@@ -231,6 +258,73 @@ def test_a_backup_cannot_be_made_of_another_accounts_resources(
         f"/v1.0/{ACCOUNT_B}/backups", json={"backup": backup}, headers={"X-Auth-Token": "token-b"}
     )
     fault(response, 404, "itemNotFound")
+
+
+@pytest.mark.parametrize(
+    "datastore",
+    [None, {"type": "mysql"}, {"type": "mysql", "version": "5.6"}],
+    ids=["its datastore", "a datastore type", "a datastore version"],
+)
+@pytest.mark.parametrize("backup", [A_BACKUP, A["backups"][0]["id"]], ids=["ha", "instance"])
+def test_a_restore_of_another_accounts_backup_is_not_found(
+    client: TestClient, backup: str, datastore: dict[str, str] | None
+) -> None:
+    instance = {"name": "theirs", "flavorRef": 1, "volume": {"size": 150}}
+    instance |= {"restorePoint": {"backupRef": backup}}
+    if datastore is not None:
+        instance["datastore"] = datastore
+    response = client.post(
+        f"/v1.0/{ACCOUNT_B}/instances",
+        json={"instance": instance},
+        headers={"X-Auth-Token": "token-b"},
+    )
+    fault(response, 404, "itemNotFound")
+    assert backup in response.json()["itemNotFound"]["message"]
+
+
+def test_an_instance_made_in_one_account_is_out_of_anothers_reach(tmp_path: Path) -> None:
+    # Account 1234 restores its backup; 5678 sees nothing of the new instance, backs it up,
+    # restores from it or deletes it no more than any other of 1234's; 5678's own restore and
+    # delete work.
+    a, b = {"X-Auth-Token": "token-a"}, {"X-Auth-Token": "token-b"}
+    with TestClient(new_mock(tmp_path)) as client:
+        made = client.post(f"/v1.0/{ACCOUNT_A}/instances", json=RESTORE, headers=a)
+        assert made.status_code == 200, made.text
+        instance = made.json()["instance"]["id"]
+        built = client.post(
+            "/__mock/clock", json={"advance_seconds": 60}, headers={"X-Mock-Token": MOCK_TOKEN}
+        )
+        assert built.is_success, built.text
+        theirs = f"/v1.0/{ACCOUNT_B}/instances/{instance}"
+        for method, path in [("GET", theirs), ("GET", f"{theirs}/backups"), ("DELETE", theirs)]:
+            fault(client.request(method, path, headers=b), 404, "itemNotFound")
+        listed = client.get(f"/v1.0/{ACCOUNT_B}/instances", headers=b).json()["instances"]
+        assert [i["id"] for i in listed] == [B_INSTANCE]
+        backup = {"backup": {"name": "theirs", "instance": instance}}
+        fault(
+            client.post(f"/v1.0/{ACCOUNT_B}/backups", json=backup, headers=b), 404, "itemNotFound"
+        )
+        fault(client.delete(theirs.replace(ACCOUNT_B, ACCOUNT_A), headers=b), 403, "forbidden")
+        # 1234 backs up its new instance; 5678 cannot restore that backup either.
+        backed = client.post(f"/v1.0/{ACCOUNT_A}/backups", json=backup, headers=a)
+        assert backed.status_code == 202, backed.text
+        restore = copy.deepcopy(RESTORE)
+        restore["instance"]["restorePoint"]["backupRef"] = backed.json()["backup"]["id"]
+        fault(
+            client.post(f"/v1.0/{ACCOUNT_B}/instances", json=restore, headers=b),
+            404,
+            "itemNotFound",
+        )
+        # 5678 restores its own backup and deletes its own instance.
+        restore["instance"]["restorePoint"]["backupRef"] = B_BACKUP
+        own = client.post(f"/v1.0/{ACCOUNT_B}/instances", json=restore, headers=b)
+        assert own.status_code == 200, own.text
+        assert (
+            client.delete(f"/v1.0/{ACCOUNT_B}/instances/{B_INSTANCE}", headers=b).status_code == 202
+        )
+        # 1234's instances are as they were, with the one it made.
+        listed = client.get(f"/v1.0/{ACCOUNT_A}/instances", headers=a).json()["instances"]
+        assert {i["id"] for i in listed} == {i["id"] for i in A["instances"]} | {instance}
 
 
 def test_a_marker_from_another_account_is_refused(client: TestClient) -> None:
