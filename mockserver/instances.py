@@ -24,8 +24,9 @@ from mockserver.models import (
 from mockserver.schedules import ScheduleRules
 
 # A flavor id, with the decimal part the WADL says is dropped ("1.5" is flavor 1), alone or at
-# the end of a flavor's link (`flavorRef` may be either).
-_FLAVOR_ID = re.compile(r"(?:^|/flavors/)(\d{1,9})(?:\.\d*)?/?$")
+# the end of a flavor's link (`flavorRef` may be either). ASCII digits only (`\d` also takes
+# fullwidth ones), and nothing after them (`$` would let a final newline through).
+_FLAVOR_ID = re.compile(r"(?:^|/flavors/)([0-9]{1,9})(?:\.[0-9]*)?/?\Z")
 DEFAULT_DATASTORE = "mysql"
 _DOMAIN = "rackspaceclouddb.com"  # an instance's hostname: <id without dashes>.<region>.<this>
 
@@ -44,10 +45,15 @@ class InstanceRules(ScheduleRules):
             backup = None
             if request.backup_ref is not None:
                 backup = account.backups.get(request.backup_ref)
+            named = request.datastore_type is not None or request.datastore_version is not None
             kind = request.datastore_type
-            if kind is None:
-                kind = backup.datastore.get("type") if backup is not None else None
-            datastore = self._datastore(kind, request.datastore_version)
+            if kind is None and backup is not None:
+                kind = backup.datastore.get("type")
+            # A restore naming no datastore takes the backup's as it is, even one of a type the
+            # state no longer lists: nothing the caller could change would make it found.
+            datastore: dict[str, str] = {}
+            if named or request.backup_ref is None:
+                datastore = self._datastore(kind, request.datastore_version)
             if request.backup_ref is not None:
                 datastore = self._restorable(request, backup, datastore)
             now = self.clock.now()
@@ -63,9 +69,6 @@ class InstanceRules(ScheduleRules):
                 created=int(now),
                 updated=int(now),
                 ready_at=now + self.build_seconds,
-            )
-            instance.hostname = (
-                f"{instance.id.replace('-', '')}.{self.region.lower()}.rackspaceclouddb.com"
             )
             self._keep(account)
             account.add_instance(instance)
@@ -111,10 +114,9 @@ class InstanceRules(ScheduleRules):
     def _datastore(self, kind: str | None, version: str | None) -> dict[str, str]:
         """The datastore named (by default mysql, its default version): 404 if unknown."""
         known = self._state.datastores
-        kind = kind or (DEFAULT_DATASTORE if DEFAULT_DATASTORE in known else None)
-        if kind is None and known:
-            kind = known[0]
-        name = next((k for k in known if kind is not None and k.lower() == kind.lower()), None)
+        if not kind:  # mysql, else the first type the state lists (404 naming mysql: none)
+            kind = DEFAULT_DATASTORE if DEFAULT_DATASTORE in known or not known else known[0]
+        name = next((k for k in known if k.lower() == kind.lower()), None)
         if name is None:
             raise NotFound(f"Datastore '{kind}' cannot be found.")
         versions = self._state.versions.get(name, [])
