@@ -75,6 +75,7 @@ def test_each_test_starts_from_the_fixture_state(backups_mock) -> None:
         "test_instance-backup",
         "ha-backup1",
         "snapshot",
+        "snapshot",  # the backup the restore example restores
     ]
     assert backups_mock.requests("POST") == []
 
