@@ -21,7 +21,15 @@ import httpx
 from contract_tests import checks
 from contract_tests.contract import Contract
 from contract_tests.exchange import TOKEN_HEADER, Exchange
-from contract_tests.guard import CREATE, CREATE_SCHEDULE, DELETE, SCHEDULE, Guard
+from contract_tests.guard import (
+    CREATE,
+    CREATE_INSTANCE,
+    CREATE_SCHEDULE,
+    DELETE,
+    INSTANCE,
+    SCHEDULE,
+    Guard,
+)
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
 from contract_tests.shutdown import Shutdown, Stopped
@@ -51,7 +59,7 @@ class Api:
         self.ledger = ledger
         self.inventory = inventory
         sources = [i for i in (target.instance_id, target.ha_id) if i]
-        self.guard = Guard(inventory, target.read_only, sources)
+        self.guard = Guard(inventory, target.read_only, sources, target.restores)
         self.timeline = timeline
         self.shutdown = shutdown  # None: a stop does not stop it (cleanup's)
         self.run_id = run_id or uuid.uuid4().hex[:8]
@@ -155,11 +163,17 @@ class Api:
             schedule_id = exchange.document("schedule").get("id")
             if isinstance(schedule_id, str):
                 self.inventory.remember_schedule(schedule_id)
+        elif (exchange.method, template) == CREATE_INSTANCE and accepted:
+            instance_id = exchange.document("instance").get("id")
+            if isinstance(instance_id, str):
+                self.inventory.remember_instance(instance_id)
         elif exchange.status == 404 and exchange.method == "DELETE":
             if template == DELETE[1]:
                 self.inventory.forget(last)
             elif template == SCHEDULE:
                 self.inventory.forget_schedule(last)
+            elif template == INSTANCE:
+                self.inventory.forget_instance(last)
 
     # -- the backups API -----------------------------------------------------------------------
 
@@ -168,7 +182,7 @@ class Api:
 
     @property
     def name_prefix(self) -> str:
-        """What the name of every backup this run creates starts with."""
+        """What the name of every backup and instance this run creates starts with."""
         return f"{NAME_PREFIX} {self.run_id} "
 
     def new_name(self) -> str:
@@ -199,16 +213,20 @@ class Api:
             self.inventory.schedules_before = frozenset(s["id"] for s in found)
 
     def adopt_unacknowledged(self) -> None:
-        """Remember the backups and schedules of this run whose create was accepted but whose
-        answer never came back (the run was stopped while it was in flight): a backup's name
-        carries the run id; a schedule is of a source the run backs up, and was not there when
-        the run began."""
+        """Remember the backups, instances and schedules of this run whose create was accepted
+        but whose answer never came back (the run was stopped while it was in flight): the name
+        of a backup or an instance carries the run id; a schedule is of a source the run backs
+        up, and was not there when the run began."""
         if self.target.read_only:
             return
         mine = self.name_prefix
         for backup in self.items(self.path("/backups"), "backups"):
             if str(backup.get("name", "")).startswith(mine):
                 self.inventory.remember(backup["id"])
+        if self.target.restores:
+            for instance in self.items(self.path("/instances"), "instances"):
+                if str(instance.get("name", "")).startswith(mine):
+                    self.inventory.remember_instance(instance["id"])
         before = self.inventory.schedules_before
         if before is None:
             return

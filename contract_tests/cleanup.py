@@ -1,15 +1,17 @@
-"""Cleanup: delete every schedule and backup the run created that the target still has, and
-nothing else.
+"""Cleanup: delete every schedule, instance and backup the run created that the target still
+has, and nothing else.
 
 It runs when the suite ends, however it ends (a failure, Ctrl-C, SIGTERM), and after each test.
 Schedules go first: a schedule makes backups by itself, so while one lives cleanup would never
 be done. Then the backups those schedules made are found (a backup of one of the run's sources
 whose description or name names a schedule of the run, as `Made by schedule <id>.` does) and
-deleted with the run's other backups. Each round tries everything still there, backups newest
-first so that incremental backups go before their parents. A backup still running cannot be
-deleted (422): cleanup lets time pass (moving a mock's clock, or waiting) and tries again, for
-at most `timeout` seconds of target time in all. A delete counts once show says it is gone.
-What it could not delete is reported with the command that deletes it.
+deleted with the run's other backups. The instances the run restored go before the backups (their
+own backups stay when they go, and are the run's to delete too). Each round tries everything
+still there, backups newest first so that incremental backups go before their parents. A backup
+still running cannot be deleted, nor an instance still in BUILD or BACKUP (422): cleanup lets
+time pass (moving a mock's clock, or waiting) and tries again, for at most `timeout` seconds of
+target time in all. A delete counts once show says it is gone. What it could not delete is
+reported with the command that deletes it.
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ class CleanupReport:
     left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
     schedules_deleted: list[str] = field(default_factory=list)
     schedules_left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
+    instances_deleted: list[str] = field(default_factory=list)
+    instances_left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
 
     def leaves_anything(self) -> bool:
-        return bool(self.left or self.schedules_left)
+        return bool(self.left or self.schedules_left or self.instances_left)
 
 
 def delete_command(target: Target, item_id: str, collection: str = "backups") -> str:
-    """The curl line that deletes `item_id` of `collection` (`backups`, `schedules`), reading
-    the token from the environment."""
+    """The curl line that deletes `item_id` of `collection` (`backups`, `schedules`,
+    `instances`), reading the token from the environment."""
     url = shlex.quote(target.url(target.api_path(f"/{collection}/{item_id}")))
     return f'curl -X DELETE -H "{TOKEN_HEADER}: ${TOKEN_VARIABLE}" {url}'
 
@@ -64,17 +68,27 @@ def clean_up(api: Api, report: CleanupReport, timeout: float) -> None:
             adopt_scheduled_backups(api)
             # Once every schedule is gone no run makes another backup: one look is enough.
             adopted = not schedules_left
+        instances_left = _delete_all(
+            api.inventory.instances_remaining(),
+            lambda i: _delete(api, "instances", i),
+            report.instances_deleted,
+            report.instances_left,
+        )
         why_left = _delete_all(
             api.inventory.remaining(),
             lambda i: _delete(api, "backups", i),
             report.deleted,
             report.left,
         )
-        if not why_left and not schedules_left:
+        if not why_left and not schedules_left and not instances_left:
             return
         if waited >= timeout:
             gave_up = f"(cleanup gave up after {timeout:g} s)"
-            for left, found in ((report.left, why_left), (report.schedules_left, schedules_left)):
+            for left, found in (
+                (report.left, why_left),
+                (report.schedules_left, schedules_left),
+                (report.instances_left, instances_left),
+            ):
                 left.update({item: f"{why} {gave_up}" for item, why in found.items()})
             return
         step = min(step, timeout - waited)
@@ -113,20 +127,29 @@ def _delete_all(
 
 
 _GONE = "gone"  # it was no longer there: a parent deleted before it took it along
+# Why a delete the contract refuses for a while is refused: time lets cleanup try again.
+_BUSY = {
+    "backups": "it, or a backup made from it, is still running (DELETE answered 422)",
+    "instances": "it is still BUILD, or a backup of it runs (DELETE answered 422)",
+}
 
 
 def _delete(api: Api, collection: str, item_id: str) -> str | None:
-    """Delete one backup or schedule: None when this delete removed it, `_GONE` when it was not
-    there, else why it is still there."""
+    """Delete one backup, schedule or instance: None when this delete removed it, `_GONE` when
+    it was not there, else why it is still there."""
     path = api.path(f"/{collection}/{item_id}")
-    forget = api.inventory.forget if collection == "backups" else api.inventory.forget_schedule
+    forget = {
+        "backups": api.inventory.forget,
+        "schedules": api.inventory.forget_schedule,
+        "instances": api.inventory.forget_instance,
+    }[collection]
     try:
         answer = api.call("DELETE", path, judge=False)
         if answer.status == 404:
             forget(item_id)
             return _GONE
-        if answer.status == 422 and collection == "backups":
-            return "it, or a backup made from it, is still running (DELETE answered 422)"
+        if answer.status == 422 and collection in _BUSY:
+            return _BUSY[collection]
         if answer.status != 202:
             return f"DELETE answered {answer.status}"
         # A 202 is believed once show agrees: a target may lie, and cleanup is its last word.

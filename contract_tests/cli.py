@@ -46,20 +46,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout",
         type=float,
-        help=f"seconds a backup may take to end on a real service (default {DEFAULT_TIMEOUT:g})",
+        help="seconds a backup may take to end, or an instance to be built, on a real service"
+        f" (default {DEFAULT_TIMEOUT:g})",
     )
     p.add_argument(
         "--cleanup-timeout",
         type=float,
         metavar="S",
-        help="seconds cleanup may wait for the run's running backups to end so that it can delete"
-        f" them (default {DEFAULT_CLEANUP_TIMEOUT:g}); then it names what it left",
+        help="seconds cleanup may wait for the run's running backups to end (and its instances"
+        " to be built) so that it can delete them (default"
+        f" {DEFAULT_CLEANUP_TIMEOUT:g}); then it names what it left",
     )
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report to PATH")
     p.add_argument(
         "--read-only",
         action="store_true",
         help="create and delete nothing: skip every check that needs a backup of its own",
+    )
+    p.add_argument(
+        "--allow-restore",
+        action="store_true",
+        help="restore backups into new instances and delete them on a target without the"
+        " control API (a real service: each a real instance, built for minutes; cleanup deletes"
+        " it once built, within --cleanup-timeout). Without it no instance is created there and"
+        " the restore checks are in the report's 'Not run'. A mock is restored into by default:"
+        " the suite knows it by its control API (GET <root>/__mock/clock answers the time)",
     )
     p.add_argument(
         "--discover",
@@ -113,7 +124,7 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> list[str]:
         value = getattr(args, name)
         if value is not None:
             arguments += [f"--{name.replace('_', '-')}", str(value)]
-    for name in ("read_only", "discover", "require_all"):
+    for name in ("read_only", "allow_restore", "discover", "require_all"):
         if getattr(args, name):
             arguments.append(f"--{name.replace('_', '-')}")
     if args.junit is not None:

@@ -3,8 +3,10 @@
 This is schemathesis' own engine (what `st run` drives), configured for the contract: the
 account pinned, the token sent, the statuses the contract documents for valid input accepted,
 the guard between every generated request and the target (a schedule create's body included),
-valid create bodies aimed at what the run backs up, and custom checks of its own. What it finds
-lands in the ledger and in an `Outcome` per phase and operation (`outcomes.py`).
+valid create bodies aimed at what the run backs up (and instance creates at the backup it
+restores: `fuzzed_instances.py`), and custom checks of its own. Where restores are not allowed
+createInstance is left out, and the report says so. What it finds lands in the ledger and in an
+`Outcome` per phase and operation (`outcomes.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from contract_tests.api import Api
 from contract_tests.checks import fault_problems
 from contract_tests.creates import FuzzedCreates, FuzzedSchedules
 from contract_tests.exchange import TOKEN_HEADER
-from contract_tests.guard import CREATE, CREATE_SCHEDULE
+from contract_tests.fuzzed_instances import FuzzedInstances
+from contract_tests.guard import CREATE, CREATE_INSTANCE, CREATE_SCHEDULE, NO_RESTORES
 from contract_tests.ledger import Ledger
 from contract_tests.outcomes import Conformance, Recorder
 from contract_tests.settings import Settings
@@ -52,6 +55,10 @@ VALID_INPUT_EXTRAS = {
     # (413 is accepted everywhere already: the rate limits).
     "updateAutomatedBackupById": ["400", "413", "422"],
     "getAutomatedBackups": ["400"],  # a marker that names no schedule of the account
+    # 400: a backup larger than the volume, or a datastore that is not the backup's; 422: a
+    # backup that has not ended (404s, for a flavor, datastore or backup, are accepted already).
+    "createInstance": ["400", "422"],
+    "deleteInstance": ["422"],  # BUILD, BACKUP, or a member of an HA instance
 }
 REJECTED_INPUT = ["400", "401", "403", "404", "405", "413", "415", "422"]
 WRITES = (
@@ -60,9 +67,14 @@ WRITES = (
     "createAutoBackup",
     "updateAutomatedBackupById",
     "deleteAutomatedBackupById",
+    "createInstance",
+    "deleteInstance",
 )
+# Where a restore would make a real instance and --allow-restore was not given, this is left out
+# (a lenient service may build an instance of an invalid body too); what it leaves unchecked:
+RESTORE_PHASES = "createInstance (schemathesis' phases)"
 # The coverage phase also sends methods the spec does not document, expecting 405. Against a
-# service whose undocumented routes may exist (Trove's DELETE /instances/{id}), or in a
+# service whose undocumented routes may exist (Trove's PUT /instances/{id}, a resize), or in a
 # read-only run, it sends only those that change nothing.
 SAFE_UNEXPECTED_METHODS = ["options", "trace"]
 
@@ -94,6 +106,8 @@ def config(
     ]
     if target.read_only:
         operations += [{"include-operation-id": o, "enabled": False} for o in WRITES]
+    elif not target.restores:
+        operations.append({"include-operation-id": "createInstance", "enabled": False})
     coverage: dict[str, Any] = {}
     if target.read_only or control is None:
         coverage["unexpected-methods"] = SAFE_UNEXPECTED_METHODS
@@ -124,20 +138,27 @@ def run(
     recorder = Recorder(api, found)
     creates = FuzzedCreates(api)
     schedules = FuzzedSchedules(api)
+    instances = FuzzedInstances(api)
+    if not api.target.read_only and not api.target.restores:
+        api.ledger.not_run(RESTORE_PHASES, NO_RESTORES)
 
     def after_call(context: HookContext, case: Any, response: Any) -> None:
         if shutdown.requested:
             return  # what it made is cleanup's now
         created = recorder.track(case.method, case.operation.path, response)
-        if (case.method.upper(), case.operation.path) == CREATE_SCHEDULE:
+        action = (case.method.upper(), case.operation.path)
+        if action == CREATE_SCHEDULE:
             schedules.after(case, created)
+            return
+        if action == CREATE_INSTANCE:
+            instances.after(case, created)
             return
         # Let it end, so that the next create finds the source idle and links reach DELETE
         # and GET after it.
         creates.after(case, created)
 
     schema.hooks.register_hook_with_name(after_call, "after_call")
-    with _installed(api, creates, schedules, shutdown):
+    with _installed(api, creates, schedules, instances, shutdown):
         checks_config = loaded.projects.default.checks_config_for()
         found.enabled_checks = tuple(
             name for name in CHECKS.get_all_names() if checks_config.get_by_name(name=name).enabled
@@ -146,6 +167,7 @@ def run(
             recorder.record(event)
     found.creates = creates.summary()
     found.schedule_creates = schedules.summary()
+    found.instance_creates = instances.summary()
     return found
 
 
@@ -190,9 +212,26 @@ def _events(
         yield item
 
 
+def _as_text(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Path parameters as the text they are on the wire. A link fills `flavorId` with a flavor's
+    integer `id` (getFlavors' answer): the URL is the same, but schemathesis would judge the
+    integer against the parameter's string schema, and take the valid request for a negative
+    one that the target wrongly accepted (every path parameter of the spec is a string)."""
+    if not parameters:
+        return parameters
+    return {
+        name: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in parameters.items()
+    }
+
+
 @contextmanager
 def _installed(
-    api: Api, creates: FuzzedCreates, schedules: FuzzedSchedules, shutdown: Shutdown
+    api: Api,
+    creates: FuzzedCreates,
+    schedules: FuzzedSchedules,
+    instances: FuzzedInstances,
+    shutdown: Shutdown,
 ) -> Iterator[None]:
     """The guard, the aiming of valid creates and the custom checks, for the engine's run only
     (schemathesis keeps hooks and checks in process-wide registries, which other runs in the
@@ -204,11 +243,14 @@ def _installed(
         defused = api.guard.defuse(case.method, case.operation.path, case.path_parameters)
         if defused is not None:
             case.path_parameters = defused
+        case.path_parameters = _as_text(case.path_parameters)
         action = (case.method.upper(), case.operation.path)
         if action == CREATE:
             creates.aim(case)
         elif action == CREATE_SCHEDULE:
             schedules.aim(case)  # and confined: it names no source but the run's
+        elif action == CREATE_INSTANCE:
+            instances.aim(case)  # or defused, where it would build a real instance
 
     def fault_body_is_documented(ctx: Any, response: Any, case: Any) -> bool | None:
         if response.status_code < 400:
@@ -238,8 +280,8 @@ def _installed(
             return None
         if status == 422:
             state, _ = source.state(api)
-            if state != "ACTIVE":
-                return None  # busy with a backup the run did not make
+            if state != "ACTIVE" or creates.ended_as_it_answered(source, response):
+                return None  # busy with a backup the run did not make, or that just ended
             raise AssertionError(
                 f"A valid create of {source}, which is ACTIVE, answered 422 Unprocessable"
             )
@@ -253,10 +295,17 @@ def _installed(
             raise AssertionError(problem)
         return None
 
+    def valid_instance_create_is_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
+        problem = instances.problem(case, response.status_code)
+        if problem is not None:
+            raise AssertionError(problem)
+        return None
+
     custom = (
         fault_body_is_documented,
         valid_create_of_an_idle_source_is_accepted,
         valid_schedule_create_of_a_runs_source_is_accepted,
+        valid_instance_create_is_accepted,
     )
     GLOBAL_HOOK_DISPATCHER.register_hook_with_name(before_call, "before_call")
     for check in custom:

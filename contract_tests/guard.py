@@ -2,7 +2,10 @@
 
 The suite may create backups (unless read-only) and delete the backups it created itself. It
 may create schedules only for the sources it may back up (a schedule makes backups by itself,
-for as long as it lives), and update or delete only the schedules it created.
+for as long as it lives), and update or delete only the schedules it created. It may create
+instances (a restore is a create) only where restores are allowed (`Target.restores`: a mock, or
+--allow-restore), and delete only the instances it created: never the fixture's, never one that
+was there before the run.
 
 Schemathesis generates requests the suite does not write by hand (examples, fuzzing, links,
 undocumented methods, values seen in earlier responses), so a changing request that names a
@@ -27,6 +30,12 @@ CREATE = ("POST", "/v1.0/{accountId}/backups")
 DELETE = ("DELETE", "/v1.0/{accountId}/backups/{backupId}")
 CREATE_SCHEDULE = ("POST", "/v1.0/{accountId}/schedules")
 SCHEDULE = "/v1.0/{accountId}/schedules/{scheduleId}"  # show, update, delete
+CREATE_INSTANCE = ("POST", "/v1.0/{accountId}/instances")  # a restore, with restorePoint
+INSTANCE = "/v1.0/{accountId}/instances/{instanceId}"  # show, delete
+NO_RESTORES = (
+    "a restore (any instance create) makes a real instance on a target without the control"
+    " API: give --allow-restore"
+)
 
 
 class Refused(Exception):
@@ -35,15 +44,21 @@ class Refused(Exception):
 
 class Guard:
     def __init__(
-        self, inventory: Inventory, read_only: bool, sources: Collection[str] = ()
+        self,
+        inventory: Inventory,
+        read_only: bool,
+        sources: Collection[str] = (),
+        restores: bool = False,
     ) -> None:
         self.inventory = inventory
         self.read_only = read_only
         self.sources = frozenset(sources)  # the ids of what the run may back up, and schedule
+        self.restores = restores and not read_only  # whether it may create instances
         # Path parameters that name what the run may own, and how to ask whether it does.
         self._owners: dict[str, Callable[[str], bool]] = {
             "backupId": inventory.owns,
             "scheduleId": inventory.owns_schedule,
+            "instanceId": inventory.owns_instance,
         }
 
     def vet(
@@ -56,6 +71,10 @@ class Guard:
         if self.read_only:
             raise Refused(f"read-only run: {method} is not sent")
         if (method, template) == CREATE:
+            return
+        if (method, template) == CREATE_INSTANCE:
+            if not self.restores:
+                raise Refused(f"{method} {template}: {NO_RESTORES}")
             return
         if (method, template) == CREATE_SCHEDULE:
             foreign = self.foreign_targets(body)
@@ -81,6 +100,11 @@ class Guard:
         if self.read_only:
             raise Refused(f"read-only run: {method} {template} is not sent")
         if (method, template) == CREATE:
+            return None
+        if (method, template) == CREATE_INSTANCE:
+            # Its body is no id to replace: the run leaves the operation out instead (config).
+            if not self.restores:
+                raise Refused(f"{method} {template}: {NO_RESTORES}")
             return None
         foreign = self._foreign_ids(parameters)
         if not foreign:
@@ -119,7 +143,7 @@ class Guard:
 
 
 def _owns_nothing(value: str) -> bool:
-    return False  # instances and HA instances: the suite never owns one
+    return False  # HA instances (and any other id): the suite never owns one
 
 
 def _ids_in(value: Any) -> set[str]:

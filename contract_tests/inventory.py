@@ -1,5 +1,5 @@
-"""The inventory: the backups and the schedules this run created, the only ones it may ever
-change or delete.
+"""The inventory: the backups, schedules and instances this run created, the only ones it may
+ever change or delete.
 
 No lock: each method is one atomic operation on a dict or a set in CPython, so the handler of a
 second signal can read it whatever the main thread was doing (a lock could be held by the very
@@ -33,6 +33,7 @@ class Inventory:
     def __init__(self) -> None:
         self._backups = _Owned()
         self._schedules = _Owned()
+        self._instances = _Owned()  # restored (or created) through POST /instances
         # The account's schedules when the run began (None: the run could not list them). A
         # schedule of the run's sources that is not among them is the run's, even when the
         # answer to its create never came back (a stop cut it).
@@ -75,6 +76,24 @@ class Inventory:
     def schedules_remaining(self) -> list[str]:
         return self._schedules.remaining()
 
+    # -- instances -----------------------------------------------------------------------------
+
+    def remember_instance(self, instance_id: str) -> None:
+        self._instances.remember(instance_id)
+
+    def owns_instance(self, instance_id: str) -> bool:
+        return instance_id in self._instances.created
+
+    def forget_instance(self, instance_id: str) -> None:
+        """Mark one of our instances as gone: the target answered 404 for it."""
+        self._instances.forget(instance_id)
+
+    def instances_created(self) -> list[str]:
+        return list(self._instances.created)
+
+    def instances_remaining(self) -> list[str]:
+        return self._instances.remaining()
+
     def holds_anything(self) -> bool:
-        """Whether a backup or a schedule of the run may still be on the target."""
-        return bool(self.remaining() or self.schedules_remaining())
+        """Whether a backup, a schedule or an instance of the run may still be on the target."""
+        return bool(self.remaining() or self.schedules_remaining() or self.instances_remaining())

@@ -1,6 +1,7 @@
 """A Hypothesis state machine over the backups the suite creates: random interleavings of
 full and incremental backups of an instance and an HA instance, time passing, deletes and page
-walks, each step judged by the named checks.
+walks, and (where restores are allowed) restores of its completed backups into instances and
+deletes of those, each step judged by the named checks.
 
 It reasons only about its own backups (and about the sources it backs up), so it runs
 against an account that holds other backups too, and never resets the target.
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from contract_tests import lifecycle, pages
+from contract_tests import lifecycle, pages, restores, restoring
 from contract_tests.api import Api, Source
 from contract_tests.cleanup import CleanupReport, clean_up
 from contract_tests.lifecycle import ENDED, RUNNING
+
+# Instances the machine keeps at once: a real service builds each for minutes, and bills it.
+MOST_INSTANCES = {True: 2, False: 1}  # with a control API, without
 
 
 @dataclass
@@ -37,6 +41,8 @@ class BackupsMachine(RuleBasedStateMachine):
         self.sources = api.sources()
         self.ours: dict[str, Ours] = {}
         self.deleted: list[str] = []
+        self.instances: dict[str, str] = {}  # restored instance -> the backup it came from
+        self.most_instances = MOST_INSTANCES[api.timeline.control is not None]
 
     # -- what the machine knows ------------------------------------------------------------------
 
@@ -108,6 +114,35 @@ class BackupsMachine(RuleBasedStateMachine):
         for member in chain:
             del self.ours[member]
             self.deleted.append(member)
+
+    @precondition(
+        lambda self: (
+            self.api.target.restores
+            and len(self.instances) < self.most_instances
+            and any(k.status == "COMPLETED" for k in self.ours.values())
+        )
+    )
+    @rule(data=st.data())
+    def restore(self, data: st.DataObject) -> None:
+        completed = sorted(i for i, k in self.ours.items() if k.status == "COMPLETED")
+        backup_id = data.draw(st.sampled_from(completed), label="restored")
+        backup = self.api.show(backup_id).document("backup")
+        answer = restoring.restore(self.api, backup)
+        restores.restore_of_a_completed_backup_is_accepted(self.api, answer, backup)
+        self.instances[answer.document("instance")["id"]] = backup_id
+        restores.restored_instance_carries_the_backups_datastore(self.api, answer, backup)
+
+    @precondition(lambda self: bool(self.instances))
+    @rule(data=st.data())
+    def delete_an_instance(self, data: st.DataObject) -> None:
+        instance_id = data.draw(st.sampled_from(sorted(self.instances)), label="instance")
+        status, _ = restoring.status_of(self.api, instance_id)
+        if status == restoring.BUILD:
+            restores.delete_of_a_building_instance_is_refused(self.api, instance_id)
+            return
+        # The machine backs up only its sources: the instance has no backups of its own here.
+        restores.deleted_instance_is_gone_and_its_backups_stay(self.api, instance_id, [])
+        del self.instances[instance_id]
 
     @rule(data=st.data())
     def walk_the_pages(self, data: st.DataObject) -> None:

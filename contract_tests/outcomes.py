@@ -12,7 +12,14 @@ from schemathesis.engine import Status, events
 from contract_tests.api import Api
 from contract_tests.creates import created_id
 from contract_tests.exchange import TOKEN_HEADER, TOKEN_VARIABLE
-from contract_tests.guard import CREATE, CREATE_SCHEDULE, DELETE, SCHEDULE
+from contract_tests.guard import (
+    CREATE,
+    CREATE_INSTANCE,
+    CREATE_SCHEDULE,
+    DELETE,
+    INSTANCE,
+    SCHEDULE,
+)
 from contract_tests.ledger import Failure
 
 STATEFUL = "stateful"
@@ -34,6 +41,7 @@ class Conformance:
     enabled_checks: tuple[str, ...] = ()  # schemathesis' checks this run turned on
     creates: str = ""  # what became of the valid create bodies, for the report
     schedule_creates: str = ""  # and of the valid schedule bodies
+    instance_creates: str = ""  # and of the valid instance bodies (restores)
 
     def outcome(self, phase: str, label: str = "") -> Outcome:
         return self.outcomes.setdefault((phase, label), Outcome())
@@ -47,7 +55,8 @@ class Recorder:
         self.found = found
 
     def track(self, method: str, template: str, response: Any) -> str | None:
-        """Remember a backup or a schedule the target accepted; its id when one was created."""
+        """Remember a backup, schedule or instance the target accepted; its id when one was
+        created."""
         inventory = self.api.inventory
         action = (method.upper(), template)
         if action == CREATE:
@@ -60,12 +69,19 @@ class Recorder:
             if schedule_id is not None:
                 inventory.remember_schedule(schedule_id)
             return schedule_id
+        if action == CREATE_INSTANCE:
+            instance_id = created_id(response, "instance")
+            if instance_id is not None:
+                inventory.remember_instance(instance_id)
+            return instance_id
         if method.upper() == "DELETE" and response.status_code == 404:
             last = str(response.request.url).split("?")[0].rsplit("/", 1)[-1]
             if template == DELETE[1]:
                 inventory.forget(last)
             elif template == SCHEDULE:
                 inventory.forget_schedule(last)
+            elif template == INSTANCE:
+                inventory.forget_instance(last)
         return None
 
     def record(self, event: events.EngineEvent) -> None:

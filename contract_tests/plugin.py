@@ -81,16 +81,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     option("seed", "the seed of every random choice (default: a new one, reported)", int)
     option("workers", "schemathesis workers (default 1)", int)
-    option("timeout", f"seconds a backup may take to end (default {DEFAULT_TIMEOUT:g})", float)
+    option(
+        "timeout",
+        f"seconds a backup may take to end, an instance to be built (default {DEFAULT_TIMEOUT:g})",
+        float,
+    )
     option(
         "cleanup-timeout",
-        f"seconds cleanup may wait for running backups (default {DEFAULT_CLEANUP_TIMEOUT:g})",
+        "seconds cleanup may wait for running backups and building instances"
+        f" (default {DEFAULT_CLEANUP_TIMEOUT:g})",
         float,
     )
     option("quota", "the account's backup quota: fill it and expect 413", int)
     option("other-account", "another account's base URL, for the isolation check")
     option("other-token", "the X-Auth-Token of --other-account (default: --token)")
     flag("read-only", "create and delete nothing (for production)")
+    flag("allow-restore", "restore into new instances on a target without the control API")
     flag("discover", "back up the first ACTIVE instance and HA instance the target lists")
     flag("require-all", "fail when a check could not run")
 
@@ -116,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         quota=given("quota", None),
         other_account_url=given("other_account", None),
         other_token=given("other_token", None),
+        allow_restore=bool(config.getoption("allow_restore")),
     )
     if settings.base_url and not settings.token:
         raise pytest.UsageError("--base-url needs --token (or CONTRACT_TESTS_TOKEN)")
@@ -223,7 +230,11 @@ def api(run: Run, target: Target) -> Iterator[Api]:
             found, target.instance_id, target.ha_id, settings.discover or control is not None
         )
         run.sources = sources.notes
-        run.target = replace(target, instance_id=sources.instance_id, ha_id=sources.ha_id)
+        # A restore makes an instance: on a real service a real one, only when allowed.
+        restores = not target.read_only and (settings.allow_restore or control is not None)
+        run.target = replace(
+            target, instance_id=sources.instance_id, ha_id=sources.ha_id, restores=restores
+        )
         api = found.with_target(run.target)
         api.note_schedules_before()
         try:
@@ -275,6 +286,7 @@ def conformance_run(api: Api, run: Run, target_checks_tokens: bool) -> Conforman
     run.engine_checks = found.enabled_checks
     run.creates = found.creates
     run.schedule_creates = found.schedule_creates
+    run.instance_creates = found.instance_creates
     if found.interrupted:
         raise Stopped(run.shutdown.reason or "schemathesis was interrupted")
     # Free the quota for the hand-written checks that follow.

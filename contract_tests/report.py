@@ -26,6 +26,8 @@ def render(run: Run) -> str:
         lines += ["", f"Valid create bodies from schemathesis: {run.creates}"]
     if run.schedule_creates:
         lines.append(f"Valid schedule bodies from schemathesis: {run.schedule_creates}")
+    if run.instance_creates:
+        lines.append(f"Valid instance bodies from schemathesis: {run.instance_creates}")
     missing = omissions(run)
     if missing:
         verdict = " (a failure: --require-all)" if run.settings.require_all else ""
@@ -42,6 +44,11 @@ def render(run: Run) -> str:
         lines.append(f"  left: schedule {schedule_id}: {why}")
         if run.target is not None:
             command = delete_command(run.target, schedule_id, "schedules")
+            lines.append(f"        delete it with: {command}")
+    for instance_id, why in run.cleanup.instances_left.items():
+        lines.append(f"  left: instance {instance_id}: {why}")
+        if run.target is not None:
+            command = delete_command(run.target, instance_id, "instances")
             lines.append(f"        delete it with: {command}")
     for backup_id, why in run.cleanup.left.items():
         lines.append(f"  left: {backup_id}: {why}")
@@ -60,15 +67,20 @@ def render(run: Run) -> str:
 
 def last_words(run: Run) -> str:
     """What a second signal prints before the process ends: what cleanup had not deleted
-    (schedules first: each goes on making backups until it is deleted)."""
+    (schedules first: each goes on making backups until it is deleted; then instances, which
+    cost the most while they live)."""
     left = run.inventory.remaining()
     schedules = run.inventory.schedules_remaining()
-    if not (left or schedules) or run.target is None:
+    instances = run.inventory.instances_remaining()
+    if not (left or schedules or instances) or run.target is None:
         return "Nothing this run created is left.\n"
     lines = []
     if schedules:
         lines.append(f"Schedules this run created that may still be there ({len(schedules)}):")
         lines += [f"  {delete_command(run.target, i, 'schedules')}" for i in schedules]
+    if instances:
+        lines.append(f"Instances this run created that may still be there ({len(instances)}):")
+        lines += [f"  {delete_command(run.target, i, 'instances')}" for i in instances]
     if left:
         lines.append(f"Backups this run created that may still be there ({len(left)}):")
         lines += [f"  {delete_command(run.target, backup_id)}" for backup_id in left]
@@ -92,20 +104,35 @@ def _target(run: Run) -> list[str]:
         f" --max-examples {settings.max_examples}",
     ]
     lines += [f"backs up    {source}" for source in run.sources]
+    lines.append(f"restores    {_restores(run)}")
     if run.shutdown.requested:
         lines.append(f"stopped     {run.shutdown.reason}: the run was cut short, then cleaned up")
     return lines
+
+
+def _restores(run: Run) -> str:
+    """Whether the run restores into new instances, and why."""
+    if run.settings.read_only:
+        return "no: read-only"
+    if run.target is None:
+        return "not known (the target was not reached)"
+    if run.target.restores:
+        why = "--allow-restore" if run.settings.allow_restore and not run.has_control else "a mock"
+        return f"yes ({why}): it creates instances, and deletes each it created"
+    return "no: the target has no control API (a real instance each): give --allow-restore"
 
 
 def _cleanup(run: Run) -> str:
     cleanup = run.cleanup
     created = len(run.inventory.created())
     schedules = len(run.inventory.schedules_created())
-    left = len(cleanup.left) + len(cleanup.schedules_left)
+    instances = len(run.inventory.instances_created())
+    left = len(cleanup.left) + len(cleanup.schedules_left) + len(cleanup.instances_left)
     return (
-        f"Cleanup: the run created {created} backups (those its schedules made included) and"
-        f" {schedules} schedules; cleanup deleted the {len(cleanup.deleted)} backups and"
-        f" {len(cleanup.schedules_deleted)} schedules still there; {left} could not be deleted"
+        f"Cleanup: the run created {created} backups (those its schedules made included),"
+        f" {schedules} schedules and {instances} instances; cleanup deleted the"
+        f" {len(cleanup.deleted)} backups, {len(cleanup.schedules_deleted)} schedules and"
+        f" {len(cleanup.instances_deleted)} instances still there; {left} could not be deleted"
     )
 
 

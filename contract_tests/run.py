@@ -26,4 +26,5 @@ class Run:
     engine_checks: tuple[str, ...] = ()  # schemathesis' checks the run turned on
     creates: str = ""  # what became of the fuzzed valid creates
     schedule_creates: str = ""  # and of the fuzzed valid schedule creates
+    instance_creates: str = ""  # and of the fuzzed valid instance creates (restores)
     skipped: dict[str, str] = field(default_factory=dict)  # test id -> why it was skipped

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 ENV_PREFIX = "CONTRACT_TESTS_"
 DEFAULT_MAX_EXAMPLES = 25
-DEFAULT_TIMEOUT = 900.0  # seconds a real backup may take to end
+DEFAULT_TIMEOUT = 900.0  # seconds a real backup may take to end, or a real instance to be built
 # Seconds cleanup may wait for the run's backups to end so that it can delete them (a running
 # backup cannot be deleted). Below the grace most CI systems give a job between SIGTERM and
 # SIGKILL is best; on a mock it is clock time the suite moves, not time it waits.
@@ -37,3 +37,4 @@ class Settings:
     quota: int | None = None  # the account's backup quota, to check on a real service
     other_account_url: str | None = None  # another account's base URL, for the isolation check
     other_token: str | None = None  # its token (default: --token)
+    allow_restore: bool = False  # restore into new instances on a target without the control API

@@ -17,6 +17,9 @@ class Target:
     instance_id: str | None  # an ACTIVE single instance of the account, to back up
     ha_id: str | None  # an ACTIVE HA instance of the account, to back up
     read_only: bool = False  # no create, no delete
+    # It may create instances (restores), and delete those it created: a real instance each, on
+    # a real service, so only when asked (--allow-restore) or on a mock.
+    restores: bool = False
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)

@@ -1,7 +1,10 @@
 """Cleanup deletes every backup the run created, children before parents, waits for those
 still running (at most its timeout, then names what it left and how to delete it), does not take
 a 202 for an answer until show agrees, and touches nothing else; it deletes the run's schedules
-first, then the backups they made, and leaves other schedules and their backups alone."""
+first, then the backups they made, and leaves other schedules and their backups alone; it deletes
+the instances the run restored once they are built (on a mock by moving its clock), also one
+whose create answer was lost, never another, and names one it cannot delete with the command
+that deletes it."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import fixture_ids
 import httpx
 import pytest
 
-from contract_tests import scheduling
+from contract_tests import restoring, scheduling
 from contract_tests.api import Api, Source
 from contract_tests.cleanup import CleanupReport, clean_up, delete_command
 from contract_tests.contract import Contract
@@ -42,6 +45,10 @@ def schedules_in(mock: Mock) -> set[str]:
     return {s["id"] for s in mock.store.snapshot()["accounts"]["1234"].get("schedules", [])}
 
 
+def instances_in(mock: Mock) -> set[str]:
+    return {i["id"] for i in mock.store.snapshot()["accounts"]["1234"]["instances"]}
+
+
 def schedule_around_the_api(url: str, **target: str) -> str:
     """A schedule the run's Api did not see created (another client's, or one whose answer the
     run never got)."""
@@ -55,7 +62,7 @@ def schedule_around_the_api(url: str, **target: str) -> str:
 
 
 def api_on(url: str, http: httpx.Client) -> Api:
-    target = Target(f"{url}/v1.0/1234", broken_mocks.TOKEN, INSTANCE, HA)
+    target = Target(f"{url}/v1.0/1234", broken_mocks.TOKEN, INSTANCE, HA, restores=True)
     return Api(
         target,
         http,
@@ -207,3 +214,68 @@ def test_a_schedule_cleanup_cannot_delete_is_named_with_the_command_that_deletes
     assert f"left: schedule {schedule_id}:" in text and "could not be deleted" in text
     assert delete_command(api.target, schedule_id, "schedules") in text
     assert schedules_in(mock) == {schedule_id}
+
+
+# -- instances -----------------------------------------------------------------------------------
+
+
+def test_cleanup_deletes_the_runs_instances_once_built_and_no_other_instance() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        before = instances_in(mock)
+        backup = restoring.restorable(api)
+        assert backup is not None
+        restored = [restoring.restore(api, backup).document("instance")["id"] for _ in range(2)]
+        # One of them backed up: it stays BACKUP until the backup ends, its backup outlives it.
+        mock.clock.advance(60)
+        assert api.create(instance=restored[0]).status == 202
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)  # BUILD and BACKUP on a frozen clock: it moves it
+    assert instances_in(mock) == before and sorted(report.instances_deleted) == sorted(restored)
+    assert not report.leaves_anything() and len(report.deleted) == 1
+
+
+def test_an_instance_whose_create_answer_was_lost_is_found_by_its_run_name_and_deleted() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        before = instances_in(mock)
+        headers = {"X-Auth-Token": broken_mocks.TOKEN}
+        # Sent around the Api, as if the run had stopped before the answer came back.
+        for name in (api.new_name(), "contract-tests someone-else 1"):
+            body = {"instance": {"name": name, "flavorRef": 1, "volume": {"size": 1}}}
+            answer = http.post(f"{server.url}/v1.0/1234/instances", json=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+        stranger = instances_in(mock) - before
+        api.adopt_unacknowledged()
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)
+    assert len(report.instances_deleted) == 1 and not report.leaves_anything()
+    assert instances_in(mock) == before | (stranger - set(report.instances_deleted))
+    assert len(instances_in(mock) - before) == 1  # the other run's instance is left alone
+
+
+def test_an_instance_that_is_never_built_is_named_with_the_command_that_deletes_it() -> None:
+    # No control API and a frozen clock: the instance stays BUILD, which cannot be deleted.
+    never = Settings(
+        control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: frozenset({"1234"})}
+    )
+    mock = create_app(never)
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = api_on(server.url, http)
+        backup = restoring.restorable(api)
+        assert backup is not None
+        instance_id = restoring.restore(api, backup).document("instance")["id"]
+        run = Run(RunSettings(None, None, None, None), inventory=api.inventory)
+        run.target = api.target
+        clean_up(api, run.cleanup, timeout=1)
+    why = run.cleanup.instances_left[instance_id]
+    assert "still BUILD" in why and "gave up after 1 s" in why and not run.cleanup.deleted
+    text = render(run)
+    assert f"left: instance {instance_id}:" in text and "could not be deleted" in text
+    assert delete_command(api.target, instance_id, "instances") in text
+    assert f"/v1.0/1234/instances/{instance_id}" in delete_command(
+        api.target, instance_id, "instances"
+    )
+    assert instance_id in instances_in(mock)

@@ -1,14 +1,19 @@
 """The guard lets the suite change only what it created: generated requests that could touch
 anything else are defused, hand-written ones refused, schedules are made only of what the run
-backs up (generated ones aimed at it, or naming nothing), and a read-only run changes nothing."""
+backs up (generated ones aimed at it, or naming nothing), instances are created only where
+restores are allowed and deleted only when the run made them, generated instance creates are
+aimed (on a mock) or defused (beyond a few, on a real service), and a read-only run changes
+nothing."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import broken_mocks
+import fixture_ids
 import httpx
 import pytest
 from schemathesis.generation import GenerationMode
@@ -17,13 +22,24 @@ from schemathesis.generation.meta import TestPhase
 from contract_tests.api import Api
 from contract_tests.contract import Contract
 from contract_tests.creates import FuzzedSchedules
-from contract_tests.guard import CREATE, CREATE_SCHEDULE, DELETE, SCHEDULE, Guard, Refused
+from contract_tests.fuzzed_instances import REAL_INSTANCES, FuzzedInstances
+from contract_tests.guard import (
+    CREATE,
+    CREATE_INSTANCE,
+    CREATE_SCHEDULE,
+    DELETE,
+    INSTANCE,
+    SCHEDULE,
+    Guard,
+    Refused,
+)
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
+from mockserver.threaded import ThreadedServer
 
-ITEM = "/v1.0/{accountId}/instances/{instanceId}"
+ITEM = INSTANCE
 
 
 def guard(*owned: str, read_only: bool = False) -> Guard:
@@ -49,7 +65,7 @@ def test_the_run_may_delete_the_backups_it_created() -> None:
 
 def test_an_undocumented_method_on_an_existing_instance_is_defused() -> None:
     instance = str(uuid.uuid4())
-    defused = guard().defuse("DELETE", ITEM, {"accountId": "1", "instanceId": instance})
+    defused = guard().defuse("PUT", ITEM, {"accountId": "1", "instanceId": instance})
     assert defused is not None and defused["instanceId"] != instance
 
 
@@ -64,11 +80,55 @@ def test_reads_and_creates_pass_untouched() -> None:
 
 
 def test_a_read_only_run_sends_no_change_at_all() -> None:
-    for method, template in (CREATE, DELETE):
+    for method, template in (CREATE, DELETE, CREATE_INSTANCE, ("DELETE", INSTANCE)):
         with pytest.raises(Refused):
             guard(read_only=True).defuse(method, template, {"accountId": "1"})
         with pytest.raises(Refused):
             guard(read_only=True).vet(method, template, {"accountId": "1"})
+
+
+# -- instances ---------------------------------------------------------------------------------
+
+
+def instance_guard(*owned_instances: str, restores: bool = True) -> Guard:
+    inventory = Inventory()
+    for instance_id in owned_instances:
+        inventory.remember_instance(instance_id)
+    return Guard(inventory, False, (fixture_ids.SCHEDULABLE,), restores)
+
+
+def test_a_delete_of_an_instance_the_run_did_not_create_is_defused_or_refused() -> None:
+    # The fixture's, the one the run backs up, one that was there before: none is the run's.
+    for foreign in (fixture_ids.MYSQL, fixture_ids.SCHEDULABLE, str(uuid.uuid4())):
+        parameters = {"accountId": "1234", "instanceId": foreign}
+        defused = instance_guard().defuse("DELETE", INSTANCE, parameters)
+        assert defused is not None and defused["instanceId"] != foreign
+        with pytest.raises(Refused):
+            instance_guard().vet("DELETE", INSTANCE, parameters)
+
+
+def test_the_run_may_delete_the_instances_it_created() -> None:
+    ours = str(uuid.uuid4())
+    parameters = {"accountId": "1234", "instanceId": ours}
+    assert instance_guard(ours).defuse("DELETE", INSTANCE, parameters) is None
+    instance_guard(ours).vet("DELETE", INSTANCE, parameters)
+    # A backup the run owns under that id is no instance of its own.
+    backups = Inventory()
+    backups.remember(ours)
+    assert Guard(backups, False, (), True).defuse("DELETE", INSTANCE, parameters) is not None
+
+
+def test_an_instance_is_created_only_where_restores_are_allowed() -> None:
+    body = {"instance": {"name": "x", "flavorRef": 1, "volume": {"size": 1}}}
+    instance_guard().vet(*CREATE_INSTANCE, {"accountId": "1234"}, body)
+    assert instance_guard().defuse(*CREATE_INSTANCE, {"accountId": "1234"}) is None
+    with pytest.raises(Refused, match="--allow-restore"):
+        instance_guard(restores=False).vet(*CREATE_INSTANCE, {"accountId": "1234"}, body)
+    with pytest.raises(Refused, match="--allow-restore"):
+        instance_guard(restores=False).defuse(*CREATE_INSTANCE, {"accountId": "1234"})
+    read_only = Guard(Inventory(), True, (), True)  # read-only wins over restores
+    with pytest.raises(Refused):
+        read_only.vet(*CREATE_INSTANCE, {"accountId": "1234"}, body)
 
 
 # -- schedules ---------------------------------------------------------------------------------
@@ -236,3 +296,82 @@ def test_invalid_schedule_bodies_are_confined_but_not_aimed(http: httpx.Client) 
     fuzzed.aim(case)
     assert case.body["schedule"]["instance_id"] not in (foreign, OURS, OUR_HA)
     assert case.body["schedule"]["hour"] == 99 and fuzzed.aimed_at(case) is None
+
+
+# -- generated instance creates ------------------------------------------------------------------
+
+
+def instance_body(**members: object) -> dict[str, object]:
+    foreign = str(uuid.uuid4())
+    instance = {"name": "x", "flavorRef": 99, "volume": {"size": 1}, **members}
+    instance.setdefault("restorePoint", {"backupRef": foreign, "extra": 1})
+    return {"instance": instance}
+
+
+@pytest.fixture
+def served_api(http: httpx.Client) -> Iterator[Callable[..., Api]]:
+    """An Api on a true mock (it lists the backups and flavors aiming needs), with or without
+    its control API in use, restores allowed or not."""
+    with ThreadedServer(broken_mocks.true_mock()) as server:
+
+        def make(control: bool, restores: bool = True) -> Api:
+            target = Target(
+                f"{server.url}/v1.0/1234", broken_mocks.TOKEN, OURS, None, restores=restores
+            )
+            found = Control(http, server.url) if control else None
+            return Api(
+                target,
+                http,
+                contract=Contract.load(),
+                ledger=Ledger(),
+                inventory=Inventory(),
+                timeline=Timeline(found, timeout=1),
+            )
+
+        yield make
+
+
+def test_a_mocks_valid_instance_bodies_restore_the_runs_backup_with_what_it_needs(
+    served_api: Callable[..., Api],
+) -> None:
+    api = served_api(control=True)
+    fuzzed = FuzzedInstances(api)
+    assert fuzzed.backup is not None and fuzzed.backup["id"] == fixture_ids.PERCONA_BACKUP
+    case = generated(instance_body(datastore={"type": "oracle", "version": "9"}, name="db"))
+    plain = generated({"instance": {"name": "db", "flavorRef": "7000", "volume": {"size": 3}}})
+    for one in (case, plain):
+        fuzzed.aim(one)
+    instance = case.body["instance"]
+    assert instance["name"] == api.name_prefix + "db"
+    assert instance["flavorRef"] == 1  # the smallest flavor listed, in the form generated
+    assert instance["restorePoint"] == {"backupRef": fixture_ids.PERCONA_BACKUP, "extra": 1}
+    assert instance["datastore"] == {"type": "percona", "version": "5.6"}
+    assert instance["volume"] == {"size": 1}
+    assert plain.body["instance"]["flavorRef"] == "1" and "restorePoint" not in plain.body
+    assert fuzzed.problem(case, 200) is None and fuzzed.problem(plain, 422) is not None
+
+
+def test_without_a_control_api_only_a_few_instance_bodies_may_build_the_rest_are_defused(
+    served_api: Callable[..., Api],
+) -> None:
+    fuzzed = FuzzedInstances(served_api(control=False))
+    cases = [generated(instance_body()) for _ in range(REAL_INSTANCES + 2)]
+    negative = generated(instance_body(volume={"size": 999}), GenerationMode.NEGATIVE)
+    for case in [*cases, negative]:
+        fuzzed.aim(case)
+    refs = [case.body["instance"]["restorePoint"]["backupRef"] for case in [*cases, negative]]
+    assert refs[:REAL_INSTANCES] == [fixture_ids.PERCONA_BACKUP] * REAL_INSTANCES
+    # A restore of a backup no one has: the target answers 404 and builds nothing.
+    assert len(set(refs[REAL_INSTANCES:])) == 3 and fixture_ids.PERCONA_BACKUP not in refs[2:]
+    assert negative.body["instance"]["volume"] == {"size": 999}
+    assert fuzzed.counts == {"sent": REAL_INSTANCES, "defused": 3}
+
+
+def test_instance_bodies_are_left_alone_where_restores_are_not_allowed(
+    served_api: Callable[..., Api],
+) -> None:
+    fuzzed = FuzzedInstances(served_api(control=False, restores=False))
+    body = instance_body()
+    case = generated(body)
+    fuzzed.aim(case)
+    assert case.body == body and fuzzed.backup is None and "not allowed" in fuzzed.summary()

@@ -1,7 +1,8 @@
 """What a run checks, and what it says it did not: against a mock it finds what to back up and
-runs every check (but those the mock cannot support); against a real service it backs up only
-what it is given or told to discover, and schedules only what schedules support; "Not run"
-names each check left out, and --require-all makes that a failure."""
+runs every check (but those the mock cannot support), restores included; against a real service
+it backs up only what it is given or told to discover, schedules only what schedules support,
+and restores (creates and deletes instances) only with --allow-restore; "Not run" names each
+check left out, and --require-all makes that a failure."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import fixture_ids
 import pytest
 from support import MockProcess
 
-from contract_tests import runs, schedules
+from contract_tests import restores, runs, schedules
 from contract_tests.checks import TOKEN_CHECKS
+from contract_tests.conformance import RESTORE_PHASES
 from mockserver import Settings, create_app
 from mockserver.threaded import ThreadedServer
 
@@ -52,8 +54,10 @@ def test_a_mock_given_only_a_url_and_a_token_gets_every_check_but_the_token_ones
     assert all("--tokens" in why for why in not_run(done.stdout).values())
     assert re.search(r"backs up +single instance \S+ \(discovered", done.stdout)
     assert re.search(r"backs up +HA instance \S+ \(discovered", done.stdout)
-    for check in (*schedules.CHECKS, *runs.CHECKS):  # the schedules' too, on the clock included
+    # The schedules' too, on the clock included, and the restores' (a mock is restored into).
+    for check in (*schedules.CHECKS, *runs.CHECKS, *restores.CHECKS):
         assert re.search(rf"\n  {check} +[1-9]\d* / 0\n", done.stdout), check
+    assert "restores    yes (a mock)" in done.stdout
     assert strict.returncode == 1, strict.stdout[-6000:]
     assert "Not run (a failure: --require-all)" in strict.stdout
 
@@ -105,3 +109,40 @@ def test_a_source_whose_datastore_schedules_do_not_support_is_not_scheduled() ->
     for check in schedules.CHECKS:
         assert "mysql 5.5" in skipped[check] and "MySQL 5.6" in skipped[check], skipped
     assert not [e for e in mock.journal.entries("POST") if e["path"].endswith("/schedules")]
+
+
+def test_a_target_without_control_api_is_restored_into_only_with_allow_restore() -> None:
+    accounts = frozenset({ACCOUNT, broken_mocks.OTHER_ACCOUNT})
+    # A build longer than the checks made while it lasts take: none of them races its end.
+    fast = {**FAST, "build_seconds": 1.5}
+    settings = Settings(control=False, tokens={broken_mocks.TOKEN: accounts}, **fast)
+    refused, allowed = create_app(settings), create_app(settings)
+    base = ("--token", broken_mocks.TOKEN, "--instance-id", fixture_ids.SCHEDULABLE)
+    # Every part of the run that sends an instance create or delete (the machine restores only
+    # through the same guarded Api, where restores are allowed).
+    everything = ("-k", "restores or spec_conformance or auth", "--max-examples", "5")
+    with ThreadedServer(refused) as server:
+        url = f"{server.url}/v1.0/{ACCOUNT}"
+        strict = contract_tests("--base-url", url, *base, *everything, "--require-all")
+    with ThreadedServer(allowed) as server:
+        url = f"{server.url}/v1.0/{ACCOUNT}"
+        done = contract_tests("--base-url", url, *base, "-k", "restores", "--allow-restore")
+    # Without it: no create of an instance at all, no delete of one that is there.
+    assert strict.returncode == 1, strict.stdout[-6000:]
+    assert "Not run (a failure: --require-all)" in strict.stdout and "Failures: 0" in strict.stdout
+    assert not [e for e in refused.journal.entries("POST") if e["path"].endswith("/instances")]
+    deletes = [e for e in refused.journal.entries("DELETE") if "/instances/" in e["path"]]
+    assert deletes and {e["status"] for e in deletes} <= {401, 404}  # each named nothing
+    skipped = not_run(strict.stdout)
+    for check in (*restores.CHECKS, RESTORE_PHASES):
+        assert "--allow-restore" in skipped[check], skipped
+    assert "restores    no: the target has no control API" in strict.stdout
+    # With it: every restore check, with real waits for the build, and nothing left.
+    assert done.returncode == 0, done.stdout[-6000:]
+    for check in restores.CHECKS:
+        assert re.search(rf"\n  {check} +[1-9]\d* / 0\n", done.stdout), check
+    assert "restores    yes (--allow-restore)" in done.stdout
+    fixture = create_app(settings).store.snapshot()["accounts"][ACCOUNT]
+    state = allowed.store.snapshot()["accounts"][ACCOUNT]
+    for kind in ("instances", "backups"):
+        assert {i["id"] for i in state[kind]} == {i["id"] for i in fixture[kind]}, kind

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 
 import broken_mocks
 import httpx
@@ -60,17 +61,35 @@ def test_a_repro_line_runs_in_a_shell_and_gets_the_same_answer() -> None:
     assert done.stdout.startswith("HTTP/1.1 400"), done.stdout + done.stderr
 
 
-def test_last_words_name_the_schedules_and_backups_left_with_their_delete_commands() -> None:
+def test_last_words_name_each_schedule_instance_and_backup_left_with_its_delete_command() -> None:
     run = Run(Settings(None, None, None, None))
     run.target = Target("https://db.example.com/v1.0/1234", "t", None, None)
     run.inventory.remember("backup-1")
     run.inventory.remember_schedule("schedule-1")
+    run.inventory.remember_instance("instance-1")
     text = last_words(run)
     url = "https://db.example.com/v1.0/1234"
-    assert text.index("Schedules this run created") < text.index("Backups this run created")
+    assert text.index("Schedules this run created") < text.index("Instances this run created")
+    assert text.index("Instances this run created") < text.index("Backups this run created")
     header = f'-H "X-Auth-Token: ${TOKEN_VARIABLE}"'
     assert f"curl -X DELETE {header} {url}/schedules/schedule-1" in text
+    assert f"curl -X DELETE {header} {url}/instances/instance-1" in text
     assert f"{url}/backups/backup-1" in text
     run.inventory.forget_schedule("schedule-1")
     run.inventory.forget("backup-1")
+    run.inventory.forget_instance("instance-1")
     assert last_words(run) == "Nothing this run created is left.\n"
+
+
+def test_the_report_says_whether_the_run_restores_and_why() -> None:
+    settings = Settings("https://db.example.com/v1.0/1234", "t", None, None)
+    run = Run(settings, has_control=False)
+    run.target = Target(settings.base_url or "", "t", None, None)
+    assert "restores    no: the target has no control API" in render(run)
+    assert "--allow-restore" in render(run)
+    run = Run(replace(settings, allow_restore=True), has_control=False)
+    run.target = Target(settings.base_url or "", "t", None, None, restores=True)
+    assert "restores    yes (--allow-restore)" in render(run)
+    run = Run(Settings(None, None, None, None), has_control=True)
+    run.target = Target("http://127.0.0.1:1/v1.0/1234", "t", None, None, restores=True)
+    assert "restores    yes (a mock)" in render(run)

@@ -1,8 +1,8 @@
 """A stopped run ends within seconds, whatever it was doing (schemathesis' phases, a lifecycle
-wait, the state machine, a schedule's run, a request in flight), having cleaned up on a mock
-(its schedules and the backups they made included); against backups that never end, cleanup
-waits at most --cleanup-timeout and names what it left; a second signal ends the process at
-once, without a traceback."""
+wait, the state machine, a schedule's run, a restore, a request in flight), having cleaned up on
+a mock (its schedules and the backups they made, and the instances it restored, included);
+against backups that never end, cleanup waits at most --cleanup-timeout and names what it left;
+a second signal ends the process at once, without a traceback."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import broken_mocks
 import fixture_ids
 import httpx
 import pytest
+from support import FIXTURES, read_json
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
@@ -28,7 +29,10 @@ COMMAND = Path(sys.executable).with_name("contract-tests")
 ACCOUNT = broken_mocks.ACCOUNT
 INSTANCE = fixture_ids.MYSQL
 HA = fixture_ids.HA
-FIXTURE_BACKUPS = set(fixture_ids.FIXTURE_BACKUPS)
+# Read from the state itself: every backup and instance of the account, whatever it holds.
+_FIXTURE_ACCOUNT = read_json(FIXTURES / "state.json")["accounts"][ACCOUNT]
+FIXTURE_BACKUPS = {backup["id"] for backup in _FIXTURE_ACCOUNT["backups"]}
+FIXTURE_INSTANCES = {instance["id"] for instance in _FIXTURE_ACCOUNT["instances"]}
 STOP_WITHIN = 10.0  # seconds from the signal to the exit, on a mock (the issue's promise)
 
 
@@ -106,6 +110,15 @@ def schedules_in(mock: Mock) -> set[str]:
     return {s["id"] for s in mock.store.snapshot()["accounts"][ACCOUNT].get("schedules", [])}
 
 
+def instances_in(mock: Mock) -> set[str]:
+    return {i["id"] for i in mock.store.snapshot()["accounts"][ACCOUNT]["instances"]}
+
+
+def has_restored(mock: Mock) -> bool:
+    """The run has restored an instance (which is the run's to delete from then on)."""
+    return instances_in(mock) != FIXTURE_INSTANCES
+
+
 def has_created(mock: Mock) -> bool:
     return any(e["status"] == 202 for e in mock.journal.entries("POST"))
 
@@ -145,6 +158,7 @@ MOMENTS = {
     "state-machine": ("machine", has_created),
     "lifecycle": ("lifecycle", has_created),
     "schedules": ("run_now", has_a_scheduled_backup),
+    "restores": ("restores", has_restored),
 }
 
 
@@ -168,6 +182,7 @@ def test_a_run_stopped_by_sigterm_ends_within_10_s_and_leaves_the_mock_as_it_was
     assert code == 128 + signal.SIGTERM, run.output[-4000:]
     assert took < STOP_WITHIN, run.output[-4000:]
     assert backups_in(mock) == before and schedules_in(mock) == set(), run.output[-4000:]
+    assert instances_in(mock) == FIXTURE_INSTANCES, run.output[-4000:]
     assert "stopped by SIGTERM" in run.output and "Traceback" not in run.output
 
 

@@ -43,6 +43,7 @@ INSTANCE = next(
 )
 HA = next(h["id"] for h in _fixture_account()["ha_instances"] if h["state"] == "ACTIVE")
 FIXTURE_BACKUPS = frozenset(b["id"] for b in _fixture_account()["backups"])
+FIXTURE_INSTANCES = frozenset(i["id"] for i in _fixture_account()["instances"])
 _FAILED_CHECK = re.compile(r"^\s+\d+\. \[(?P<check>[\w()]+)\]", re.MULTILINE)
 
 
@@ -96,6 +97,12 @@ def listed_schedules(url: str) -> set[str]:
     return {schedule["id"] for schedule in answer.json()["schedules"]}
 
 
+def listed_instances(url: str) -> set[str]:
+    answer = httpx.get(f"{url}/v1.0/{ACCOUNT}/instances", headers={"X-Auth-Token": TOKEN})
+    assert answer.status_code == 200 and "links" not in answer.json()
+    return {instance["id"] for instance in answer.json()["instances"]}
+
+
 # -- the true mock passes -------------------------------------------------------------------------
 
 
@@ -122,9 +129,10 @@ def test_command_passes_against_a_mock_process_writes_junit_and_leaves_it_as_it_
     with MockProcess() as mock:  # as `make serve` starts it: real clock, control API on
         done = contract_tests(*pointed_at(mock.url, "--junit", str(junit)))
         backups, schedules = listed_backups(mock.url), listed_schedules(mock.url)
+        instances = listed_instances(mock.url)
     assert done.returncode == 0, done.output[-8000:]
     assert junit_totals(junit)["failures"] == 0
-    assert backups == FIXTURE_BACKUPS and schedules == set()
+    assert backups == FIXTURE_BACKUPS and schedules == set() and instances == FIXTURE_INSTANCES
 
 
 def test_command_waits_for_real_transitions_on_a_target_without_control_api(
@@ -164,7 +172,11 @@ def backups_in(mock: Mock) -> set[str]:
 # The checks that may catch each variant first (the runs stop at their first failure).
 CAUGHT_BY = {
     "wrong-success-status": {"status_is_documented", "status_code_conformance"},
-    "missing-field": {"response_schema_conformance"},
+    # A backup without its datastore: the restore's check has nothing to compare with.
+    "missing-field": {
+        "response_schema_conformance",
+        "restored_instance_carries_the_backups_datastore",
+    },
     "wrong-type": {"response_schema_conformance"},
     "no-cascade": {"deleted_backup_and_descendants_are_gone"},
     "deleted-backup-still-visible": {"deleted_backup_and_descendants_are_gone", "use_after_free"},
@@ -199,6 +211,25 @@ CAUGHT_BY = {
     "no-retention": {"retention_keeps_the_newest_full_backups"},
     "schedule-delete-takes-its-backups": {"deleted_schedule_is_gone_and_its_backups_stay"},
     "schedule-never-running": {"schedule_is_running_exactly_while_its_backup_runs"},
+    "restore-never-active": {"restored_instance_becomes_active"},
+    "restore-ignores-the-backups-datastore": {"restored_instance_carries_the_backups_datastore"},
+    "instance-delete-takes-its-backups": {"deleted_instance_is_gone_and_its_backups_stay"},
+    "deleted-instance-still-shown": {"deleted_instance_is_gone_and_its_backups_stay"},
+    "restore-of-an-unfinished-backup-accepted": {"restore_of_an_unfinished_backup_is_refused"},
+    "backup-of-a-building-instance-accepted": {"backup_of_a_building_instance_is_refused"},
+}
+# The tests that catch a variant, where running only them is enough (`-k`): the rest of the
+# suite (schemathesis' phases above all) would only add minutes to `make test`.
+SELECTED = {
+    variant: "restores"
+    for variant in (
+        "restore-never-active",
+        "restore-ignores-the-backups-datastore",
+        "instance-delete-takes-its-backups",
+        "deleted-instance-still-shown",
+        "restore-of-an-unfinished-backup-accepted",
+        "backup-of-a-building-instance-accepted",
+    )
 }
 # Breakages that fuzzing finds on some runs and misses on others: the hand-written checks must
 # catch them on every run, whatever the seed.
@@ -210,12 +241,13 @@ class VariantRun:
     finished: Finished
     backups_after: set[str]
     schedules_after: set[str]
+    instances_after: set[str]
 
 
 def run_against(variant: str, seed: int = 7) -> VariantRun:
     """The suite against one variant served by a process of its own, stopping at the first
     failure (`-x`): catching the breakage is what is tested, and most are caught long before
-    schemathesis' phases, which run last."""
+    schemathesis' phases, which run last. A variant in SELECTED runs only the tests named."""
     server = subprocess.Popen(
         [sys.executable, broken_mocks.__file__, variant],
         stdin=subprocess.PIPE,
@@ -228,7 +260,9 @@ def run_against(variant: str, seed: int = 7) -> VariantRun:
         ready, _, _ = select.select([server.stdout], [], [], 60)
         url = server.stdout.readline().strip() if ready else ""
         assert url.startswith("http://"), f"the {variant} variant did not start"
-        options = ("-x", "--max-examples", "5", "--seed", str(seed))
+        options: tuple[str, ...] = ("-x", "--max-examples", "5", "--seed", str(seed))
+        if variant in SELECTED:
+            options += ("-k", SELECTED[variant])
         finished = contract_tests(*pointed_at(url, *options))
         state = httpx.get(f"{url}/__mock/state").json()
         server.stdin.close()  # the variant's signal to stop
@@ -245,6 +279,7 @@ def run_against(variant: str, seed: int = 7) -> VariantRun:
         finished,
         {b["id"] for b in account["backups"]},
         {s["id"] for s in account.get("schedules", [])},
+        {i["id"] for i in account["instances"]},
     )
 
 
@@ -267,6 +302,7 @@ def test_suite_fails_against_a_mock_with(variant_runs: dict[str, VariantRun], va
     assert run.finished.failed_checks & expected, (run.finished.failed_checks, expected)
     assert run.backups_after == FIXTURE_BACKUPS, run.finished.output[-6000:]
     assert run.schedules_after == set(), run.finished.output[-6000:]
+    assert run.instances_after == FIXTURE_INSTANCES, run.finished.output[-6000:]
 
 
 @pytest.mark.parametrize("seed", [1, 2])

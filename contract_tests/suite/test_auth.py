@@ -11,19 +11,24 @@ from contract_tests import checks
 from contract_tests.api import Api
 from contract_tests.conformance import WRITES
 from contract_tests.contract import Contract
+from contract_tests.guard import NO_RESTORES
 from mockserver.spec import Operation
 
 NO_SUCH_ID = "contract-tests-no-such-id"  # not a UUID: it names nothing on any service
 GUARDED = tuple(o for o in Contract.load().operations if o.auth_header)
 
 
-def concrete(api: Api, template: str) -> str:
+def concrete(api: Api, operation: Operation) -> str:
     target = api.target
+    # Only a read names the run's own instance: a delete names nothing, should the target
+    # wrongly take it without a token.
+    instance = target.instance_id if operation.method == "GET" else None
     return (
-        template.replace("{accountId}", target.account)
+        operation.path.replace("{accountId}", target.account)
         .replace("{backupId}", NO_SUCH_ID)
         .replace("{scheduleId}", NO_SUCH_ID)
-        .replace("{instanceId}", target.instance_id or NO_SUCH_ID)
+        .replace("{flavorId}", "1")
+        .replace("{instanceId}", instance or NO_SUCH_ID)
         .replace("{haId}", target.ha_id or NO_SUCH_ID)
     )
 
@@ -32,16 +37,21 @@ def concrete(api: Api, template: str) -> str:
 def test_request_without_token_is_unauthorized(api: Api, operation: Operation) -> None:
     if api.target.read_only and operation.operation_id in WRITES:
         pytest.skip("read-only: no create or delete, even one that should be refused")
+    if operation.operation_id == "createInstance" and not api.target.restores:
+        pytest.skip(f"no instance create, even one that should be refused: {NO_RESTORES}")
     body: Any = None
     if operation.operation_id == "createAutoBackup":  # of the run's instance, if it has one
         schedule = {"action": "backup", "day_of_week": 0, "hour": 0, "minute": 0}
         body = {"schedule": {**schedule, "instance_id": api.target.instance_id}}
+    elif operation.operation_id == "createInstance":  # a restore of nothing: it builds nothing
+        restore = {"restorePoint": {"backupRef": NO_SUCH_ID}, "volume": {"size": 1}}
+        body = {"instance": {"name": api.new_name(), "flavorRef": "1", **restore}}
     elif operation.method == "POST":
         body = {"backup": {"name": api.new_name(), "instance": api.target.instance_id}}
     elif operation.method == "PUT":
         body = {"schedule": {"hour": 0}}
     checks.request_without_token_is_unauthorized(
-        api, operation.method, concrete(api, operation.path), body
+        api, operation.method, concrete(api, operation), body
     )
 
 
