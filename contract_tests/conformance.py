@@ -212,19 +212,6 @@ def _events(
         yield item
 
 
-def _as_text(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Path parameters as the text they are on the wire. A link fills `flavorId` with a flavor's
-    integer `id` (getFlavors' answer): the URL is the same, but schemathesis would judge the
-    integer against the parameter's string schema, and take the valid request for a negative
-    one that the target wrongly accepted (every path parameter of the spec is a string)."""
-    if not parameters:
-        return parameters
-    return {
-        name: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        for name, value in parameters.items()
-    }
-
-
 @contextmanager
 def _installed(
     api: Api,
@@ -243,7 +230,6 @@ def _installed(
         defused = api.guard.defuse(case.method, case.operation.path, case.path_parameters)
         if defused is not None:
             case.path_parameters = defused
-        case.path_parameters = _as_text(case.path_parameters)
         action = (case.method.upper(), case.operation.path)
         if action == CREATE:
             creates.aim(case)
