@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import broken_mocks
+import broken_wrapper
 import fixture_ids
 import httpx
 import pytest
@@ -190,12 +191,12 @@ def test_a_schedule_whose_create_answer_was_lost_is_found_and_deleted() -> None:
     assert schedules_in(mock) == {there_before, elsewhere}
 
 
-class ScheduleDeleteIgnored(broken_mocks.Broken):
+class ScheduleDeleteIgnored(broken_wrapper.Broken):
     """Deleting a schedule answers 202 and deletes nothing."""
 
-    def before(self, request: broken_mocks.Request) -> broken_mocks.Answer | None:
-        if request.method == "DELETE" and broken_mocks.SCHEDULE_PATH.match(request.path):
-            return broken_mocks.Answer(202, [], b"")
+    def before(self, request: broken_wrapper.Request) -> broken_wrapper.Answer | None:
+        if request.method == "DELETE" and broken_wrapper.SCHEDULE_PATH.match(request.path):
+            return broken_wrapper.Answer(202, [], b"")
         return None
 
 
