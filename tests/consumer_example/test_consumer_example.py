@@ -67,6 +67,31 @@ def test_start_backup_retries_a_503(backups_mock) -> None:
     assert [r["status"] for r in backups_mock.requests("POST", "/backups")] == [503, 202]
 
 
+def test_a_backup_restores_to_an_instance_that_builds_then_is_active(backups_mock) -> None:
+    backup = start_backup(backups_mock.base_url, backups_mock.token, INSTANCE, "to-restore")
+    backups_mock.advance(5)
+    made = httpx.post(
+        f"{backups_mock.base_url}/instances",
+        headers=backups_mock.headers,
+        json={
+            "instance": {
+                "name": "restored",
+                "flavorRef": 1,
+                "volume": {"size": 2},
+                "restorePoint": {"backupRef": backup["id"]},
+            }
+        },
+    )
+
+    assert made.status_code == 200 and made.json()["instance"]["status"] == "BUILD"
+    backups_mock.advance(5)  # the mock's --build-seconds: 5 by default
+    shown = httpx.get(
+        f"{backups_mock.base_url}/instances/{made.json()['instance']['id']}",
+        headers=backups_mock.headers,
+    )
+    assert shown.json()["instance"]["status"] == "ACTIVE"
+
+
 def test_each_test_starts_from_the_fixture_state(backups_mock) -> None:
     # The tests above created backups and injected faults; none of it is left.
     response = httpx.get(f"{backups_mock.base_url}/backups", headers=backups_mock.headers)
