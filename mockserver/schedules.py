@@ -149,7 +149,9 @@ class ScheduleRules(StoreCore):
             target = (account.instances if kind == "instance" else account.ha_instances).get(
                 target_id
             )
-            if target is None:  # its target was deleted: so is the schedule
+            if target is None:
+                # Not reached today: deleteInstance removes the instance's schedule, and a state
+                # document cannot name a target it lacks. Kept so a run never backs up nothing.
                 account.remove_schedule(due)
                 continue
             if len(account.backups) < self.quota and self._unready(account, target) is None:
