@@ -62,6 +62,34 @@ def check(func: Callable[Concatenate[Api, P], None]) -> Callable[Concatenate[Api
     return run
 
 
+def deleted_and_gone(
+    api: Api,
+    noun: str,
+    item_path: str,
+    listed: Callable[[], tuple[list[dict[str, Any]], list[Exchange]]],
+) -> Exchange:
+    """The first half of a delete's check (of a schedule, of an instance): DELETE `item_path`
+    answers 202, then its GET is 404 and `listed` (the walk of its list) leaves it out. The
+    DELETE's exchange, for the checks that go on."""
+    item_id = item_path.rsplit("/", 1)[-1]
+    answer = api.call("DELETE", item_path)
+    shown = api.call("GET", item_path)
+    if answer.status != 202 or shown.status != 404:
+        raise CheckFailed(
+            f"A deleted {noun} is still there",
+            f"DELETE {item_id} answered {answer.status}; then GET answered {shown.status}, not 404",
+            [answer, shown],
+        )
+    items, exchanges = listed()
+    if item_id in [item.get("id") for item in items]:
+        raise CheckFailed(
+            f"A deleted {noun} is still listed",
+            f"{item_id} is in the {noun} list",
+            [answer, *exchanges],
+        )
+    return answer
+
+
 def checks_in(*modules: ModuleType) -> list[str]:
     """The names of the checks (`@check` functions) the modules define."""
     return [

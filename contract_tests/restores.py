@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from contract_tests.checks import CheckFailed, check, checks_in
+from contract_tests.checks import CheckFailed, check, checks_in, deleted_and_gone
 from contract_tests.exchange import Exchange
 from contract_tests.lifecycle import RUNNING
 from contract_tests.pages import walk
@@ -165,22 +165,7 @@ def deleted_instance_is_gone_and_its_backups_stay(
 ) -> None:
     """Delete answers 202; then show is 404, GET /instances leaves it out and its backups' list
     is 404, while its backups stay: shown with its `instance_id`, and listed."""
-    answer = api.call("DELETE", path(api, instance_id))
-    shown = show(api, instance_id)
-    if answer.status != 202 or shown.status != 404:
-        raise CheckFailed(
-            "A deleted instance is still there",
-            f"DELETE {instance_id} answered {answer.status}; then GET answered {shown.status},"
-            " not 404",
-            [answer, shown],
-        )
-    items, exchanges = listed(api)
-    if instance_id in [item.get("id") for item in items]:
-        raise CheckFailed(
-            "A deleted instance is still listed",
-            f"{instance_id} is in GET {path(api)}",
-            [answer, *exchanges],
-        )
+    answer = deleted_and_gone(api, "instance", path(api, instance_id), lambda: listed(api))
     theirs = api.call("GET", path(api, instance_id) + "/backups")
     if theirs.status != 404:
         raise CheckFailed(

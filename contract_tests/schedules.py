@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from contract_tests.checks import CheckFailed, check, checks_in
+from contract_tests.checks import CheckFailed, check, checks_in, deleted_and_gone
 from contract_tests.exchange import Exchange
 from contract_tests.lifecycle import ENDED, RUNNING
 from contract_tests.scheduling import (
@@ -185,20 +185,7 @@ def deleted_schedule_is_gone_and_its_backups_stay(
     api: Api, schedule_id: str, backup_ids: Iterable[str]
 ) -> None:
     """Delete answers 202; then show is 404, the list lacks it, and the backups it made stay."""
-    answer = api.call("DELETE", path(api, schedule_id))
-    shown = show(api, schedule_id)
-    if answer.status != 202 or shown.status != 404:
-        raise CheckFailed(
-            "A deleted schedule is still there",
-            f"DELETE {schedule_id} answered {answer.status}; then GET answered {shown.status},"
-            " not 404",
-            [answer, shown],
-        )
-    items, exchanges = listed(api)
-    if schedule_id in [item.get("id") for item in items]:
-        raise CheckFailed(
-            "A deleted schedule is still listed", f"{schedule_id} is listed", [answer, *exchanges]
-        )
+    answer = deleted_and_gone(api, "schedule", path(api, schedule_id), lambda: listed(api))
     for backup_id in backup_ids:
         kept = api.show(backup_id)
         if kept.status != 200:
