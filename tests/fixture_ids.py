@@ -28,3 +28,14 @@ FIXTURE_BACKUPS = [
     "a9832168-7541-4536-b8d9-a8a9b79cf1b4",
     "61f12fef-edb1-4561-8122-e7c00ef26a82",  # the restore example's backup (of SCHEDULABLE)
 ]
+# The fixture state's flavors (the WADL's examples): (id, name, RAM in MB).
+FLAVORS = [
+    (1, "512MB Instance", 512),
+    (2, "1GB Instance", 1024),
+    (3, "2GB Instance", 2048),
+    (4, "4GB Instance", 4096),
+    (5, "8GB Instance", 8192),
+    (6, "16GB Instance", 16384),
+    (7, "32GB Instance", 32768),
+    (8, "64GB Instance", 65536),
+]

@@ -10,7 +10,16 @@ import re
 from typing import Any
 
 import pytest
-from fixture_ids import HA, HA_MEMBERS, LEGACY, MYSQL, PERCONA, PERCONA_BACKUP, SCHEDULABLE
+from fixture_ids import (
+    FLAVORS,
+    HA,
+    HA_MEMBERS,
+    LEGACY,
+    MYSQL,
+    PERCONA,
+    PERCONA_BACKUP,
+    SCHEDULABLE,
+)
 from support import FIXTURES
 
 from mockserver.clock import Clock
@@ -25,11 +34,6 @@ MYSQL_5_6_ID = "1379cc8b-4bc5-4c4a-9e9d-7a9ad27c0866"
 MYSQL_5_5_ID = "b00000b0-00b0-0b00-00b0-000b000000bb"
 PERCONA_5_6_ID = "c9760c5b-5675-4482-b097-dffdf50c22ab"
 MYSQL_5_6 = {"type": "mysql", "version": "5.6", "version_id": MYSQL_5_6_ID}
-FLAVORS = [
-    (1, "512MB Instance", 512), (2, "1GB Instance", 1024), (3, "2GB Instance", 2048),
-    (4, "4GB Instance", 4096), (5, "8GB Instance", 8192), (6, "16GB Instance", 16384),
-    (7, "32GB Instance", 32768), (8, "64GB Instance", 65536),
-]  # fmt: skip
 DAY, FULL = 86_400, "InnoBackupEx"
 START = calendar.timegm((2026, 12, 2, 10, 0, 0))  # Wednesday: the clock of every test starts here
 

@@ -21,6 +21,7 @@ import pytest
 from fixture_ids import (
     FIXTURE_BACKUPS,
     FIXTURE_INSTANCES,
+    FLAVORS,
     MYSQL,
     PERCONA,
     PERCONA_BACKUP,
@@ -35,18 +36,6 @@ pytestmark = pytest.mark.slow
 
 
 Openstack = Callable[..., subprocess.CompletedProcess[str]]
-
-# The fixture state's flavors (the WADL's examples): (id, name, ram in MB).
-FLAVORS = [
-    (1, "512MB Instance", 512),
-    (2, "1GB Instance", 1024),
-    (3, "2GB Instance", 2048),
-    (4, "4GB Instance", 4096),
-    (5, "8GB Instance", 8192),
-    (6, "16GB Instance", 16384),
-    (7, "32GB Instance", 32768),
-    (8, "64GB Instance", 65536),
-]
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pytest
 from fixture_ids import (
     FIXTURE_BACKUPS,
     FIXTURE_INSTANCES,
+    FLAVORS,
     HA,
     HA_BACKUP,
     HA_MEMBERS,
@@ -31,17 +32,6 @@ from troveclient.v1 import client as trove
 from mockserver.pytest_plugin import BackupsMock, MockFactory
 
 MISSING = "00000000-0000-0000-0000-000000000000"
-# The fixture state's flavors (the WADL's examples): (id, name, ram in MB).
-FLAVORS = [
-    (1, "512MB Instance", 512),
-    (2, "1GB Instance", 1024),
-    (3, "2GB Instance", 2048),
-    (4, "4GB Instance", 4096),
-    (5, "8GB Instance", 8192),
-    (6, "16GB Instance", 16384),
-    (7, "32GB Instance", 32768),
-    (8, "64GB Instance", 65536),
-]
 
 
 ClientFor = Callable[..., Any]
