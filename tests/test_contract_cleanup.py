@@ -125,13 +125,18 @@ def test_a_backup_whose_create_answer_was_lost_is_found_by_its_run_name_and_dele
     assert len(backups_in(mock) - before) == 1  # the other run's backup is left alone
 
 
+def stopped_clock_mock() -> Mock:
+    """A mock whose clock never moves and that has no control API to move it: what is running
+    or building stays so, and cleanup can only wait."""
+    return create_app(
+        Settings(control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: frozenset({"1234"})})
+    )
+
+
 def test_cleanup_gives_up_after_its_timeout_and_names_what_it_left() -> None:
     # No control API and backups that do not end in the test's time: cleanup must wait in
     # real time, and stop waiting after its timeout.
-    never = Settings(
-        control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: frozenset({"1234"})}
-    )
-    mock = create_app(never)
+    mock = stopped_clock_mock()
     with ThreadedServer(mock) as server, httpx.Client() as http:
         api = api_on(server.url, http)
         running = api.create(instance=INSTANCE).document("backup")["id"]
@@ -259,10 +264,7 @@ def test_an_instance_whose_create_answer_was_lost_is_found_by_its_run_name_and_d
 
 def test_an_instance_that_is_never_built_is_named_with_the_command_that_deletes_it() -> None:
     # No control API and a frozen clock: the instance stays BUILD, which cannot be deleted.
-    never = Settings(
-        control=False, frozen_clock=True, tokens={broken_mocks.TOKEN: frozenset({"1234"})}
-    )
-    mock = create_app(never)
+    mock = stopped_clock_mock()
     with ThreadedServer(mock) as server, httpx.Client() as http:
         api = api_on(server.url, http)
         backup = restoring.restorable(api)
