@@ -24,6 +24,8 @@ from mockserver.journal import Journal
 from mockserver.middleware import MIDDLEWARES, App
 from mockserver.problems import Problems
 from mockserver.ratelimit import RateLimiter
+from mockserver.regional import RegionalPaths
+from mockserver.regions import Regions
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.settings import Settings
 from mockserver.spec import Spec, read_yaml, with_components_of
@@ -37,7 +39,8 @@ class Mock:
 
     settings: Settings
     spec: Spec
-    store: Store
+    regions: Regions
+    store: Store  # the own region's (`regions[code]` is any region's)
     clock: Clock
     journal: Journal
     injector: Injector
@@ -56,15 +59,16 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     with settings.default_state_path.open(encoding="utf-8") as stream:
         fixture_state = json.load(stream)
     clock = Clock(frozen=settings.frozen_clock)
-    store = Store(
+    regions = Regions(
+        spec.regions,
+        settings.region,
         fixture_state if state is None else state,
         clock,
+        default_flavors=fixture_state.get("flavors", ()),
         quota=settings.quota,
         new_seconds=settings.new_seconds,
         building_seconds=settings.building_seconds,
-        region=settings.region,
         build_seconds=settings.build_seconds,
-        default_flavors=fixture_state.get("flavors", ()),
     )
     journal = Journal(settings.journal_size)
     injector = Injector()
@@ -72,7 +76,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     faults = FaultFactory(spec.fault_names)
 
     app = App(__name__, middlewares=MIDDLEWARES, validator_map=VALIDATOR_MAP, jsonifier=Encoder())
-    handlers = Handlers(store)
+    handlers = Handlers(regions)
 
     def handler(operation_id: str) -> Any:
         return getattr(handlers, operation_id)
@@ -88,7 +92,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     specs = {"": spec}
     if settings.control:
         control_document = with_components_of(read_yaml(CONTROL_SPEC_PATH), spec.document)
-        control = ControlHandlers(store, clock, journal, injector, limiter, fixture_state)
+        control = ControlHandlers(regions, clock, journal, injector, limiter, fixture_state)
         app.add_api(
             control_document,
             base_path=CONTROL_PREFIX,
@@ -122,6 +126,9 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         injector=injector,
         limiter=limiter,
         request_scope=handlers.scope,
+        regional=RegionalPaths(spec.regions, settings.region),
         fast_path=fast_path,
     )
-    return Mock(settings, spec, store, clock, journal, injector, limiter, app, gateway)
+    return Mock(
+        settings, spec, regions, regions.store, clock, journal, injector, limiter, app, gateway
+    )

@@ -235,7 +235,9 @@ async def serve(settings: Settings, mock: Mock) -> None:
     )
     server = uvicorn.Server(config)
     state_file = (
-        None if settings.state_file is None else StateFile(settings.state_file, mock.store.snapshot)
+        None
+        if settings.state_file is None
+        else StateFile(settings.state_file, mock.regions.snapshot)
     )
     saver = None
     if state_file is not None and settings.save_interval:
@@ -255,10 +257,10 @@ async def serve(settings: Settings, mock: Mock) -> None:
 
 
 async def save_periodically(mock: Mock, state_file: StateFile, interval: float) -> None:
-    saved = mock.store.revision
+    saved = mock.regions.revision
     while True:
         await asyncio.sleep(interval)
-        revision = mock.store.revision
+        revision = mock.regions.revision
         if revision != saved:
             try:
                 await asyncio.to_thread(state_file.save)

@@ -15,23 +15,24 @@ from mockserver.errors import BadRequest
 from mockserver.injection import Injector
 from mockserver.journal import Journal
 from mockserver.ratelimit import RateLimiter
-from mockserver.store import Store
+from mockserver.regions import Regions
 
 Json = dict[str, Any]
-STATE_BACKUPS = ("accounts", "*", "backups")  # where a state document lists backups
+# Where a state document lists backups: the own region's accounts, and every other region's.
+STATE_BACKUPS = (("accounts", "*", "backups"), ("regions", "*", "accounts", "*", "backups"))
 
 
 class ControlHandlers:
     def __init__(
         self,
-        store: Store,
+        regions: Regions,
         clock: Clock,
         journal: Journal,
         injector: Injector,
         limiter: RateLimiter,
         fixture_state: Json,
     ) -> None:
-        self.store = store
+        self.regions = regions
         self.clock = clock
         self.journal = journal
         self.injector = injector
@@ -39,14 +40,14 @@ class ControlHandlers:
         self.fixture_state = fixture_state
 
     async def reset(self) -> Json:
-        self.store.replace(self.fixture_state)
-        self.store.backup_fate = "normal"
+        self.regions.replace(self.fixture_state)  # the own region's; the others empty
+        self.regions.fate.mode = "normal"
         self.injector.clear()
         self.limiter.clear()
         return {"reset": True}
 
     async def getState(self) -> Json:
-        return self.store.snapshot()
+        return self.regions.snapshot()
 
     async def putState(self) -> Json:
         # The body is read here (connexion has validated it) one backup at a time, rather than
@@ -57,8 +58,8 @@ class ControlHandlers:
             document = jsontext.loads(text, STATE_BACKUPS, backup_reader())
         except ValueError as error:  # malformed JSON: refused by the validation before this
             raise BadRequest(f"Invalid state document: {error}") from error
-        self.store.replace(document)
-        return self.store.snapshot()
+        self.regions.replace(document)
+        return self.regions.snapshot()
 
     async def getClock(self) -> Json:
         return self._clock()
@@ -67,8 +68,10 @@ class ControlHandlers:
         self.clock.advance(float(body["advance_seconds"]))
         return self._clock()
 
-    async def getRequests(self, method: str | None = None, path: str | None = None) -> Json:
-        return {"requests": self.journal.entries(method, path)}
+    async def getRequests(
+        self, method: str | None = None, path: str | None = None, region: str | None = None
+    ) -> Json:
+        return {"requests": self.journal.entries(method, path, region)}
 
     async def clearRequests(self) -> ConnexionResponse:
         self.journal.clear()
@@ -79,11 +82,12 @@ class ControlHandlers:
 
     async def addFault(self, body: Json) -> tuple[Json, int]:
         if "backups" in body:
-            self.store.backup_fate = body["backups"]
+            self.regions.fate.mode = body["backups"]
         else:
             self.injector.add(
                 method=body.get("method", "*"),
                 path=body["path"],
+                region=body.get("region"),
                 status=body.get("status"),
                 latency_ms=body.get("latency_ms", 0),
                 count=body.get("count", 1),
@@ -92,7 +96,7 @@ class ControlHandlers:
 
     async def clearFaults(self) -> ConnexionResponse:
         self.injector.clear()
-        self.store.backup_fate = "normal"
+        self.regions.fate.mode = "normal"
         return ConnexionResponse(status_code=204)
 
     def _clock(self) -> Json:
@@ -105,4 +109,4 @@ class ControlHandlers:
         }
 
     def _faults(self) -> Json:
-        return {"rules": self.injector.rules(), "backups": self.store.backup_fate}
+        return {"rules": self.injector.rules(), "backups": self.regions.fate.mode}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from mockserver.clock import Clock
@@ -24,6 +25,7 @@ from mockserver.models import (
     Instance,
     Lifecycle,
     SortedIndex,
+    State,
     location_of,
 )
 
@@ -32,6 +34,22 @@ PAGE_SIZE = 20
 BackupFate = Literal["normal", "fail_next", "fail_all"]
 Kind = Literal["instance", "ha"]
 QUOTA_EXCEEDED = "Quota exceeded for resources: ['backups']."
+
+
+@dataclass
+class Fate:
+    """How the next backups end (the control API's `backups` fault): one setting that the
+    stores of every region share, so `fail_next` fails exactly one backup, wherever it is."""
+
+    mode: BackupFate = "normal"
+
+    def take(self) -> Literal["COMPLETED", "FAILED"]:
+        """How a backup made now ends; a `fail_next` is used up by it."""
+        if self.mode == "normal":
+            return "COMPLETED"
+        if self.mode == "fail_next":
+            self.mode = "normal"
+        return "FAILED"
 
 
 class StoreCore:
@@ -43,7 +61,7 @@ class StoreCore:
 
     def __init__(
         self,
-        state: dict[str, Any],
+        state: dict[str, Any] | State,
         clock: Clock,
         quota: int = 50,
         new_seconds: float = 1.0,
@@ -51,6 +69,8 @@ class StoreCore:
         region: str = "DFW",
         build_seconds: float = 5.0,
         default_flavors: Sequence[Any] = (),
+        lock: threading.RLock | None = None,
+        fate: Fate | None = None,
     ) -> None:
         self.clock = clock
         self.quota = quota
@@ -58,16 +78,36 @@ class StoreCore:
         self.building_seconds = building_seconds
         self.build_seconds = build_seconds  # how long a created instance stays in BUILD
         self.region = region
-        self.backup_fate: BackupFate = "normal"
+        self.fate = fate or Fate()
         self.revision = 0  # moves on every change, so a saver knows when to write
-        self._lock = threading.RLock()
+        # The stores of all regions share one lock (`regions.py`): a copy changes two at once.
+        self._lock = lock or threading.RLock()
         # A state document without flavors takes these (the fixture state's): see load_state.
         self._default_flavors = tuple(default_flavors)
-        self._state = load_state(state, self._default_flavors)
+        self._state = state if isinstance(state, State) else load_state(state, default_flavors)
+        # Set by `Regions`: brings an account of the other regions up to the clock first, so a
+        # scheduled copy due from there (contract section 12) is here before this one is read;
+        # and makes the copies of a scheduled backup in the regions of its schedule's copy_to.
+        self.settle_elsewhere: Callable[[str], None] | None = None
+        self.copy_elsewhere: Callable[[str, Backup, Sequence[str]], None] | None = None
+
+    @property
+    def backup_fate(self) -> BackupFate:
+        return self.fate.mode
+
+    @backup_fate.setter
+    def backup_fate(self, mode: BackupFate) -> None:
+        self.fate.mode = mode
 
     def _account(self, account_id: str) -> Account:
         # Accounts need no creation: an account never seen is simply empty. It joins the state
         # only when something is added to it, so reads and refused requests change nothing.
+        if self.settle_elsewhere is not None:
+            self.settle_elsewhere(account_id)
+        return self._held(account_id)
+
+    def _held(self, account_id: str) -> Account:
+        """The account as this region holds it, without bringing other regions up to date."""
         return self._state.accounts.get(account_id) or Account(account_id)
 
     def _keep(self, account: Account) -> None:
@@ -132,12 +172,6 @@ class StoreCore:
         else:
             # The backup is taken of the replica closest to the source: the first one.
             kind, busy = "ha", (target.id, *target.replica_ids[:1])
-        building_at = at + self.new_seconds
-        ends: Literal["COMPLETED", "FAILED"] = (
-            "FAILED" if self.backup_fate != "normal" else "COMPLETED"
-        )
-        if self.backup_fate == "fail_next":
-            self.backup_fate = "normal"
         created = int(at)
         backup = Backup(
             id=str(uuid.uuid4()),
@@ -156,13 +190,19 @@ class StoreCore:
             flavor_ram=int(target.flavor.get("ram", 0)),
             volume_size=target.volume_size,
             datastore=dict(target.datastore),
-            lifecycle=Lifecycle(building_at, building_at + self.building_seconds, ends, busy),
+            lifecycle=self._lifecycle(at, busy),
             schedule_id=schedule_id,
         )
         self._keep(account)
         account.add(backup)
         self.revision += 1
         return backup
+
+    def _lifecycle(self, at: float, busy: tuple[str, ...], size: float | None = None) -> Lifecycle:
+        """NEW from `at`, BUILDING after new_seconds, ended after building_seconds more."""
+        building_at = at + self.new_seconds
+        ends_at = building_at + self.building_seconds
+        return Lifecycle(building_at, ends_at, self.fate.take(), busy, size)
 
     def _newest_completed(
         self, account: Account, source_id: str, schedule_id: str | None = None
@@ -182,6 +222,13 @@ class StoreCore:
         """Bring the account up to the clock's present."""
         self._advance(account, self.clock.now())
 
+    def catch_up(self, account_id: str) -> None:
+        """Bring an account up to the clock, if this region holds it and anything of it moves
+        with time (for `Regions`, which calls it with the shared lock held)."""
+        account = self._state.accounts.get(account_id)
+        if account is not None and (account.running or account.building or account.due):
+            self._settle(account)
+
     def _advance(self, account: Account, until: float) -> None:
         """Apply every transition due by `until`, in the order of time: instances built, then
         the running backups (an instance in BUILD has no backup running)."""
@@ -199,8 +246,8 @@ class StoreCore:
             backup.status = life.ends
             backup.updated = max(backup.created, int(life.ends_at))
             if life.ends == "COMPLETED":
-                backup.size = _size_of(backup.id)
-                backup.location_ref = location_of(account.id, backup.id)
+                backup.size = life.size if life.size is not None else _size_of(backup.id)
+                backup.location_ref = location_of(account.id, backup.id, self.region)
             backup.lifecycle = None
             del account.running[backup.id]
             for target in life.busy:

@@ -93,6 +93,46 @@ def load_state(document: dict[str, Any], default_flavors: Sequence[Any] = ()) ->
     return State(datastores, accounts, versions, flavors)
 
 
+def load_regions(
+    document: dict[str, Any],
+    own: str,
+    codes: Sequence[str],
+    default_flavors: Sequence[Any] = (),
+) -> dict[str, State]:
+    """The State of each region (contract section 12), sharing the datastores and flavors.
+
+    `accounts` at the top are the accounts of `region` (the mock's own region when absent: a
+    document of a mock of one region loads as before); `regions` holds the other regions'.
+    """
+    main = load_state(document, default_flavors)
+    with _invalid_document():
+        region = document.get("region", own)
+        others = document.get("regions") or {}
+        unknown = [code for code in [region, *others] if code not in codes]
+        if unknown:
+            raise BadRequest(
+                f"Invalid state document: {', '.join(map(str, unknown))} is not a region"
+                f" ({', '.join(codes)})."
+            )
+        if region in others:
+            raise BadRequest(
+                f"Invalid state document: the accounts of {region} are given twice, at the top"
+                f" ('region': {region}) and under 'regions'."
+            )
+        states = {}
+        for code in codes:
+            if code == region:
+                states[code] = main
+                continue
+            body = others.get(code) or {}
+            accounts = {
+                account_id: _load_account(account_id, raw)
+                for account_id, raw in body.get("accounts", {}).items()
+            }
+            states[code] = State(main.datastores, accounts, main.versions, main.flavors)
+    return states
+
+
 def _load_versions(raw: list[dict[str, Any]]) -> list[DatastoreVersion]:
     return [DatastoreVersion(name=str(v["name"]), id=v.get("id")) for v in raw]
 
@@ -311,6 +351,10 @@ def _dump_backup(backup: Backup) -> dict[str, Any]:
             "ends": life.ends,
             "busy": list(life.busy),
         }
+        if life.size is not None:
+            document["lifecycle"]["size"] = life.size
+    if backup.copy_of is not None:
+        document["copy_of"] = {"region": backup.copy_of[0], "id": backup.copy_of[1]}
     return document
 
 
@@ -371,6 +415,7 @@ def _load_backup(raw: dict[str, Any], shared: _Shared) -> Backup:
             ends_at=float(life["ends_at"]),
             ends=life["ends"],
             busy=tuple(life["busy"]),
+            size=None if life.get("size") is None else float(life["size"]),
         )
     elif raw["status"] in RUNNING:
         raise BadRequest(
@@ -395,4 +440,9 @@ def _load_backup(raw: dict[str, Any], shared: _Shared) -> Backup:
         datastore=shared.mapping(raw.get("datastore", {})),
         lifecycle=lifecycle,
         schedule_id=raw.get("schedule_id"),
+        copy_of=_copy_of(raw.get("copy_of")),
     )
+
+
+def _copy_of(raw: dict[str, Any] | None) -> tuple[str, str] | None:
+    return None if raw is None else (str(raw["region"]), str(raw["id"]))

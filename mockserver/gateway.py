@@ -25,6 +25,7 @@ from mockserver.faults import SERVER_ERROR, FaultFactory
 from mockserver.injection import Injector
 from mockserver.journal import Entry, Journal
 from mockserver.ratelimit import RateLimiter
+from mockserver.regional import PREFIX, REGION, RegionalPaths, sent_path
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
 from mockserver.undefined_query import UndefinedQuery, warning, without
@@ -53,6 +54,7 @@ class Gateway:
         injector: Injector,
         limiter: RateLimiter,
         request_scope: ContextVar[Scope],
+        regional: RegionalPaths,
         fast_path: FastPath | None = None,
     ) -> None:
         self.app = app
@@ -65,6 +67,7 @@ class Gateway:
         self.journal = journal
         self.injector = injector
         self.limiter = limiter
+        self.regional = regional
         self.undefined_query = UndefinedQuery(spec, strict=settings.strict_query)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,10 +76,13 @@ class Gateway:
             return
         sent = _headers(scope)  # as the client sent them: what the journal shows
         scope, headers = _media_type_lowered(scope, sent)
-        path: str = scope["path"]
-        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        path: str = scope["path"]  # as sent: what the journal shows and fault rules match
+        if _is_control(path):
             await self._control(scope, receive, send, headers)
             return
+        scope = self.regional.route(scope)
+        if _is_control(scope["path"]):  # the control API is one, at /__mock only
+            scope = {**scope, "path": path, PREFIX: ""}  # 404 from connexion, as any unknown path
         query: bytes = scope.get("query_string", b"")  # as sent: what the journal shows
         ignored = self.undefined_query.ignored(scope["method"], scope["path"], query)
         if ignored:  # answered as it would be without them: next links do not carry them
@@ -112,7 +118,7 @@ class Gateway:
             if status[0] == 0:
                 await _respond(sending, self._fault(500, SERVER_ERROR))
         finally:
-            entry = self._entry(scope, query, sent, body, status[0] or 500, ignored)
+            entry = self._entry(scope, path, query, sent, body, status[0] or 500, ignored)
             self.journal.record(entry)
 
     async def _control(
@@ -143,13 +149,13 @@ class Gateway:
             return self._fault(400, _BAD_LENGTH)
         if not complete:
             return self._too_large(headers, self.settings.max_body_bytes)
-        rule = self.injector.take(method, path)
+        rule = self.injector.take(method, sent_path(scope), scope[REGION])
         if rule is not None:
             if rule.latency_ms:
                 await asyncio.sleep(rule.latency_ms / 1000)
             if rule.status is not None:
                 return self._fault(
-                    rule.status, f"Injected fault: {rule.status} for {method} {path}."
+                    rule.status, f"Injected fault: {rule.status} for {method} {sent_path(scope)}."
                 )
         found = self.spec.match(path)
         if found is None or method not in found[0].operations:
@@ -224,6 +230,7 @@ class Gateway:
     def _entry(
         self,
         scope: Scope,
+        path: str,
         query: bytes,
         headers: dict[str, str],
         body: bytes,
@@ -232,17 +239,22 @@ class Gateway:
     ) -> Entry:
         return Entry(
             scope["method"],
-            scope["path"],
+            path,
             query.decode("latin-1"),
             headers,
             body,
             status,
             self.clock.now(),
             ignored_query,
+            scope.get(REGION),
         )
 
 
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
+
+
+def _is_control(path: str) -> bool:
+    return path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

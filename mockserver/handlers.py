@@ -19,6 +19,7 @@ from mockserver.clock import timestamp
 from mockserver.document import backup_document, schedule_document
 from mockserver.models import (
     BackupRequest,
+    CopyRequest,
     Flavor,
     HaInstance,
     Instance,
@@ -27,6 +28,8 @@ from mockserver.models import (
     ScheduleChange,
     ScheduleRequest,
 )
+from mockserver.regional import PREFIX, region_of
+from mockserver.regions import Regions
 from mockserver.store import Store
 
 Json = dict[str, Any]
@@ -34,8 +37,8 @@ Scope = MutableMapping[str, Any]
 
 
 class Handlers:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, regions: Regions) -> None:
+        self.regions = regions
         # The ASGI scope of the request being answered, set by the gateway for either pipeline:
         # links name the host and port the client used. One variable per mock, never shared.
         self.scope: ContextVar[Scope] = ContextVar(f"mockserver-request-{id(self)}")
@@ -45,8 +48,14 @@ class Handlers:
         self._roots: dict[tuple[Any, ...], str] = {}
         self._urls: dict[tuple[str, bytes], tuple[str, dict[str, str]]] = {}
 
+    @property
+    def store(self) -> Store:
+        """The store of the region this request went to (contract section 12)."""
+        return self.regions[region_of(self.scope.get(), self.regions.own)]
+
     def _root(self) -> str:
-        """The URL of the mock's root as the client named it (no final slash)."""
+        """The URL of the region's root as the client named it (no final slash): the mock's
+        root, with the region's prefix when the request was sent with one."""
         scope = self.scope.get()
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         key = (
@@ -55,10 +64,11 @@ class Handlers:
             host,
             scope.get("app_root_path"),
             scope.get("root_path"),
+            scope.get(PREFIX),
         )
         root = self._roots.get(key)
         if root is None:
-            root = str(HTTPConnection(scope).base_url).rstrip("/")
+            root = str(HTTPConnection(scope).base_url).rstrip("/") + scope.get(PREFIX, "")
             _remember(self._roots, key, root)
         return root
 
@@ -120,6 +130,20 @@ class Handlers:
     async def deleteBackup(self, accountId: str, backupId: str) -> ConnexionResponse:
         self.store.delete_backup(accountId, backupId)
         return ConnexionResponse(status_code=202)
+
+    async def backupAction(self, accountId: str, backupId: str, body: Json) -> ConnexionResponse:
+        raw = body["copy-backup"]
+        self.regions.copy_backup(
+            region_of(self.scope.get(), self.regions.own),
+            accountId,
+            backupId,
+            CopyRequest(
+                target_region=raw["target_backup_region"],
+                name=raw.get("name"),
+                description=raw.get("description"),
+            ),
+        )
+        return ConnexionResponse(status_code=202)  # an empty body, as documented
 
     async def getBackupsByInstance(
         self, accountId: str, instanceId: str, limit: int | None = None, marker: str | None = None

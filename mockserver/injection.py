@@ -14,13 +14,18 @@ from mockserver.journal import path_matches
 class Rule:
     id: int
     method: str  # upper case, or "*"
-    path: str  # `*` wildcards
+    path: str  # `*` wildcards, matched against the path as sent (with a region's prefix)
+    region: str | None  # only requests to this region (None: any)
     status: int | None
     latency_ms: int
     remaining: int | None  # None: every matching request
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method) and path_matches(self.path, path)
+    def matches(self, method: str, path: str, region: str) -> bool:
+        return (
+            self.method in ("*", method)
+            and self.region in (None, region)
+            and path_matches(self.path, path)
+        )
 
 
 class Injector:
@@ -36,17 +41,18 @@ class Injector:
         status: int | None = None,
         latency_ms: int = 0,
         count: int | None = 1,
+        region: str | None = None,
     ) -> Rule:
-        rule = Rule(next(self._ids), method.upper(), path, status, latency_ms, count)
+        rule = Rule(next(self._ids), method.upper(), path, region, status, latency_ms, count)
         with self._lock:
             self._rules.append(rule)
         return rule
 
-    def take(self, method: str, path: str) -> Rule | None:
+    def take(self, method: str, path: str, region: str) -> Rule | None:
         """The first rule that matches, counted as used (and dropped once used up)."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, region):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                         if rule.remaining <= 0:

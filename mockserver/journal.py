@@ -26,6 +26,7 @@ class Entry:
     status: int
     at: float  # seconds since the epoch, by the mock's clock
     ignored_query: tuple[str, ...] = ()  # query parameters its operation does not define
+    region: str | None = None  # the region the request went to (None: the control API)
 
     def document(self) -> dict[str, Any]:
         """The entry as GET /__mock/journal shows it."""
@@ -39,6 +40,7 @@ class Entry:
             "status": self.status,
             "at": at.replace("+00:00", "Z"),
             "ignored_query": list(self.ignored_query),
+            "region": self.region,
         }
 
 
@@ -51,14 +53,19 @@ class Journal:
         with self._lock:
             self._entries.append(entry)
 
-    def entries(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        """Entries whose method matches (any case) and whose path matches a `*` pattern."""
+    def entries(
+        self, method: str | None = None, path: str | None = None, region: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries whose method matches (any case), whose path matches a `*` pattern, and that
+        went to `region`."""
         with self._lock:
             chosen = list(self._entries)
         if method:
             chosen = [e for e in chosen if e.method == method.upper()]
         if path:
             chosen = [e for e in chosen if path_matches(path, e.path)]
+        if region:
+            chosen = [e for e in chosen if e.region == region]
         return [e.document() for e in chosen]
 
     def clear(self) -> None:

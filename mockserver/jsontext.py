@@ -20,10 +20,13 @@ _string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type
 _ANY = "*"
 
 
-def loads(text: str, path: Sequence[str], convert: Callable[[Any], Any]) -> Any:
-    """`json.loads(text)`, where each element of an array found at `path` (object keys from
-    the top, "*" for any key) is replaced by `convert(element)` as soon as it is parsed."""
-    value, end = _value(text, _skip(text, 0), tuple(path), convert)
+Paths = tuple[tuple[str, ...], ...]
+
+
+def loads(text: str, paths: Sequence[Sequence[str]], convert: Callable[[Any], Any]) -> Any:
+    """`json.loads(text)`, where each element of an array found at one of `paths` (object keys
+    from the top, "*" for any key) is replaced by `convert(element)` as soon as it is parsed."""
+    value, end = _value(text, _skip(text, 0), tuple(tuple(path) for path in paths), convert)
     end = _skip(text, end)
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
@@ -36,18 +39,18 @@ def _skip(text: str, position: int) -> int:
 
 
 def _value(
-    text: str, position: int, path: tuple[str, ...], convert: Callable[[Any], Any]
+    text: str, position: int, paths: Paths, convert: Callable[[Any], Any]
 ) -> tuple[Any, int]:
-    if position < len(text):
-        if not path and text[position] == "[":
+    if position < len(text) and paths:
+        if () in paths and text[position] == "[":
             return _array(text, position, convert)
-        if path and text[position] == "{":
-            return _object(text, position, path, convert)
+        if text[position] == "{":
+            return _object(text, position, tuple(p for p in paths if p), convert)
     return _decode(text, position)  # anything else, off the path, is decoded whole
 
 
 def _object(
-    text: str, position: int, path: tuple[str, ...], convert: Callable[[Any], Any]
+    text: str, position: int, paths: Paths, convert: Callable[[Any], Any]
 ) -> tuple[dict[str, Any], int]:
     found: dict[str, Any] = {}
     position = _skip(text, position + 1)
@@ -63,8 +66,9 @@ def _object(
         if not text.startswith(":", position):
             raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
         position = _skip(text, position + 1)
-        if path[0] in (_ANY, key):
-            found[key], position = _value(text, position, path[1:], convert)
+        below = tuple(p[1:] for p in paths if p[0] in (_ANY, key))
+        if below:
+            found[key], position = _value(text, position, below, convert)
         else:
             found[key], position = _decode(text, position)
         position = _skip(text, position)

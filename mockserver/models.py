@@ -15,14 +15,15 @@ from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 RUNNING = ("NEW", "BUILDING")
 _LOCATION = (
-    "https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_{account}"
+    "https://snet-storage101.{region}1.clouddrive.com/v1/MossoCloudFS_{account}"
     "/z_CLOUDDB_BACKUPS/{id}.xbstream.gz"
 )
 
 
-def location_of(account_id: str, backup_id: str) -> str:
-    """Where a COMPLETED backup is stored: a URL ending in z_CLOUDDB_BACKUPS/<id>.xbstream.gz."""
-    return _LOCATION.format(account=quote(account_id, safe=""), id=backup_id)
+def location_of(account_id: str, backup_id: str, region: str = "DFW") -> str:
+    """Where a COMPLETED backup is stored: the region's Cloud Files, as the documented examples
+    show for DFW (`snet-storage101.dfw1.clouddrive.com`), ending in <id>.xbstream.gz."""
+    return _LOCATION.format(region=region.lower(), account=quote(account_id, safe=""), id=backup_id)
 
 
 @dataclass(slots=True)
@@ -75,6 +76,7 @@ class Lifecycle:
     ends_at: float
     ends: Literal["COMPLETED", "FAILED"]
     busy: tuple[str, ...]  # the instances / HA instance in BACKUP while it runs
+    size: float | None = None  # a copy's size once COMPLETED: its original's (None: its own)
 
 
 @dataclass(slots=True)
@@ -97,6 +99,8 @@ class Backup:
     datastore: dict[str, str]
     lifecycle: Lifecycle | None = None
     schedule_id: str | None = None  # the schedule whose run made it (is_automated)
+    # A copy (contract section 12): the region and id of the backup it was copied from.
+    copy_of: tuple[str, str] | None = None
 
     @property
     def key(self) -> tuple[int, str]:
@@ -137,6 +141,15 @@ class BackupRequest:
     source: dict[str, str] | None = None
     parent_id: str | None = None
     incremental: bool = False
+
+
+@dataclass
+class CopyRequest:
+    """A copy-backup action that passed the schema (contract section 12)."""
+
+    target_region: str
+    name: str | None = None
+    description: str | None = None
 
 
 @dataclass
@@ -233,6 +246,8 @@ class Account:
     # (next_run, id) of every schedule, soonest first: finding what is due costs O(log n).
     due: SortedList = field(default_factory=SortedList)
     building: dict[str, Instance] = field(default_factory=dict)  # instances still in BUILD
+    # The copies held here: (region, id) of the backup copied -> its copies' ids, oldest first.
+    copies: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def add_instance(self, instance: Instance) -> None:
         self.instances[instance.id] = instance
@@ -248,6 +263,8 @@ class Account:
         self.by_datastore.setdefault(datastore, SortedIndex()).add(key)
         if backup.parent_id:
             self.children.setdefault(backup.parent_id, set()).add(backup.id)
+        if backup.copy_of is not None:
+            self.copies.setdefault(backup.copy_of, []).append(backup.id)
         if backup.lifecycle is not None:
             self.running[backup.id] = backup
             for target in backup.lifecycle.busy:
@@ -261,6 +278,11 @@ class Account:
         if backup.parent_id and backup.parent_id in self.children:
             self.children[backup.parent_id].discard(backup.id)
         self.children.pop(backup.id, None)
+        copies = self.copies.get(backup.copy_of) if backup.copy_of is not None else None
+        if copies is not None:
+            copies.remove(backup.id)
+            if not copies:
+                del self.copies[backup.copy_of]  # type: ignore[arg-type]
 
     def add_schedule(self, schedule: Schedule) -> None:
         self.schedules[schedule.id] = schedule

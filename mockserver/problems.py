@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from mockserver.errors import MockError, OverLimit, status_of
 from mockserver.faults import SERVER_ERROR, FaultFactory
+from mockserver.regional import sent_path
 from mockserver.spec import Spec
 from mockserver.validation import RequestInvalid
 
@@ -64,17 +65,18 @@ class Problems:
         return self.response(status, message)
 
     async def on_http(self, request: Any, error: HTTPException) -> ConnexionResponse:
-        path = request.url.path
+        path = request.url.path  # without a region's prefix, as routed
+        sent = sent_path(request.scope)
         if error.status_code == 405:
             allow = self._allow(path)
             method = request.method
             return self.response(
                 405,
-                f"Method {method} is not allowed for {path} (allowed: {allow}).",
+                f"Method {method} is not allowed for {sent} (allowed: {allow}).",
                 headers={"Allow": allow},
             )
         if error.status_code == 404:
-            return self.response(404, f"The resource could not be found: {path}.")
+            return self.response(404, f"The resource could not be found: {sent}.")
         return self.response(error.status_code, str(error.detail))
 
     async def on_unexpected(self, request: Any, error: Exception) -> ConnexionResponse:

@@ -181,10 +181,17 @@ class ScheduleRules(StoreCore):
         return backup
 
     def _ended(self, account: Account, backup: Backup) -> None:
-        """Retention: once a full backup of a schedule is COMPLETED, the schedule keeps only its
-        newest `full_backup_retention` COMPLETED full backups, each with its descendants."""
+        """Copies, then retention: once a full backup of a schedule is COMPLETED, the schedule
+        keeps only its newest `full_backup_retention` COMPLETED full backups, each with its
+        descendants (their copies in other regions are independent, and stay)."""
         schedule = account.schedules.get(backup.schedule_id or "")
-        if schedule is None or backup.status != "COMPLETED" or backup.type != FULL:
+        if schedule is None or backup.status != "COMPLETED":
+            return
+        if schedule.copy_to and self.copy_elsewhere is not None:
+            # Each backup a schedule makes is copied to its copy_to regions once it is
+            # COMPLETED (contract sections 10 and 12), full and incremental alike.
+            self.copy_elsewhere(account.id, backup, schedule.copy_to)
+        if backup.type != FULL:
             return
         fulls = [
             account.backups[key[1]]

@@ -30,6 +30,7 @@ from support import FIXTURES, read_json
 import mockserver.app
 import mockserver.core
 import mockserver.instances
+import mockserver.regions
 import mockserver.schedules
 from mockserver import Settings, create_app
 from mockserver.app import Mock
@@ -667,6 +668,7 @@ def pair() -> Iterator[Pair]:
         patch.setattr(mockserver.core, "uuid", uuids)
         patch.setattr(mockserver.schedules, "uuid", uuids)
         patch.setattr(mockserver.instances, "uuid", uuids)
+        patch.setattr(mockserver.regions, "uuid", uuids)
         yield Pair(fast, slow, spy, uuids)
 
 

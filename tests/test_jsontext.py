@@ -13,7 +13,7 @@ from support import FIXTURES, read_json
 
 from mockserver import jsontext
 
-PATH = ("accounts", "*", "backups")
+PATH = (("accounts", "*", "backups"),)
 STATE = read_json(FIXTURES / "state.json")
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
