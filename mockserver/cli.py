@@ -102,7 +102,10 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         type=str.upper,
         default=env("region", "DFW"),
         metavar="R",
-        help="the region this mock is: DFW (default), IAD, ORD, LON, HKG or SYD",
+        help=(
+            "the mock's own region, served at /v1.0 with the default state: DFW (default), IAD,"
+            " ORD, LON, HKG or SYD (every region is served under /<code>/v1.0)"
+        ),
     )
     p.add_argument(
         "--strict-query",
