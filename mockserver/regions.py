@@ -2,8 +2,8 @@
 
 Each region has its own accounts (instances, HA instances, backups, schedules), held by a
 `Store` of its own; the clock, the lock, the quota setting and the fate of the next backups are
-one for all of them. Copying a backup changes two regions at once, under the one lock, so its
-rules live here, beside the stores they join. Plain Python, no HTTP.
+one for all of them. A copy changes two regions at once, under the one lock: each region's side
+of it is a rule of its store (`copies.py`), joined here. Plain Python, no HTTP.
 
 Scheduled copies are made lazily, as runs are: a region's account is brought up to the clock
 (`Store.catch_up`) before the same account of another region is read or changed, so a copy due
@@ -13,18 +13,16 @@ by the clock is there when the target region is read.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mockserver.clock import Clock
-from mockserver.core import QUOTA_EXCEEDED, Fate, copy
-from mockserver.document import dump_state, load_regions
-from mockserver.errors import BadRequest, OverLimit, Unprocessable, not_found
-from mockserver.models import Account, Backup, CopyRequest
+from mockserver.copies import NO_COPIES
+from mockserver.core import Fate
+from mockserver.document import load_regions
+from mockserver.errors import BadRequest, OverLimit
+from mockserver.models import Backup, CopyRequest
 from mockserver.store import Store
-
-NO_COPIES = "LON"  # backups are not copied from or to LON (post-action-backup-copy.rst)
 
 
 class Regions:
@@ -98,12 +96,11 @@ class Regions:
             # Twice: a copy made while one region catches up is then caught up in its own.
             for _ in range(2):
                 for store in self.stores.values():
-                    for account_id in list(store._state.accounts):
-                        store.catch_up(account_id)
-            document = dump_state(self.store._state)
+                    store.settle_all()
+            document = self.store.dump()
             document["region"] = self.own
             document["regions"] = {
-                code: {"accounts": dump_state(store._state)["accounts"]}
+                code: {"accounts": store.dump()["accounts"]}
                 for code, store in self.stores.items()
                 if code != self.own
             }
@@ -114,110 +111,23 @@ class Regions:
         states = load_regions(document, self.own, self.codes, self._default_flavors)
         with self._lock:
             for code, store in self.stores.items():
-                store._state = states[code]
-                store.revision += 1
+                store.load(states[code])
 
     # -- copies ------------------------------------------------------------------------------
 
     def copy_backup(
         self, region: str, account_id: str, backup_id: str, request: CopyRequest
     ) -> Backup:
-        """Copy a backup of `region` to `request.target_region`; the checks of section 12 in
-        their order. Returns the copy, NEW."""
+        """Copy a backup of `region` to `request.target_region`, with the checks of section 12
+        in their order (`copies.py`). Returns the copy, NEW."""
         source = self.stores[region]
-        target_region = request.target_region
         with self._lock:
-            account = source._account(account_id)
-            source._settle(account)
-            original = account.backups.get(backup_id)
-            if original is None:
-                raise not_found(backup_id)
-            if target_region == region:
-                raise BadRequest(
-                    f"Backup {backup_id} is in {region} already: the target region of a copy"
-                    " must be another region."
-                )
-            if NO_COPIES in (region, target_region):
-                raise BadRequest(
-                    "Backups cannot be copied from or to LON: copies are supported between DFW,"
-                    " IAD, ORD, HKG and SYD."
-                )
-            if original.status != "COMPLETED":
-                raise Unprocessable(
-                    f"Backup {backup_id} is {original.status}: only a COMPLETED backup can be"
-                    " copied."
-                )
-            target = self.stores[target_region]
-            held = target._held(account_id)
-            target._settle(held)
-            parent_id = self._counterpart(region, account, original, target_region, held)
-            if original.parent_id is not None and parent_id is None:
-                raise BadRequest(
-                    f"Backup {backup_id} is incremental and its parent {original.parent_id} has"
-                    f" no copy in {target_region}: copy the parent first."
-                )
-            if len(held.backups) >= target.quota:
-                raise OverLimit(f"{QUOTA_EXCEEDED} (in {target_region})")
-            made = self._copy(region, original, target, held, self.clock.now(), parent_id, request)
-            return copy(made)
-
-    @staticmethod
-    def _counterpart(
-        region: str, account: Account, original: Backup, target_region: str, held: Account
-    ) -> str | None:
-        """The backup of the target region that stands for the original's parent: its copy
-        there, or the parent's own original when that is in the target region."""
-        parent_id = original.parent_id
-        if parent_id is None:
-            return None
-        found = held.copies.get((region, parent_id))
-        if found:
-            return found[-1]  # the newest copy of the parent
-        parent = account.backups.get(parent_id)
-        copied_from = parent.copy_of if parent is not None else None
-        if copied_from is not None and copied_from[0] == target_region:
-            return copied_from[1] if copied_from[1] in held.backups else None
-        return None
-
-    def _copy(
-        self,
-        region: str,
-        original: Backup,
-        target: Store,
-        held: Account,
-        at: float,
-        parent_id: str | None,
-        request: CopyRequest,
-    ) -> Backup:
-        """Add the copy to the target region: NEW at `at`, on the target's lifecycle."""
-        created = int(at)
-        made = Backup(
-            id=str(uuid.uuid4()),
-            name=request.name if request.name is not None else original.name,
-            description=(
-                request.description if request.description is not None else original.description
-            ),
-            status="NEW",
-            created=created,
-            updated=created,
-            instance_id=original.instance_id,
-            source=dict(original.source),
-            parent_id=parent_id,
-            location_ref=None,
-            size=None,  # null until COMPLETED, as any new backup (section 2); then the original's
-            type=original.type,
-            is_automated=False,
-            flavor_ram=original.flavor_ram,
-            volume_size=original.volume_size,
-            datastore=dict(original.datastore),
-            # Nothing in the target region is busy while it is made.
-            lifecycle=target._lifecycle(at, (), original.size),
-            copy_of=(region, original.id),
-        )
-        target._keep(held)
-        held.add(made)
-        target.revision += 1
-        return made
+            original = source.copyable(account_id, backup_id, request.target_region)
+            target = self.stores[request.target_region]
+            parent_origin = source.origin_of_parent(account_id, original)
+            return target.receive(
+                account_id, original, region, parent_origin, self.clock.now(), request
+            )
 
     # -- the hooks the stores call -----------------------------------------------------------
 
@@ -238,22 +148,24 @@ class Regions:
     def _copier(self, code: str) -> Any:
         def copy_elsewhere(account_id: str, original: Backup, regions: Sequence[str]) -> None:
             """A scheduled backup just COMPLETED: copy it to each region of copy_to, at the time
-            it completed. A copy that a copy action would refuse (its parent has no copy there,
-            the quota there is used up) is not made, as a run that would pass the quota is not."""
-            account = self.stores[code]._held(account_id)
+            it completed. A copy the copy action would refuse (its parent has no copy there, the
+            quota there is used up) is not made, as a run that would pass the quota is not."""
+            source = self.stores[code]
+            parent_origin = source.origin_of_parent(account_id, original)
             for target_region in regions:
-                if NO_COPIES in (code, target_region) or target_region == code:
-                    continue
                 target = self.stores.get(target_region)
-                if target is None:
+                if target is None or NO_COPIES in (code, target_region) or target is source:
                     continue
-                held = target._held(account_id)
-                parent_id = self._counterpart(code, account, original, target_region, held)
-                if original.parent_id is not None and parent_id is None:
+                try:
+                    target.receive(
+                        account_id,
+                        original,
+                        code,
+                        parent_origin,
+                        float(original.updated),
+                        CopyRequest(target_region),
+                    )
+                except (BadRequest, OverLimit):
                     continue
-                if len(held.backups) >= target.quota:
-                    continue
-                at = float(original.updated)
-                self._copy(code, original, target, held, at, parent_id, CopyRequest(target_region))
 
         return copy_elsewhere

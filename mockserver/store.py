@@ -3,8 +3,10 @@
 `Store` is what the handlers and the control API call. Its rules are built in layers, each in
 its own module: `core.py` (the lock, readiness, making a backup, the lifecycle on the clock),
 `schedules.py` (scheduled backups and their runs), `instances.py` (instances, restores and
-flavors), and here the operations on backups and the whole state. Lists are kept sorted
-(`models.py`), so a page costs O(log n + page size) however many backups an account holds.
+flavors), `copies.py` (each region's side of a copy between regions), and here the operations
+on backups and the whole state. Lists are kept sorted (`models.py`), so a page costs
+O(log n + page size) however many backups an account holds. `regions.py` holds one store per
+region.
 """
 
 from __future__ import annotations
@@ -12,20 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+from mockserver.copies import CopyRules
 from mockserver.core import copy, page_size
 from mockserver.document import dump_state, load_state
 from mockserver.errors import BadRequest, NotFound, Unprocessable, not_found
-from mockserver.instances import InstanceRules
 from mockserver.models import (
     RUNNING,
     Backup,
     BackupRequest,
     Page,
     SortedIndex,
+    State,
 )
 
 
-class Store(InstanceRules):
+class Store(CopyRules):
     """Every account's instances, HA instances, backups and schedules, and the rules that change
     them. Each public method holds the store's lock for its whole run."""
 
@@ -39,10 +42,24 @@ class Store(InstanceRules):
 
     def replace(self, document: dict[str, Any]) -> None:
         """Replace the whole state; an invalid document raises BadRequest and changes nothing."""
-        state = load_state(document, self._default_flavors)
+        self.load(load_state(document, self._default_flavors))
+
+    def load(self, state: State) -> None:
+        """Take `state` (built and checked by `document.py`) in place of the whole state."""
         with self._lock:
             self._state = state
             self.revision += 1
+
+    def settle_all(self) -> None:
+        """Bring every account up to the clock."""
+        with self._lock:
+            for account_id in list(self._state.accounts):
+                self.catch_up(account_id)
+
+    def dump(self) -> dict[str, Any]:
+        """The state document as it stands, not brought up to the clock (see `snapshot`)."""
+        with self._lock:
+            return dump_state(self._state)
 
     # -- backups -----------------------------------------------------------------------------
 
