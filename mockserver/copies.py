@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import uuid
 
-from mockserver.core import QUOTA_EXCEEDED, copy
+from mockserver.core import NO_COPIES, QUOTA_EXCEEDED, copy
 from mockserver.errors import BadRequest, OverLimit, Unprocessable, not_found
 from mockserver.instances import InstanceRules
 from mockserver.models import Account, Backup, CopyRequest
-
-NO_COPIES = "LON"  # backups are not copied from or to LON (post-action-backup-copy.rst)
 
 
 class CopyRules(InstanceRules):

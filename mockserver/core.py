@@ -34,6 +34,7 @@ PAGE_SIZE = 20
 BackupFate = Literal["normal", "fail_next", "fail_all"]
 Kind = Literal["instance", "ha"]
 QUOTA_EXCEEDED = "Quota exceeded for resources: ['backups']."
+NO_COPIES = "LON"  # backups are not copied from or to LON (post-action-backup-copy.rst)
 
 
 @dataclass

@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mockserver.clock import Clock
-from mockserver.copies import NO_COPIES
-from mockserver.core import Fate
+from mockserver.core import NO_COPIES, Fate
 from mockserver.document import load_regions
 from mockserver.errors import BadRequest, OverLimit
 from mockserver.models import Backup, CopyRequest

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from mockserver.core import StoreCore, copy, page_size
+from mockserver.core import NO_COPIES, StoreCore, copy, page_size
 from mockserver.errors import BadRequest, Unprocessable, not_found
 from mockserver.models import (
     RUNNING,
@@ -29,7 +29,6 @@ FULL = "InnoBackupEx"
 # Datastores a schedule can back up: MySQL 5.6, Percona 5.6, MariaDB 10.x.
 _SUPPORTED = {"mysql": ("5.6",), "percona": ("5.6",), "mariadb": ("10",)}
 _NO_SCHEDULES = frozenset({"SYD", "HKG"})  # scheduled backups are not offered there
-_NO_COPIES = "LON"  # copies of backups cannot go to LON
 
 
 class ScheduleRules(StoreCore):
@@ -222,7 +221,7 @@ class ScheduleRules(StoreCore):
         return view
 
     def _check_copy_to(self, regions: list[str]) -> None:
-        refused = [r for r in regions if r in (_NO_COPIES, self.region)]
+        refused = [r for r in regions if r in (NO_COPIES, self.region)]
         if refused:
             raise BadRequest(
                 f"copy_to cannot name {', '.join(refused)}: backups are not copied to LON, nor"

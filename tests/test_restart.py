@@ -141,6 +141,46 @@ def test_a_backup_running_at_a_stop_goes_on_running_after_the_restart(tmp_path: 
 
 
 @pytest.mark.slow
+def test_every_region_is_kept_across_a_restart_and_a_file_without_regions_still_loads(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "mock.json"
+    options = ("--state-file", str(state_file), "--save-interval", "0", "--frozen-clock")
+    with MockProcess(*options) as server, httpx.Client(base_url=server.url) as http:
+        copied = http.post(
+            "/v1.0/1234/backups/d9f56b04-e17d-41f0-ae92-30a3b47b8d29/action",
+            json={"copy-backup": {"target_backup_region": "IAD", "name": "kept"}},
+            headers=TOKEN,
+        )
+        assert copied.status_code == 202, copied.text
+        iad = http.get("/iad/v1.0/1234/backups", headers=TOKEN).json()["backups"]
+        assert [b["name"] for b in iad] == ["kept"]
+        assert server.stop() == 0
+    saved = json.loads(state_file.read_text(encoding="utf-8"))
+    assert saved["region"] == "DFW"
+    assert saved["regions"]["IAD"]["accounts"]["1234"]["backups"][0]["copy_of"] == {
+        "region": "DFW",
+        "id": "d9f56b04-e17d-41f0-ae92-30a3b47b8d29",
+    }
+    with MockProcess(*options) as server, httpx.Client(base_url=server.url) as http:
+        after = http.get("/iad/v1.0/1234/backups", headers=TOKEN).json()["backups"]
+        assert [b["id"] for b in after] == [iad[0]["id"]]
+        assert server.stop() == 0
+    # A file saved before regions existed: its accounts are the own region's, the others empty.
+    del saved["regions"], saved["region"]
+    state_file.write_text(json.dumps(saved), encoding="utf-8")
+    with (
+        MockProcess(*options, "--region", "ORD") as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        own = http.get("/v1.0/1234/backups", headers=TOKEN).json()["backups"]
+        assert len(own) == len(saved["accounts"]["1234"]["backups"])
+        assert http.get("/dfw/v1.0/1234/backups", headers=TOKEN).json()["backups"] == []
+        assert http.get("/iad/v1.0/1234/backups", headers=TOKEN).json()["backups"] == []
+        assert server.stop() == 0
+
+
+@pytest.mark.slow
 def test_a_hard_kill_loses_at_most_the_last_save_interval(tmp_path: Path) -> None:
     interval = 0.5
     state_file = tmp_path / "mock.json"
