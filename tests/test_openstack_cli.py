@@ -1,7 +1,8 @@
 """The OpenStack command line (python-openstackclient with troveclient's plugin) against the mock:
 `openstack --os-auth-type admin_token --os-endpoint <base>/v1.0/<account> --os-token T
 database backup list|show|create|delete`, `database instance list|show|create|delete` (create
-with `--backup`: a restore) and `database flavor list`, and what they print.
+with `--backup`: a restore) and `database flavor list`, and what they print; `--os-endpoint` of a
+region (`<mock>/iad/v1.0/<account>`) lists that region's backups.
 Each run costs about a second of start-up, so each test runs the command once. The command runs
 with a HOME of its own: it writes its entry-point cache (~/.cache) and troveclient's completion
 cache (~/.troveclient) there, and reads no clouds.yaml of the caller's."""
@@ -28,6 +29,7 @@ from fixture_ids import (
     SHUTDOWN,
 )
 
+from mockserver.plugin_endpoint import Endpoint
 from mockserver.pytest_plugin import BackupsMock
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
@@ -46,10 +48,11 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def openstack(cli_home: Path) -> Openstack:
-    """`openstack(mock, *args)`: run `openstack` with a static token on the mock; no OS_*,
-    XDG_* or TROVECLIENT_* setting of the caller leaks in, and it writes only under `cli_home`."""
+    """`openstack(mock, *args)`: run `openstack` with a static token on the mock, or on one
+    region of it (`backups_mock.region("IAD")`); no OS_*, XDG_* or TROVECLIENT_* setting of the
+    caller leaks in, and it writes only under `cli_home`."""
 
-    def run(mock: BackupsMock, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(mock: Endpoint, *args: str) -> subprocess.CompletedProcess[str]:
         environment = {
             name: value
             for name, value in os.environ.items()
@@ -368,3 +371,22 @@ def test_flavor_list_prints_the_eight_flavors_with_their_name_and_ram(
     assert {(f["vCPUs"], f["Disk"], f["Ephemeral"]) for f in listed} == {("", "", "")}
     [request] = backups_mock.requests("GET", "/flavors*")  # one request: no lookup per flavor
     assert (request["path"], request["status"]) == ("/v1.0/1234/flavors", 200)
+
+
+def test_backup_list_at_iad_endpoint_prints_the_copy_made_there_and_nothing_of_dfw(
+    backups_mock: BackupsMock, openstack: Openstack
+) -> None:
+    iad = backups_mock.region("IAD")
+    copy = backups_mock.copy_backup(PERCONA_BACKUP, "IAD", name="dr-copy")
+    iad.advance(5)  # NEW, BUILDING, then COMPLETED
+
+    result = openstack(iad, "database", "backup", "list")  # --os-endpoint=<mock>/iad/v1.0/1234
+
+    assert result.returncode == 0, result.stderr
+    header, *rows = table_rows(result.stdout)
+    assert header == ["ID", "Instance ID", "Name", "Status", "Parent ID", "Updated", "Project ID"]
+    assert [row[:5] for row in rows] == [[copy["id"], PERCONA, "dr-copy", "COMPLETED", "None"]]
+    assert {r["path"] for r in backups_mock.requests("GET")} == {
+        "/iad/v1.0/1234/backups",
+        f"/iad/v1.0/1234/backups/{copy['id']}",  # the "Project ID" column's read
+    }

@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fixture_ids import FIXTURE_BACKUPS
+from fixture_ids import FIXTURE_BACKUPS, PERCONA_BACKUP
 
+from mockserver.plugin_endpoint import Endpoint
 from mockserver.pytest_plugin import BackupsMock, MockFactory, MockPool
 
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
@@ -16,17 +17,17 @@ SHUTDOWN = "7545e164-c45d-4ca7-bb6c-e2c677d2c864"
 HA = "130922a2-b9ab-4e95-86be-9c5d79171b5e"
 
 
-def call(mock: BackupsMock, method: str, path: str, body: Any = None) -> httpx.Response:
+def call(mock: Endpoint, method: str, path: str, body: Any = None) -> httpx.Response:
     return httpx.request(method, mock.base_url + path, json=body, headers=mock.headers)
 
 
-def create(mock: BackupsMock, name: str = "nightly", instance: str = MYSQL) -> Any:
+def create(mock: Endpoint, name: str = "nightly", instance: str = MYSQL) -> Any:
     response = call(mock, "POST", "/backups", {"backup": {"name": name, "instance": instance}})
     assert response.status_code == 202, response.text
     return response.json()["backup"]
 
 
-def backup_ids(mock: BackupsMock) -> list[str]:
+def backup_ids(mock: Endpoint) -> list[str]:
     return [b["id"] for b in call(mock, "GET", "/backups").json()["backups"]]
 
 
@@ -37,7 +38,7 @@ def test_base_url_carries_the_version_and_the_account(backups_mock: BackupsMock)
     assert backup_ids(backups_mock) == FIXTURE_BACKUPS
 
 
-def status_of(mock: BackupsMock, backup_id: str) -> str:
+def status_of(mock: Endpoint, backup_id: str) -> str:
     status: str = call(mock, "GET", f"/backups/{backup_id}").json()["backup"]["status"]
     return status
 
@@ -238,3 +239,137 @@ def test_the_in_process_mock_is_reachable_through_app(backups_mock: BackupsMock)
 
     assert backups_mock.app is not None
     assert backups_mock.app.store.get_backup("1234", backup["id"]).name == "nightly"
+
+
+# -- regions (contract section 12) --------------------------------------------------------------
+
+
+def test_region_is_the_endpoint_under_its_lowercase_code_with_the_same_account_and_token(
+    backups_mock: BackupsMock,
+) -> None:
+    iad = backups_mock.region("iad")
+
+    assert (iad.code, iad.region_code, iad.url) == ("IAD", "IAD", f"{backups_mock.url}/iad")
+    assert iad.base_url == f"{backups_mock.url}/iad/v1.0/1234"
+    assert (iad.account, iad.headers) == (backups_mock.account, backups_mock.headers)
+    assert backup_ids(iad) == []  # every region but the own one starts empty
+    assert backup_ids(backups_mock.region("DFW")) == FIXTURE_BACKUPS  # the own one, prefixed
+    assert backups_mock.region_code == "DFW"
+    assert backups_mock.regions == ("DFW", "IAD", "ORD", "LON", "HKG", "SYD")
+    with pytest.raises(ValueError, match="no region XYZ: the mock serves DFW, IAD, ORD"):
+        backups_mock.region("XYZ")
+
+
+def test_region_add_instance_and_add_backup_seed_that_region_only(
+    backups_mock: BackupsMock,
+) -> None:
+    iad = backups_mock.region("IAD")
+
+    instance = iad.add_instance(name="standby")
+    added = iad.add_backup(instance_id=instance["id"], name="seeded")
+
+    assert backup_ids(iad) == [added["id"]]
+    assert [b["id"] for b in iad.state()["accounts"]["1234"]["backups"]] == [added["id"]]
+    shown = call(iad, "GET", f"/backups/{added['id']}").json()["backup"]
+    assert shown["locationRef"].startswith("https://snet-storage101.iad1.clouddrive.com/")
+    assert call(iad, "GET", f"/instances/{instance['id']}").status_code == 200
+    assert call(backups_mock, "GET", f"/instances/{instance['id']}").status_code == 404
+    assert backup_ids(backups_mock) == FIXTURE_BACKUPS
+    with pytest.raises(ValueError, match=f"no instance {MYSQL} in IAD"):
+        iad.add_backup(instance_id=MYSQL)  # an instance of DFW
+
+
+def test_region_add_schedule_makes_the_schedule_in_that_region(backups_mock: BackupsMock) -> None:
+    iad = backups_mock.region("IAD")
+
+    schedule = iad.add_schedule(iad.add_instance()["id"], hour=2)
+
+    assert [s["id"] for s in call(iad, "GET", "/schedules").json()["schedules"]] == [schedule["id"]]
+    assert schedule["id"] not in call(backups_mock, "GET", "/schedules").text
+
+
+def test_copy_backup_returns_the_new_copy_which_completes_on_the_one_clock(
+    backups_mock: BackupsMock,
+) -> None:
+    iad = backups_mock.region("IAD")
+
+    copy = backups_mock.copy_backup(PERCONA_BACKUP, "IAD", name="dr")
+
+    assert (copy["name"], copy["status"]) == ("dr", "NEW")
+    assert copy["copy_of"] == {"region": "DFW", "id": PERCONA_BACKUP}
+    [request] = backups_mock.requests("POST", f"/backups/{PERCONA_BACKUP}/action")
+    assert request["body"] == {"copy-backup": {"target_backup_region": "IAD", "name": "dr"}}
+    iad.advance(5)  # the mock's one clock, whichever handle moves it
+    assert status_of(iad, copy["id"]) == "COMPLETED"
+    again = iad.copy_backup(copy["id"], "ORD")  # from IAD, keeping the name
+    assert (again["name"], again["copy_of"]) == ("dr", {"region": "IAD", "id": copy["id"]})
+    assert backup_ids(backups_mock.region("ORD")) == [again["id"]]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("LON", "400 Backups cannot be copied from or to LON"),
+        ("DFW", f"400 Backup {PERCONA_BACKUP} is in DFW already"),
+    ],
+    ids=["LON", "own region"],
+)
+def test_copy_backup_raises_the_mocks_refusal(
+    backups_mock: BackupsMock, target: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        backups_mock.copy_backup(PERCONA_BACKUP, target)
+    assert all(backup_ids(region) == [] for region in map(backups_mock.region, ("IAD", "LON")))
+
+
+def test_region_requests_and_inject_see_only_that_regions_requests(
+    backups_mock: BackupsMock,
+) -> None:
+    iad, dfw = backups_mock.region("IAD"), backups_mock.region("DFW")
+    iad.inject("/backups", method="GET", status=503, count=None)
+
+    statuses = [call(mock, "GET", "/backups").status_code for mock in (iad, dfw, backups_mock)]
+
+    assert statuses == [503, 200, 200]
+    assert [r["path"] for r in iad.requests("GET", "/backups")] == ["/iad/v1.0/1234/backups"]
+    assert [r["path"] for r in dfw.requests("GET", "/backups")] == [
+        "/dfw/v1.0/1234/backups",
+        "/v1.0/1234/backups",  # the own region's, at /v1.0 as well
+    ]
+    assert [r["path"] for r in backups_mock.requests("GET", "/backups")] == ["/v1.0/1234/backups"]
+    assert len(backups_mock.requests("GET", "*/v1.0/1234/backups")) == 3
+
+
+def test_a_mock_of_another_own_region_serves_it_at_v1_0(
+    backups_mock_factory: MockFactory,
+) -> None:
+    mock = backups_mock_factory(region="IAD")
+    dfw = mock.region("DFW")
+
+    added = dfw.add_backup(instance_id=dfw.add_instance()["id"])
+
+    assert (mock.region_code, backup_ids(mock.region("IAD"))) == ("IAD", FIXTURE_BACKUPS)
+    assert backup_ids(dfw) == [added["id"]] and "dfw1." in added["locationRef"]
+    assert "iad1." in mock.add_backup(instance_id=MYSQL)["locationRef"]
+
+
+def test_a_region_of_the_in_process_mock_reaches_its_store(backups_mock: BackupsMock) -> None:
+    iad = backups_mock.region("IAD")
+    added = iad.add_backup(instance_id=iad.add_instance()["id"])
+
+    assert backups_mock.app is not None and iad.store is backups_mock.app.regions["IAD"]
+    assert iad.store.get_backup("1234", added["id"]).status == "COMPLETED"
+
+
+def test_a_handle_without_the_app_drives_every_region_over_http_alone(
+    backups_mock: BackupsMock,
+) -> None:
+    remote = BackupsMock(backups_mock.url)  # as the plugin builds it for --backups-mock-url
+    try:
+        iad = remote.region("IAD")
+        copy = remote.copy_backup(PERCONA_BACKUP, "IAD")
+        remote.advance(5)
+
+        assert (iad.store, status_of(iad, copy["id"])) == (None, "COMPLETED")
+    finally:
+        remote.close()

@@ -3,7 +3,10 @@ static token and the mock's base URL, no Keystone (see ../shared/notes/stack-fac
 of its `instances`, `backups` and `flavors` managers that this API serves is made here as a
 consumer makes it, unmodified (a restore included: back up, wait, restore, wait, delete); the
 ones that send a query parameter the API does not define (`include_clustered`, `instance_id`)
-get the answer without it, as from the real service (contract section 9)."""
+get the answer without it, as from the real service (contract section 9). A client pointed at
+a region's endpoint (`<mock>/iad/v1.0/1234`) sees that region (contract section 12): a backup
+copied there with the raw post (troveclient has no method for the copy action) is listed, shown
+and restored in IAD."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from keystoneauth1 import token_endpoint
 from troveclient import exceptions
 from troveclient.v1 import client as trove
 
+from mockserver.plugin_endpoint import Endpoint
 from mockserver.pytest_plugin import BackupsMock, MockFactory
 
 MISSING = "00000000-0000-0000-0000-000000000000"
@@ -43,7 +47,7 @@ def client_for() -> Iterator[ClientFor]:
     closed after the test, not left to the garbage collector."""
     sessions: list[ks_session.Session] = []
 
-    def make(mock: BackupsMock, token: str | None = None) -> Any:
+    def make(mock: Endpoint, token: str | None = None) -> Any:
         auth = token_endpoint.Token(mock.base_url, token or mock.token)
         sessions.append(ks_session.Session(auth=auth))
         return trove.Client(session=sessions[-1])
@@ -62,7 +66,7 @@ def completion_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def statuses_until(
-    mock: BackupsMock, read: Callable[[], Any], wanted: str, *, limit: int = 30
+    mock: Endpoint, read: Callable[[], Any], wanted: str, *, limit: int = 30
 ) -> list[str]:
     """Poll `read()` (a troveclient resource), moving the mock's clock a second after each
     status that is not `wanted`: the statuses seen, in order, each once. Fails the test when
@@ -81,6 +85,12 @@ def statuses_until(
 @pytest.fixture
 def trove_client(backups_mock: BackupsMock, client_for: ClientFor) -> Any:
     return client_for(backups_mock)
+
+
+@pytest.fixture
+def iad_client(backups_mock: BackupsMock, client_for: ClientFor) -> Any:
+    """A client of IAD's endpoint, `<mock>/iad/v1.0/1234`, as a consumer points one there."""
+    return client_for(backups_mock.region("IAD"))
 
 
 def test_create_returns_a_new_backup_and_sends_incremental_0(
@@ -493,3 +503,79 @@ def test_flavor_list_and_get_return_the_eight_flavors_with_their_name_and_ram(
     assert (shown.id, shown.name, shown.ram) == FLAVORS[0]
     assert {"rel": "self", "href": f"{backups_mock.base_url}/flavors/1"} in shown.links
     assert [r["status"] for r in backups_mock.requests("GET", "/flavors*")] == [200, 200]
+
+
+# -- regions: copies of backups (contract section 12) -------------------------------------------
+
+
+def copy_action(client: Any, backup_id: str, region: str, **members: str) -> tuple[Any, Any]:
+    """The copy action through troveclient's raw post: it has no manager method for it."""
+    member = {"target_backup_region": region, **members}
+    return client.client.post(f"/backups/{backup_id}/action", body={"copy-backup": member})
+
+
+def test_a_copy_made_through_the_raw_post_is_listed_shown_and_restored_in_iad(
+    trove_client: Any, iad_client: Any, backups_mock: BackupsMock
+) -> None:
+    made = trove_client.backups.create("nightly", PERCONA)
+    statuses_until(backups_mock, lambda: trove_client.backups.get(made.id), "COMPLETED")
+
+    response, body = copy_action(trove_client, made.id, "IAD", name="nightly-dr")
+
+    assert (response.status_code, body) == (202, None)  # an empty body, as documented
+    [copy] = iad_client.backups.list()
+    assert (copy.name, copy.status, copy.instance_id) == ("nightly-dr", "NEW", PERCONA)
+    assert [b.id for b in trove_client.backups.list()] == [made.id, *FIXTURE_BACKUPS]  # no copy
+    copy_statuses = statuses_until(
+        backups_mock, lambda: iad_client.backups.get(copy.id), "COMPLETED"
+    )
+    assert copy_statuses == ["NEW", "BUILDING", "COMPLETED"]
+    shown = iad_client.backups.get(copy.id)
+    original = trove_client.backups.get(made.id)
+    assert (shown.size, shown.datastore) == (original.size, original.datastore)
+    assert "iad1.clouddrive.com" in shown.locationRef
+
+    restored = iad_client.instances.create(
+        "recovered", "2", volume={"size": 2}, restorePoint={"backupRef": copy.id}
+    )
+
+    restore_statuses = statuses_until(
+        backups_mock, lambda: iad_client.instances.get(restored.id), "ACTIVE"
+    )
+    assert restore_statuses == ["BUILD", "ACTIVE"]
+    assert iad_client.instances.get(restored.id).datastore == {"type": "percona", "version": "5.6"}
+    assert [i.id for i in iad_client.instances.list()] == [restored.id]
+    with pytest.raises(exceptions.NotFound):
+        trove_client.instances.get(restored.id)  # IAD's instance, not DFW's
+    [sent] = backups_mock.region("IAD").requests("POST", "/instances")
+    assert sent["body"]["instance"]["restorePoint"] == {"backupRef": copy.id}
+
+
+@pytest.mark.parametrize(
+    ("backup", "target", "error", "message"),
+    [
+        ("completed", "LON", exceptions.BadRequest, "cannot be copied from or to LON"),
+        ("completed", "DFW", exceptions.BadRequest, "is in DFW already"),
+        ("missing", "IAD", exceptions.NotFound, f"Resource {MISSING} cannot be found."),
+        ("running", "IAD", exceptions.UnprocessableEntity, "only a COMPLETED backup can be"),
+    ],
+    ids=["to LON", "to its own region", "unknown backup", "running backup"],
+)
+def test_a_refused_copy_raises_troveclients_exception_with_the_mocks_message(
+    trove_client: Any,
+    iad_client: Any,
+    backup: str,
+    target: str,
+    error: type[Exception],
+    message: str,
+) -> None:
+    if backup == "running":
+        backup_id = trove_client.backups.create("running", MYSQL).id
+    else:
+        backup_id = {"completed": PERCONA_BACKUP, "missing": MISSING}[backup]
+
+    with pytest.raises(error) as raised:
+        copy_action(trove_client, backup_id, target)
+
+    assert message in raised.value.message
+    assert iad_client.backups.list() == []  # no copy was made

@@ -31,6 +31,38 @@ def backup_status(base_url: str, token: str, backup_id: str) -> str:
     return response.json()["backup"]["status"]
 
 
+def copy_backup(base_url: str, token: str, backup_id: str, region: str, name: str) -> None:
+    """Ask for a copy of a COMPLETED backup in another region: 202, and no body."""
+    response = httpx.post(
+        f"{base_url}/backups/{backup_id}/action",
+        headers={"X-Auth-Token": token},
+        json={"copy-backup": {"target_backup_region": region, "name": name}},
+    )
+    response.raise_for_status()
+
+
+def restore(base_url: str, token: str, backup_name: str, instance_name: str) -> dict:
+    """Restore the newest COMPLETED backup named `backup_name` into a new instance."""
+    listed = httpx.get(f"{base_url}/backups", headers={"X-Auth-Token": token}).json()
+    backup = next(
+        b for b in listed["backups"] if b["name"] == backup_name and b["status"] == "COMPLETED"
+    )
+    response = httpx.post(
+        f"{base_url}/instances",
+        headers={"X-Auth-Token": token},
+        json={
+            "instance": {
+                "name": instance_name,
+                "flavorRef": 1,
+                "volume": {"size": 2},
+                "restorePoint": {"backupRef": backup["id"]},
+            }
+        },
+    )
+    response.raise_for_status()
+    return response.json()["instance"]
+
+
 # -- the tests ------------------------------------------------------------------------------------
 
 
@@ -90,6 +122,27 @@ def test_a_backup_restores_to_an_instance_that_builds_then_is_active(backups_moc
         headers=backups_mock.headers,
     )
     assert shown.json()["instance"]["status"] == "ACTIVE"
+
+
+def test_a_backup_copied_to_iad_restores_there_and_only_there(backups_mock) -> None:
+    iad = backups_mock.region("IAD")  # the same mock, at IAD's endpoint: /iad/v1.0/<account>
+    backup = start_backup(backups_mock.base_url, backups_mock.token, INSTANCE, "nightly")
+    backups_mock.advance(5)  # COMPLETED in DFW
+
+    copy_backup(backups_mock.base_url, backups_mock.token, backup["id"], "IAD", "nightly-dr")
+    iad.advance(5)  # one clock for every region: the copy is NEW, BUILDING, then COMPLETED
+    instance = restore(iad.base_url, iad.token, "nightly-dr", "recovered")
+    assert instance["status"] == "BUILD"
+    iad.advance(5)  # the instance builds for 5 s
+
+    shown = httpx.get(f"{iad.base_url}/instances/{instance['id']}", headers=iad.headers)
+    assert shown.json()["instance"]["status"] == "ACTIVE"
+    in_dfw = httpx.get(
+        f"{backups_mock.base_url}/instances/{instance['id']}", headers=backups_mock.headers
+    )
+    assert in_dfw.status_code == 404
+    [restored] = iad.requests("POST", "/instances")  # the journal of IAD's requests
+    assert restored["path"] == "/iad/v1.0/1234/instances"
 
 
 def test_each_test_starts_from_the_fixture_state(backups_mock) -> None:
