@@ -106,13 +106,15 @@ class CopyRules(InstanceRules):
         from_region: str,
         parent_origin: tuple[str, str] | None,
     ) -> str | None:
-        """The backup here that stands for the original's parent: the newest copy of it, or the
-        backup the parent was itself copied from, when that is here."""
+        """The backup here that stands for the original's parent: the newest copy of it that
+        did not fail (nothing can be restored from a FAILED one), or the backup the parent was
+        itself copied from, when that is here."""
         if original.parent_id is None:
             return None
-        copies = account.copies.get((from_region, original.parent_id))
-        if copies:
-            return copies[-1]
+        copies = account.copies.get((from_region, original.parent_id), [])
+        for copy_id in reversed(copies):
+            if account.backups[copy_id].status != "FAILED":
+                return copy_id
         if parent_origin is not None and parent_origin[0] == self.region:
             return parent_origin[1] if parent_origin[1] in account.backups else None
         return None

@@ -511,6 +511,19 @@ def test_copying_an_incremental_before_its_parent_is_the_documented_bad_request(
     assert copy_to(regions, incremental.id, "IAD").parent_id == parent.id
 
 
+def test_a_failed_copy_of_the_parent_does_not_stand_for_it(regions: Regions, clock: Clock) -> None:
+    full = finished(regions, clock)
+    incremental = finished(regions, clock, parent_id=full.id)
+    regions.fate.mode = "fail_next"
+    copy_to(regions, full.id, "IAD")
+    clock.advance(5)  # the parent's only copy in IAD ended FAILED: nothing to build on
+    with pytest.raises(BadRequest):
+        copy_to(regions, incremental.id, "IAD")
+    parent = copy_to(regions, full.id, "IAD")  # copied again, and this one completes
+    clock.advance(5)
+    assert copy_to(regions, incremental.id, "IAD").parent_id == parent.id
+
+
 def test_a_copy_copied_back_to_the_region_of_the_original_names_the_original_parent(
     regions: Regions, clock: Clock
 ) -> None:
