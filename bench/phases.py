@@ -59,7 +59,7 @@ def startup(prism: Path, runs: int) -> dict[str, Any]:
 def throughput(
     wrk: Path, prism: Path, args: argparse.Namespace
 ) -> tuple[dict[str, dict[str, Summary]], dict[str, float]]:
-    document = seed.state(backups=100)
+    document = seed.state(backups=100, regions=(workloads.REGION_PREFIX[1:].upper(),))
     body = json.dumps(document).encode()
     loads = workloads.throughput(seed.backup_ids(document)[0], seed.instance_ids(document))
     ports = [free_port() for _ in range(3)]
@@ -77,18 +77,21 @@ def throughput(
     )
     try:
         runs: dict[str, dict[str, list[loadgen.Run]]] = {
-            w.name: {s.name: [] for s in servers} for w in loads
+            w.name: {s.name: [] for s in servers if w.drives(s.kind)} for w in loads
         }
         print("bench: warm-up, 1 s per server and workload", flush=True)
         for workload in loads:
             for server in servers:
-                _drive(wrk, server, workload, body, 1.0, args.connections)
+                if workload.drives(server.kind):
+                    _drive(wrk, server, workload, body, 1.0, args.connections)
         for number in range(args.rounds):
             print(f"bench: throughput round {number + 1} of {args.rounds}", flush=True)
-            for workload in loads:
+            for workload in _paired(loads, swapped=number % 2 == 1):
                 # Each round starts with another server, so that no server always goes first.
                 order = servers[number % len(servers) :] + servers[: number % len(servers)]
                 for server in order:
+                    if not workload.drives(server.kind):
+                        continue
                     runs[workload.name][server.name].append(
                         _drive(wrk, server, workload, body, args.seconds, args.connections)
                     )
@@ -145,6 +148,17 @@ def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
         for _, server, _ in servers:
             server.stop()
     return found
+
+
+def _paired(loads: list[workloads.Workload], swapped: bool) -> list[workloads.Workload]:
+    """The workloads in order; when `swapped`, each regional one before its default (every other
+    round), so that neither of a pair always runs first."""
+    ordered = list(loads)
+    if swapped:
+        for index, workload in enumerate(ordered):
+            if workload.default is not None and index > 0:
+                ordered[index - 1], ordered[index] = workload, ordered[index - 1]
+    return ordered
 
 
 def _start_all(specs: list[tuple[str, str, int, list[str]]]) -> list[Server]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import Summary, ratio, table
+from bench.report import Summary, ratio, regional_ratios, table
 
 
 def render(results: dict[str, Any]) -> str:
@@ -44,6 +44,8 @@ def render(results: dict[str, Any]) -> str:
     out.append("")
     ratios = []
     for name, by_server in results["throughput"].items():
+        if "prism" not in by_server:
+            continue
         ours, bare, prism = (
             by_server["ours"],
             by_server["ours, no response validation"],
@@ -64,6 +66,28 @@ def render(results: dict[str, Any]) -> str:
             ["ours / Prism", "", "req/s", "p99", "req/s, no resp. valid.", "p99, no resp. valid."],
             ratios,
         )
+    )
+    out.append("")
+    out.append(
+        table(
+            [
+                "regional / default",
+                "prefix",
+                "req/s",
+                "p50",
+                "p99",
+                "req/s, no resp. valid.",
+                "p50, no resp. valid.",
+            ],
+            [
+                [default, name.partition(" at ")[2], *figures]
+                for name, default, figures in regional_ratios(results["throughput"])
+            ],
+        )
+    )
+    out.append(
+        "(ours: the same requests through the region's prefix and through /v1.0, the two runs"
+        " side by side in every round; medians of the rounds' ratios; 1.00 is the same cost)"
     )
     out.append("")
     boot, peak = results["startup_s"], results["peak_rss_mb"]

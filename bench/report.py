@@ -66,6 +66,49 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("inf")
 
 
+def regional_ratios(
+    throughput: dict[str, dict[str, Summary]],
+) -> list[tuple[str, str, list[float]]]:
+    """Each regional workload beside its default (regional / default): req/s, p50 and p99 of
+    ours, then req/s and p50 of ours without response validation. Each figure is the median of
+    the rounds' ratios: the two runs of a round are side by side, so a change in the machine's
+    load between rounds cancels out."""
+    rows = []
+    for name, by_server in throughput.items():
+        default = _default_of(name, throughput)
+        if default is None:
+            continue
+        base = throughput[default]
+        ours, bare = by_server["ours"], by_server["ours, no response validation"]
+        ours_base, bare_base = base["ours"], base["ours, no response validation"]
+        rows.append(
+            (
+                name,
+                default,
+                [
+                    paired(ours_base, ours, "requests_per_s"),
+                    paired(ours_base, ours, "p50_ms"),
+                    paired(ours_base, ours, "p99_ms"),
+                    paired(bare_base, bare, "requests_per_s"),
+                    paired(bare_base, bare, "p50_ms"),
+                ],
+            )
+        )
+    return rows
+
+
+def paired(base: Summary, other: Summary, figure: str) -> float:
+    """The median over the rounds of other / base for one figure of a run."""
+    rounds = zip(base.rounds, other.rounds, strict=True)
+    return statistics.median(ratio(b[figure], a[figure]) for a, b in rounds)
+
+
+def _default_of(name: str, throughput: dict[str, Any]) -> str | None:
+    """The workload a regional one mirrors ("show at /iad": "show"); None for one at /v1.0."""
+    default, separator, _ = name.partition(" at /")
+    return default if separator and default in throughput else None
+
+
 def save(results: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -1,7 +1,9 @@
 """State documents for PUT /__mock/state: the fixture state plus one account of N backups.
 
 The account's backups are COMPLETED, one a minute apart, spread over its ACTIVE instances, and
-shaped as fixtures/state.json shapes them (which is what GET /__mock/state returns).
+shaped as fixtures/state.json shapes them (which is what GET /__mock/state returns). With
+`regions`, each of those regions holds the same account too (the same ids), so that a workload
+sent through a region's prefix reads and writes as much as at /v1.0.
 """
 
 from __future__ import annotations
@@ -30,16 +32,23 @@ LOCATION = (
 )
 
 
-def state(backups: int, instances: int = INSTANCES, seed: int = 6) -> dict[str, Any]:
+def state(
+    backups: int, instances: int = INSTANCES, seed: int = 6, regions: tuple[str, ...] = ()
+) -> dict[str, Any]:
     fixture: dict[str, Any] = json.loads((ROOT / "fixtures" / "state.json").read_text())
     document = copy.deepcopy(fixture)
     chance = random.Random(seed)  # the same ids on every run
     instance_ids = [_uuid(chance) for _ in range(instances)]
-    document["accounts"][ACCOUNT] = {
+    account = {
         "instances": [_instance(i, instance_id) for i, instance_id in enumerate(instance_ids)],
         "ha_instances": [],
         "backups": [_backup(i, _uuid(chance), instance_ids[i % instances]) for i in range(backups)],
     }
+    document["accounts"][ACCOUNT] = account
+    if regions:
+        document["regions"] = {
+            code: {"accounts": {ACCOUNT: copy.deepcopy(account)}} for code in regions
+        }
     return document
 
 

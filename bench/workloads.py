@@ -3,6 +3,10 @@
 Prism is stateless: it answers every valid request with the operation's documented example, and
 an invalid one with 422, the first of 422/400 the operation documents (so 422 is its right answer
 to the invalid create, where the contract's, and ours, is 400).
+
+Show, list and create are driven a second time through a region's prefix (`/iad/v1.0/...`,
+contract section 12), against ours only (Prism serves no region prefix), right after the same
+workload at the default `/v1.0`: the report sets each beside its default as "regional / default".
 """
 
 from __future__ import annotations
@@ -15,19 +19,45 @@ from typing import Any
 from bench.seed import ACCOUNT
 
 Request = tuple[str, str, str]  # method, path (with query), JSON body or ""
+REGION_PREFIX = "/iad"  # the seeded state holds the bench account in IAD too (seed.state)
+REGIONAL = ("show", "list", "create")
 
 
 @dataclass(frozen=True)
 class Workload:
     name: str
     requests: list[Request]
-    expected: Mapping[str, int]  # server kind -> the right status
+    expected: Mapping[str, int]  # server kind -> the right status; a kind not here is not driven
+    default: str | None = None  # a regional workload: the name of the same one at /v1.0
 
     def expected_for(self, kind: str) -> int:
         return self.expected[kind]
 
+    def drives(self, kind: str) -> bool:
+        return kind in self.expected
+
 
 def throughput(newest_backup: str, instances: list[str]) -> list[Workload]:
+    """The workloads at /v1.0, each of REGIONAL followed by the same at REGION_PREFIX."""
+    loads: list[Workload] = []
+    for workload in _defaults(newest_backup, instances):
+        loads.append(workload)
+        if workload.name in REGIONAL:
+            loads.append(regional(workload))
+    return loads
+
+
+def regional(workload: Workload, prefix: str = REGION_PREFIX) -> Workload:
+    """The same requests through a region's prefix, for ours."""
+    return Workload(
+        f"{workload.name} at {prefix}",
+        [(method, prefix + path, body) for method, path, body in workload.requests],
+        {"ours": workload.expected_for("ours")},
+        default=workload.name,
+    )
+
+
+def _defaults(newest_backup: str, instances: list[str]) -> list[Workload]:
     base = f"/v1.0/{ACCOUNT}/backups"
     return [
         Workload("show", [("GET", f"{base}/{newest_backup}", "")], {"ours": 200, "prism": 200}),

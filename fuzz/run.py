@@ -7,6 +7,11 @@ control API's run replaces the state and moves the clock; a run must not see ano
   so that the auth checks have something to find;
 - api-stateful: the stateful phase alone, repeated for STATEFUL_SECONDS, from a fresh mock
   (after a long fuzzing phase, schemathesis keeps its stateful phase short);
+- api-iad: every phase and check again, through IAD's prefix (`<mock>/iad` as the base URL,
+  contract section 12), with IAD_EXAMPLES examples an operation (the same API behind another
+  prefix: fewer than `api`). The mock's own region stays DFW, and its IAD is given a copy of
+  the fixture's account 1234, so that valid requests through the prefix find backups and
+  instances there (an empty IAD would answer most of them 404);
 - control: every phase and check on the control API, with a control token.
 
 The run fails when schemathesis finds anything, when a mock does not survive it (stopped with
@@ -19,6 +24,7 @@ schemathesis run:
 
 from __future__ import annotations
 
+import copy
 import json
 import signal
 import socket
@@ -30,6 +36,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+FIXTURE_STATE = HERE.parent / "fixtures" / "state.json"
 CONFIG = HERE / "schemathesis.toml"
 REPORT = HERE / "report"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -45,11 +52,30 @@ SELECTING = ("--include", "--exclude", "--phases")
 # expected all the same.
 API_MOCK = ["--tokens", str(HERE / "tokens.json"), "--quota", "100000"]
 API_MOCK += ["--new-seconds", "0", "--building-seconds", "0", "--build-seconds", "0"]
+IAD_EXAMPLES = 200
 RUNS = {
     "api": (API_MOCK, []),
     "api-stateful": (API_MOCK, ["--phases", "stateful", "--max-time", str(STATEFUL_SECONDS)]),
+    "api-iad": (API_MOCK, ["--max-examples", str(IAD_EXAMPLES)]),
     "control": (["--control-token", CONTROL_TOKEN], []),
 }
+# The base path of each run under the mock's root (the default: the root itself).
+PREFIXES = {"api-iad": "/iad"}
+
+
+def regional_state() -> bytes:
+    """The fixture state, and in IAD a copy of its account 1234 (the same ids, so that the
+    dictionaries of schemathesis.toml name IAD's resources too)."""
+    state = json.loads(FIXTURE_STATE.read_text(encoding="utf-8"))
+    state["regions"] = {"IAD": {"accounts": {"1234": copy.deepcopy(state["accounts"]["1234"])}}}
+    return json.dumps(state).encode()
+
+
+def seed_regions(url: str) -> None:
+    request = urllib.request.Request(f"{url}/__mock/state", data=regional_state(), method="PUT")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10):  # any answer but 2xx raises
+        pass
 
 
 def free_port() -> int:
@@ -102,7 +128,7 @@ def schema(name: str, url: str) -> tuple[Path, list[str]]:
         base = f"{url}/__mock"
     with urllib.request.urlopen(request, timeout=10) as response:
         path.write_bytes(response.read())
-    return path, [str(path), "--url", base]
+    return path, [str(path), "--url", base + PREFIXES.get(name, "")]
 
 
 def summary(events: Path, document: Path) -> tuple[str, list[str]]:
@@ -139,6 +165,8 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     for name, (options, arguments) in RUNS.items():
         process, url = start(name, options)
+        if name in PREFIXES:
+            seed_regions(url)
         started = time.monotonic()
         events = REPORT / f"events-{name}.ndjson"
         document, location = schema(name, url)

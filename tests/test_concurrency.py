@@ -64,7 +64,7 @@ class Record:
     def note(self, operation: str, response: httpx.Response) -> None:
         with self.lock:
             self.statuses[operation, response.status_code] += 1
-            if operation == "create" and response.status_code == 202:
+            if operation.endswith("create") and response.status_code == 202:
                 backup = response.json()["backup"]
                 self.create_order.append(backup["id"])
                 self.created[backup["id"]] = backup["parent_id"]
@@ -177,3 +177,124 @@ def test_32_clients_at_once_lose_nothing_and_break_no_rule() -> None:
     kinds = [("create", 202), ("create", 413), ("create", 422), ("delete", 202), ("delete", 422)]
     for expected in kinds:
         assert record.statuses[expected] > 0, (expected, record.statuses)
+
+
+# -- copies into one region (contract section 12) ----------------------------------------------
+
+COPY_CLIENTS = 16
+COPY_ROUNDS = 6
+COPY_QUOTA = 10
+
+
+def regions_state() -> dict[str, Any]:
+    """The fixture state, with 20 more COMPLETED backups in DFW to copy, and in IAD account
+    1234's instances (ACTIVE) to back up there, and no backup."""
+    state = read_json(FIXTURES / "state.json")
+    account = state["accounts"]["1234"]
+    template = next(b for b in account["backups"] if b["instance_id"])
+    for number in range(20):
+        backup = dict(template, id=str(uuid.uuid4()), name=f"to copy {number}")
+        backup["locationRef"] = template["locationRef"].replace(template["id"], backup["id"])
+        account["backups"].append(backup)
+    iad = {"instances": copy.deepcopy(account["instances"]), "ha_instances": [], "backups": []}
+    state["regions"] = {"IAD": {"accounts": {"1234": iad}}}
+    return state
+
+
+REGIONS_STATE = regions_state()
+DFW_BACKUPS = [b["id"] for b in REGIONS_STATE["accounts"]["1234"]["backups"]]
+IAD_INSTANCES = [
+    i["id"]
+    for i in REGIONS_STATE["regions"]["IAD"]["accounts"]["1234"]["instances"]
+    if i["status"] == "ACTIVE" and "ha_id" not in i
+]
+
+
+def in_region(state: dict[str, Any], region: str) -> list[dict[str, Any]]:
+    account = state["regions"].get(region, {}).get("accounts", {}).get("1234", {})
+    backups: list[dict[str, Any]] = account.get("backups", [])
+    return backups
+
+
+def copier(url: str, seed: int, record: Record, errors: list[BaseException]) -> None:
+    """Copies to IAD (most), to ORD, and backups made in IAD itself, all at once."""
+    chance = random.Random(seed)
+    try:
+        with httpx.Client(base_url=url, headers=TOKEN, timeout=30) as http:
+            for _ in range(COPY_ROUNDS):
+                roll = chance.random()
+                if roll < 0.25:
+                    body = {
+                        "backup": {"name": f"c{seed}", "instance": chance.choice(IAD_INSTANCES)}
+                    }
+                    record.note("IAD create", http.post("/iad/v1.0/1234/backups", json=body))
+                    continue
+                region = "ORD" if roll < 0.4 else "IAD"
+                backup = chance.choice(DFW_BACKUPS)
+                copy_body = {"copy-backup": {"target_backup_region": region}}
+                answer = http.post(f"/v1.0/1234/backups/{backup}/action", json=copy_body)
+                record.note(f"{region} copy", answer)
+    except BaseException as error:
+        errors.append(error)
+
+
+def watch_regions(
+    url: str, stop: threading.Event, counts: list[tuple[int, int]], errors: list[BaseException]
+) -> None:
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while not stop.is_set():
+                state = http.get("/__mock/state").json()
+                counts.append((len(in_region(state, "IAD")), len(in_region(state, "ORD"))))
+                time.sleep(0.01)
+    except BaseException as error:
+        errors.append(error)
+
+
+@pytest.mark.slow
+def test_concurrent_copies_and_creates_never_pass_a_regions_quota() -> None:
+    timing = ("--new-seconds", "0", "--building-seconds", "0")
+    with MockProcess("--quota", str(COPY_QUOTA), *timing) as server:
+        put = httpx.put(f"{server.url}/__mock/state", json=REGIONS_STATE)
+        assert put.status_code == 200, put.text
+        record, errors, counts = Record(), [], []
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch_regions, args=(server.url, stop, counts, errors))
+        clients = [
+            threading.Thread(target=copier, args=(server.url, seed, record, errors))
+            for seed in range(COPY_CLIENTS)
+        ]
+        watcher.start()
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join(60)
+        stop.set()
+        watcher.join(30)
+        assert not any(thread.is_alive() for thread in [*clients, watcher]), "a client hung"
+        assert not errors, errors
+        final = httpx.get(f"{server.url}/__mock/state").json()
+        assert server.stop() == 0
+
+    statuses = record.statuses
+    assert set(statuses) <= {
+        (operation, status)
+        for operation in ("IAD create", "IAD copy", "ORD copy")
+        for status in (202, 413, 422)
+    }, statuses
+    # The quota of each region held at every moment, and is used up exactly: far more requests
+    # than the quota went to IAD, and as many succeeded as it allows, copies and creates alike.
+    assert counts and max(iad for iad, _ in counts) <= COPY_QUOTA
+    assert max(ord_ for _, ord_ in counts) <= COPY_QUOTA
+    iad, ord_ = in_region(final, "IAD"), in_region(final, "ORD")
+    made_in_iad = statuses["IAD create", 202] + statuses["IAD copy", 202]
+    assert statuses["IAD create", 413] + statuses["IAD copy", 413] > 0, statuses
+    assert made_in_iad == len(iad) == COPY_QUOTA, statuses
+    ord_tries = sum(n for (operation, _), n in statuses.items() if operation == "ORD copy")
+    assert statuses["ORD copy", 202] == len(ord_) == min(ord_tries, COPY_QUOTA), statuses
+    # Ids are unique across the regions; the backups copied are where they were.
+    ids = [b["id"] for b in [*final["accounts"]["1234"]["backups"], *iad, *ord_]]
+    assert len(ids) == len(set(ids))
+    assert {b["id"] for b in final["accounts"]["1234"]["backups"]} == set(DFW_BACKUPS)
+    created = {b["id"] for b in iad} & set(record.create_order)
+    assert len(created) == statuses["IAD create", 202]

@@ -13,6 +13,7 @@ nothing normalizes the query, the headers or the body on the way.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import random
 import uuid
@@ -28,9 +29,9 @@ from hypothesis import strategies as st
 from support import FIXTURES, read_json
 
 import mockserver.app
+import mockserver.copies
 import mockserver.core
 import mockserver.instances
-import mockserver.regions
 import mockserver.schedules
 from mockserver import Settings, create_app
 from mockserver.app import Mock
@@ -515,14 +516,69 @@ def schedule_body() -> st.SearchStrategy[bytes]:
     return st.one_of(document.map(lambda d: json.dumps(d).encode()), st.sampled_from(RAW_BODIES))
 
 
+# Copies (contract section 12): to each region, the one a request is sent to and LON among them.
+REGIONS = ["DFW", "IAD", "ORD", "LON", "HKG", "SYD"]
+TARGET_REGIONS: list[Any] = [*REGIONS, "iad", "XYZ", "", "IAD\n", None, 5, ["IAD"]]
+ACTION_BODIES: list[Any] = [
+    {"copy-backup": None},
+    {"copy-backup": "IAD"},
+    {"copy-backup": {}},
+    {"copy-backup": {"target_backup_region": "IAD"}, "restore": {}},
+    {"restore": {"target_backup_region": "IAD"}},
+    {},
+    [{"copy-backup": {"target_backup_region": "IAD"}}],
+]
+
+
+def valid_action() -> st.SearchStrategy[dict[str, Any]]:
+    """A copy the schema accepts (the store may still refuse it)."""
+    member = st.fixed_dictionaries(
+        {"target_backup_region": st.sampled_from(REGIONS)},
+        optional={
+            "name": st.sampled_from([*VALID_NAMES, None]),
+            "description": st.sampled_from(["My Backup", None, ""]),
+            "extra": st.just(1),
+        },
+    )
+    return member.map(lambda copy: {"copy-backup": copy})
+
+
+def action_body() -> st.SearchStrategy[bytes]:
+    member = st.fixed_dictionaries(
+        {},
+        optional={
+            "target_backup_region": st.sampled_from(TARGET_REGIONS),
+            "name": st.sampled_from(NAMES),
+            "description": st.sampled_from(DESCRIPTIONS),
+        },
+    )
+    document = st.one_of(
+        valid_action(),
+        member.map(lambda copy: {"copy-backup": copy}),
+        st.sampled_from(ACTION_BODIES),
+    )
+    encoded = document.map(lambda d: json.dumps(d).encode())
+    return st.one_of(encoded, encoded, st.sampled_from(RAW_BODIES))
+
+
 # What a plainly valid request of each operation with a body sends.
 VALID_BODIES = {
     "createBackup": valid_member().map(lambda member: {"backup": member}),
     "createAutoBackup": valid_schedule(),
     "updateAutomatedBackupById": valid_change(),
     "createInstance": valid_instance(),
+    "backupAction": valid_action(),
 }
-BODIES = {"createBackup": create_body, "createInstance": instance_body}
+BODIES = {
+    "createBackup": create_body,
+    "createInstance": instance_body,
+    "backupAction": action_body,
+}
+# Where requests go: the own region (DFW) at /v1.0 and at /dfw/v1.0, and other regions at their
+# prefixes (IAD holds a copy of account 1234: see `pair`); hostile requests also try prefixes
+# that name no region.
+PREFIXES = ["", "", "", "/dfw", "/iad", "/iad", "/ord", "/lon"]
+ODD_PREFIXES = ["/IAD", "//iad", "/%69ad", "/iad/iad", "/xyz", "/iad%2F", "/%C4%B1ad"]
 
 
 CONTENT_TYPES: list[bytes | None] = [
@@ -547,7 +603,11 @@ def requests(draw: st.DrawFn) -> Request:
     handlers), half anything: hostile accounts, ids, queries, bodies and headers."""
     plain = draw(st.booleans())
     account = "1234" if plain else draw(st.sampled_from(["1234", "1234", "5678", "%20", "a" * 65]))
-    root = f"/v1.0/{account}"
+    prefixes = st.sampled_from(PREFIXES)
+    if not plain:
+        prefixes = st.one_of(prefixes, prefixes, st.sampled_from(ODD_PREFIXES))
+    prefix = draw(prefixes)
+    root = f"{prefix}/v1.0/{account}"
     backup = ids(plain, BACKUPS, CREATED[:4])
     instance = ids(plain, INSTANCES, CREATED[:4])
     ha = ids(plain, HA)
@@ -557,12 +617,13 @@ def requests(draw: st.DrawFn) -> Request:
         flavor = st.one_of(flavor, st.sampled_from([*FLAVOR_EXTRAS, *SEGMENT_EXTRAS]))
     label, method, path, declared = draw(
         st.one_of(
-            st.just(("getVersions", "GET", "/", ())),
+            st.just(("getVersions", "GET", f"{prefix}/", ())),
             st.just(("createBackup", "POST", f"{root}/backups", ())),
             st.just(("createBackup", "POST", f"{root}/backups", ())),
             st.just(("getBackups", "GET", f"{root}/backups", (*PAGED, "datastore"))),
             backup.map(lambda b: ("getBackupById", "GET", f"{root}/backups/{b}", ())),
             backup.map(lambda b: ("deleteBackup", "DELETE", f"{root}/backups/{b}", ())),
+            backup.map(lambda b: ("backupAction", "POST", f"{root}/backups/{b}/action", ())),
             st.just(("getInstance", "GET", f"{root}/instances", PAGED)),
             st.just(("createInstance", "POST", f"{root}/instances", ())),
             st.just(("createInstance", "POST", f"{root}/instances", ())),
@@ -595,6 +656,8 @@ def requests(draw: st.DrawFn) -> Request:
                     ("other", "GET", f"{root}/nothing", ()),
                     ("other", "HEAD", f"{root}/backups", ()),
                     ("other", "GET", f"{root}/backups/", ()),
+                    ("other", "GET", f"{root}/backups/{BACKUPS[0]}/action", ()),
+                    ("other", "POST", f"{root}/backups/action", ()),
                 ]
             ),
         )
@@ -652,15 +715,29 @@ class Pair:
     uuids: SeededUuids
 
 
+def with_iad(state: dict[str, Any]) -> dict[str, Any]:
+    """The state, and in IAD a copy of its account 1234 under the same ids, named apart (an
+    answer read from the wrong region's store differs)."""
+    document = copy.deepcopy(state)
+    account = copy.deepcopy(state["accounts"]["1234"])
+    for item in [*account["backups"], *account["instances"], *account["ha_instances"]]:
+        item["name"] = f"IAD {item['name']}"
+    document["regions"] = {"IAD": {"accounts": {"1234": account}}}
+    return document
+
+
 @pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     """Two mocks, with and without the fast path, on clocks frozen at the same instant, whose
-    backup ids come from a generator the test reseeds."""
+    backup ids come from a generator the test reseeds. Both reset to the fixture state with a
+    copy of account 1234 in IAD, so that regional reads and writes find something."""
     uuids = SeededUuids()
+    reset_to = tmp_path_factory.mktemp("fastpath") / "state.json"
+    reset_to.write_text(json.dumps(with_iad(STATE)), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mockserver.app, "Clock", partial(Clock, source=lambda: FROZEN_AT))
-        fast = create_app(Settings(frozen_clock=True, fast_path=True))
-        slow = create_app(Settings(frozen_clock=True, fast_path=False))
+        fast = create_app(Settings(frozen_clock=True, fast_path=True, default_state_path=reset_to))
+        slow = create_app(Settings(frozen_clock=True, fast_path=False, default_state_path=reset_to))
     assert fast.gateway.fast_path is not None and slow.gateway.fast_path is None
     spy = ConnexionSpy(fast.gateway.app)
     with pytest.MonkeyPatch.context() as patch:
@@ -668,7 +745,7 @@ def pair() -> Iterator[Pair]:
         patch.setattr(mockserver.core, "uuid", uuids)
         patch.setattr(mockserver.schedules, "uuid", uuids)
         patch.setattr(mockserver.instances, "uuid", uuids)
-        patch.setattr(mockserver.regions, "uuid", uuids)
+        patch.setattr(mockserver.copies, "uuid", uuids)
         yield Pair(fast, slow, spy, uuids)
 
 
@@ -838,6 +915,107 @@ def test_instances_made_and_deleted_are_the_same_in_both_pipelines(
     assert made["id"] == MADE and made["hostname"].startswith(MADE.replace("-", ""))
 
 
+def copy_to(region: str, **members: Any) -> dict[str, Any]:
+    return {"copy-backup": {"target_backup_region": region} | members}
+
+
+def schedule_of(instance: str, *regions: str) -> dict[str, Any]:
+    times = {"action": "backup", "day_of_week": 0, "hour": 1, "minute": 2}
+    return {"schedule": times | {"instance_id": instance, "copy_to": list(regions)}}
+
+
+DFW_BACKUP = f"{ROOT}/backups/{BACKUPS[0]}"
+CREATED_ANY = [created(step) for step in range(20)]
+# (request, the status it gets) in order, through the regions' prefixes (contract section 12);
+# the pair's IAD holds a copy of account 1234, under the same ids.
+REGION_SEQUENCES: dict[str, list[tuple[Request, int]]] = {
+    "copy, read the copy in its region, copy it on, delete either": [
+        (api("POST", f"{DFW_BACKUP}/action", body=copy_to("ORD", name="copied")), 202),
+        (api("GET", f"/ord{ROOT}/backups/{created(0)}"), 200),
+        (api("POST", f"/ord{ROOT}/backups/{created(0)}/action", body=copy_to("HKG")), 422),
+        (advance(5), 200),
+        (api("POST", f"/ord{ROOT}/backups/{created(0)}/action", body=copy_to("HKG")), 202),
+        (api("DELETE", DFW_BACKUP), 202),
+        (api("GET", f"/ord{ROOT}/backups/{created(0)}"), 200),
+        (api("GET", f"/hkg{ROOT}/backups"), 200),
+        (api("DELETE", f"/ord{ROOT}/backups/{created(0)}"), 202),
+        (api("GET", f"/hkg{ROOT}/backups/{created(4)}"), 200),
+        (api("GET", f"{ROOT}/backups/{created(0)}"), 404),
+        (api("POST", f"/lon{ROOT}/backups/{BACKUPS[1]}/action", body=copy_to("ORD")), 404),
+        (api("POST", f"{ROOT}/backups/{BACKUPS[1]}/action", body=copy_to("LON")), 400),
+        (api("POST", f"/iad{ROOT}/backups/{BACKUPS[1]}/action", body=copy_to("DFW")), 202),
+        (api("GET", f"{ROOT}/backups/{created(13)}"), 200),
+    ],
+    "an incremental backup is copied after its parent": [
+        (
+            api(
+                "POST",
+                f"{ROOT}/backups",
+                body={"backup": {"name": "inc", "instance": ACTIVE[1], "incremental": 1}},
+            ),
+            202,
+        ),
+        (advance(5), 200),
+        (api("POST", f"{ROOT}/backups/{created(0)}/action", body=copy_to("SYD")), 400),
+        (api("POST", f"{DFW_BACKUP}/action", body=copy_to("SYD")), 202),
+        (api("POST", f"{ROOT}/backups/{created(0)}/action", body=copy_to("SYD")), 202),
+        (api("GET", f"/syd{ROOT}/backups/{created(4)}"), 200),
+        (advance(5), 200),
+        (api("DELETE", f"/syd{ROOT}/backups/{created(3)}"), 202),
+        (api("GET", f"/syd{ROOT}/backups/{created(4)}"), 404),
+        (api("GET", f"{ROOT}/backups/{created(0)}"), 200),
+    ],
+    "each region's writes stay in it": [
+        (
+            api(
+                "POST", f"/iad{ROOT}/backups", body={"backup": {"name": "b", "instance": ACTIVE[0]}}
+            ),
+            202,
+        ),
+        (api("GET", f"/iad{ROOT}/instances/{ACTIVE[0]}"), 200),
+        (
+            api(
+                "POST", f"/iad{ROOT}/backups", body={"backup": {"name": "b", "instance": ACTIVE[0]}}
+            ),
+            422,
+        ),
+        (
+            api("POST", f"{ROOT}/backups", body={"backup": {"name": "b", "instance": ACTIVE[0]}}),
+            202,
+        ),
+        (api("GET", f"{ROOT}/backups/{created(0)}"), 404),
+        (api("DELETE", f"/iad{ROOT}/backups/{created(0)}"), 422),
+        (advance(5), 200),
+        (api("DELETE", f"/iad{ROOT}/backups/{created(0)}"), 202),
+        (api("GET", f"/iad{ROOT}/backups/{created(3)}"), 404),
+        (api("POST", f"/iad{ROOT}/schedules", body=schedule_of(ACTIVE[1], "DFW")), 202),
+        (api("POST", f"/iad{ROOT}/schedules", body=schedule_of(ACTIVE[2], "IAD")), 400),
+        (api("GET", f"{ROOT}/schedules/{created(9)}"), 404),
+        (advance(8 * 86_400), 200),
+        (api("GET", f"{ROOT}/backups"), 200),
+        (api("GET", f"/iad{ROOT}/schedules", b"limit=1"), 200),
+        (api("DELETE", f"/iad{ROOT}/instances/{ACTIVE[3]}"), 202),
+        (api("GET", f"{ROOT}/instances/{ACTIVE[3]}"), 200),
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", REGION_SEQUENCES.values(), ids=REGION_SEQUENCES.keys())
+def test_copies_and_regional_requests_are_the_same_in_both_pipelines(
+    pair: Pair, steps: list[tuple[Request, int]]
+) -> None:
+    answers = compare(pair, [request for request, _ in steps])
+    statuses = [answer.status for answer in answers]
+    assert statuses == [status for _, status in steps]
+    # What a region's prefix reads is that region's: IAD's copy of account 1234 is named apart.
+    # (A copy carries its original's name: reads of what the sequence made are left out.)
+    for (request, _), answer in zip(steps, answers, strict=True):
+        named = "/backups" in request.path or "/instances" in request.path
+        fixture = named and not any(made in request.path for made in CREATED_ANY)
+        if request.method == "GET" and answer.status == 200 and fixture:
+            assert (b'"IAD ' in answer.body) == request.path.startswith("/iad/"), answer.body
+
+
 # Requests at the edges of the routes: each must get the same answer, and make the same change,
 # through both pipelines.
 EDGES = {
@@ -863,6 +1041,7 @@ def test_a_request_at_the_edge_of_a_route_gets_the_same_answer_from_both_pipelin
 
 B = f"/v1.0/1234/backups/{BACKUPS[1]}"
 VALID_CREATE = {"backup": {"name": "snap", "instance": ACTIVE[0]}}
+COPY = {"copy-backup": {"target_backup_region": "IAD"}}
 VALID_INSTANCE = {"instance": {"name": "made", "flavorRef": 1, "volume": {"size": 1}}}
 ANSWERED = {
     "getVersions": (api("GET", "/"), 200),
@@ -961,6 +1140,57 @@ ANSWERED = {
     "malformed JSON": (api("POST", "/v1.0/1234/backups", body=b'{"backup": '), 400),
     "invalid UTF-8": (api("POST", "/v1.0/1234/backups", body=b'{"backup": {"name": "\xff"}}'), 400),
     "nested too deep": (api("POST", "/v1.0/1234/backups", body=nested(150)), 400),
+    # Copies (contract section 12), and every operation through a region's prefix.
+    "backupAction": (api("POST", f"{B}/action", body=COPY), 202),
+    "backupAction with a name and a description": (
+        api(
+            "POST",
+            f"{B}/action",
+            body={"copy-backup": {"target_backup_region": "SYD", "name": "c", "description": None}},
+        ),
+        202,
+    ),
+    "backupAction of an unknown backup": (
+        api("POST", f"/v1.0/1234/backups/{UNKNOWN}/action", body=COPY),
+        404,
+    ),
+    "backupAction to the backup's own region": (
+        api("POST", f"{B}/action", body={"copy-backup": {"target_backup_region": "DFW"}}),
+        400,
+    ),
+    "backupAction to LON": (
+        api("POST", f"{B}/action", body={"copy-backup": {"target_backup_region": "LON"}}),
+        400,
+    ),
+    "backupAction breaking the schema": (
+        api("POST", f"{B}/action", body={"copy-backup": {"target_backup_region": "iad"}}),
+        400,
+    ),
+    "backupAction at IAD of a backup of DFW": (api("POST", f"/iad{B}/action", body=COPY), 404),
+    "getVersions at /iad/": (api("GET", "/iad/"), 200),
+    "getBackups at /iad": (api("GET", "/iad/v1.0/1234/backups", b"limit=2"), 200),
+    "getBackups at /dfw": (api("GET", "/dfw/v1.0/1234/backups", b"limit=2"), 200),
+    "getBackupById at /dfw": (api("GET", f"/dfw{B}"), 200),
+    "getBackupById at /iad": (api("GET", f"/iad{B}"), 404),
+    "createBackup at /dfw": (api("POST", "/dfw/v1.0/1234/backups", body=VALID_CREATE), 202),
+    "createBackup at /iad, of an instance IAD does not have": (
+        api("POST", "/iad/v1.0/1234/backups", body=VALID_CREATE),
+        404,
+    ),
+    "deleteBackup at /dfw": (api("DELETE", f"/dfw{B}"), 202),
+    "getFlavors at /syd": (api("GET", "/syd/v1.0/1234/flavors"), 200),
+    "getInstance at /lon": (api("GET", "/lon/v1.0/1234/instances"), 200),
+    "createAutoBackup at /iad, of an instance IAD does not have": (
+        api(
+            "POST",
+            "/iad/v1.0/1234/schedules",
+            body={
+                "schedule": {"action": "backup", "day_of_week": 0, "hour": 1, "minute": 2}
+                | {"instance_id": ACTIVE[0], "copy_to": ["DFW"]}
+            },
+        ),
+        404,
+    ),
 }
 
 
@@ -990,7 +1220,7 @@ def spied(mock: Mock, monkeypatch: pytest.MonkeyPatch) -> ConnexionSpy:
 def test_the_fast_path_has_a_plan_for_every_operation(mock: Mock) -> None:
     assert mock.gateway.fast_path is not None
     assert mock.gateway.fast_path.operations == set(mock.spec.operations)
-    assert len(mock.spec.operations) == 20
+    assert len(mock.spec.operations) == 21
 
 
 @pytest.mark.parametrize(("request_", "status"), ANSWERED.values(), ids=ANSWERED.keys())
@@ -1048,6 +1278,21 @@ LEFT = {
         415,
     ),
     "createInstance with an empty body": (api("POST", "/v1.0/1234/instances", body=b""), 400),
+    "backupAction as text/plain": (
+        api("POST", f"{B}/action", body=COPY, content_type=b"text/plain"),
+        415,
+    ),
+    "backupAction with an empty body": (api("POST", f"{B}/action", body=b""), 400),
+    "backupAction with a charset parameter at /iad": (
+        api(
+            "POST",
+            f"/iad{B}/action",
+            body=COPY,
+            content_type=b"application/json; charset=utf-8",
+        ),
+        404,
+    ),
+    "limit=abc at /iad": (api("GET", "/iad/v1.0/1234/backups", b"limit=abc"), 400),
 }
 
 

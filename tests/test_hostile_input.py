@@ -14,7 +14,7 @@ import json
 import re
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -61,9 +61,17 @@ class Operation:
     statuses: frozenset[int]
     takes_body: bool
     query: tuple[str, ...]
+    prefix: str = ""  # a region's prefix, "/iad" (contract section 12); "" for the own region's
 
     def __str__(self) -> str:
-        return self.operation_id
+        return f"{self.operation_id}@{self.prefix}" if self.prefix else self.operation_id
+
+    def regional(self, code: str) -> Operation:
+        """The operation through a region's prefix: `/iad/v1.0/...`."""
+        prefix = f"/{code}"
+        return replace(
+            self, path=prefix + self.path, template=prefix + self.template, prefix=prefix
+        )
 
     @property
     def control(self) -> bool:
@@ -119,6 +127,12 @@ ID_PARAMETER = re.compile(r"\{(backupId|instanceId|haId|scheduleId|flavorId)\}")
 WITH_ID = [op for op in OPERATIONS if ID_PARAMETER.search(op.template)]
 NEEDS_TOKEN = [op for op in OPERATIONS if op.operation_id != "getVersions"]
 API = [op for op in NEEDS_TOKEN if not op.control]
+# The API through IAD's prefix (contract section 12): the shared mock's IAD holds a copy of
+# account 1234, so that ids there name something too.
+REGION = "iad"
+REGIONAL = [op.regional(REGION) for op in API]
+REGIONAL_WITH_BODY = [op for op in REGIONAL if op.takes_body]
+REGIONAL_WITH_ID = [op for op in REGIONAL if ID_PARAMETER.search(op.template)]
 FAULT_NAMES = _fault_names()
 CREATE_INSTANCE = {"instance": {"name": "hostile", "flavorRef": 1, "volume": {"size": 1}}}
 VALID_BODY = {
@@ -137,6 +151,7 @@ VALID_BODY = {
     "putState": read_json(FIXTURES / "state.json"),
     "advanceClock": {"advance_seconds": 5},
     "addFault": {"method": "GET", "path": "/v1.0/1234/backups", "status": 503},
+    "backupAction": {"copy-backup": {"target_backup_region": "ORD"}},
 }
 
 
@@ -225,13 +240,23 @@ def refused(answer: Answer, operation: Operation | None, *statuses: int) -> dict
 
 
 def observable(mock: Mock) -> Any:
-    """Everything a request could change: the state, the fault rules, how backups end, the clock."""
+    """Everything a request could change: the state of every region, the fault rules, how
+    backups end, the clock."""
     return (
-        mock.store.snapshot(),
+        mock.regions.snapshot(),
         mock.injector.rules(),
         mock.store.backup_fate,
         mock.clock.offset,
     )
+
+
+def in_iad(account: dict[str, Any]) -> dict[str, Any]:
+    """The account with the same ids, its backups and instances named apart: an answer of IAD's
+    is never one of DFW's."""
+    copied = copy.deepcopy(account)
+    for item in [*copied["backups"], *copied["instances"]]:
+        item["name"] = f"IAD {item['name']}"
+    return copied
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +268,7 @@ def shared() -> Iterator[tuple[Mock, Any]]:
     )
     state = read_json(FIXTURES / "state.json")
     state["accounts"]["1234"]["schedules"] = [SCHEDULE]
+    state["regions"] = {"IAD": {"accounts": {"1234": in_iad(state["accounts"]["1234"])}}}
     mock = create_app(settings, state=state)
     yield mock, observable(mock)
 
@@ -254,11 +280,14 @@ def mock(shared: tuple[Mock, Any]) -> Iterator[Mock]:
     yield mock
     after = observable(mock)
     if after[0] != before[0]:  # put it back, so that one failure does not fail every later test
-        mock.store.replace(copy.deepcopy(before[0]))
+        mock.regions.replace(copy.deepcopy(before[0]))
     assert after == before
-    answer = call(mock, "GET", "/v1.0/1234/backups", headers=[(b"x-auth-token", TOKEN.encode())])
-    assert answer.status == 200
-    assert len(answer.json()["backups"]) == len(ACCOUNT["backups"])
+    for root in ("", f"/{REGION}"):
+        answer = call(
+            mock, "GET", f"{root}/v1.0/1234/backups", headers=[(b"x-auth-token", TOKEN.encode())]
+        )
+        assert answer.status == 200
+        assert len(answer.json()["backups"]) == len(ACCOUNT["backups"])
 
 
 def json_headers(operation: Operation, content_type: bytes = b"application/json") -> list[Any]:
@@ -288,7 +317,7 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("operation", WITH_BODY, ids=str)
+@pytest.mark.parametrize("operation", WITH_BODY + REGIONAL_WITH_BODY, ids=str)
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_json_body_is_refused_with_400(
     mock: Mock, operation: Operation, body: bytes
@@ -299,7 +328,7 @@ def test_a_malformed_json_body_is_refused_with_400(
     refused(answer, operation, 400)
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+@pytest.mark.parametrize("operation", OPERATIONS + REGIONAL, ids=str)
 def test_json_nested_100000_deep_is_refused_with_413_unparsed(
     mock: Mock, operation: Operation
 ) -> None:
@@ -310,7 +339,7 @@ def test_json_nested_100000_deep_is_refused_with_413_unparsed(
     refused(answer, operation, 413)
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+@pytest.mark.parametrize("operation", OPERATIONS + REGIONAL, ids=str)
 def test_a_10_mb_body_is_refused_after_reading_no_more_than_the_limit(
     mock: Mock, operation: Operation
 ) -> None:
@@ -338,7 +367,7 @@ def test_a_10_mb_body_is_refused_after_reading_no_more_than_the_limit(
     assert consumed <= limit + CHUNK
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+@pytest.mark.parametrize("operation", OPERATIONS + REGIONAL, ids=str)
 def test_a_body_declared_larger_than_the_limit_is_refused_before_any_of_it_is_read(
     mock: Mock, operation: Operation
 ) -> None:
@@ -368,7 +397,7 @@ NOT_JSON = [
 ]
 
 
-@pytest.mark.parametrize("operation", WITH_BODY, ids=str)
+@pytest.mark.parametrize("operation", WITH_BODY + REGIONAL_WITH_BODY, ids=str)
 @pytest.mark.parametrize("content_type", NOT_JSON, ids=lambda t: t.decode().split(";")[0])
 def test_a_valid_document_sent_as_another_media_type_is_refused_with_415(
     mock: Mock, operation: Operation, content_type: bytes
@@ -390,7 +419,7 @@ def test_a_malformed_content_length_is_refused_with_400(
 
 
 def nested(depth: int, operation_id: str = "createBackup") -> bytes:
-    """A valid create whose ignored extra member nests `depth` arrays deep."""
+    """A valid create (or copy) whose ignored extra member nests `depth` arrays deep."""
     extra = "[" * depth + "]" * depth
     document = copy.deepcopy(VALID_BODY[operation_id])
     [member] = document.values()
@@ -398,7 +427,11 @@ def nested(depth: int, operation_id: str = "createBackup") -> bytes:
     return json.dumps(document).replace('"EXTRA"', extra).encode()
 
 
-CREATES = [op for op in OPERATIONS if op.operation_id in ("createBackup", "createInstance")]
+CREATES = [
+    op
+    for op in OPERATIONS + REGIONAL
+    if op.operation_id in ("createBackup", "createInstance", "backupAction")
+]
 
 
 @pytest.mark.parametrize("operation", CREATES, ids=str)
@@ -727,7 +760,7 @@ def digits(identifier: str, zero: int) -> str:
 
 def _hostile_ids() -> list[Any]:
     cases = []
-    for operation in WITH_ID:
+    for operation in WITH_ID + REGIONAL_WITH_ID:
         found = ID_PARAMETER.search(operation.template)
         assert found is not None
         for case, segment in HOSTILE_IDS.items():
@@ -777,11 +810,12 @@ def test_a_hostile_account_segment_is_refused(
     refused(answer, operation if "%2F" not in account else None)
 
 
+@pytest.mark.parametrize("root", ["", f"/{REGION}"], ids=["own region", REGION])
 @pytest.mark.parametrize("account", HOSTILE_ACCOUNTS.values(), ids=HOSTILE_ACCOUNTS.keys())
-def test_a_hostile_account_never_reaches_account_1234(mock: Mock, account: str) -> None:
+def test_a_hostile_account_never_reaches_account_1234(mock: Mock, account: str, root: str) -> None:
     # A token that holds every account: whatever answers, it is not 1234's backups.
     headers = [(b"x-auth-token", b"every-account")]
-    answer = call(mock, "GET", f"/v1.0/{account}/backups", headers=headers)
+    answer = call(mock, "GET", f"{root}/v1.0/{account}/backups", headers=headers)
     if answer.status == 200:
         assert answer.json()["backups"] == []
     else:
@@ -818,10 +852,200 @@ def test_a_path_with_dot_segments_reaches_no_other_resource(
     refused(answer, None, 404, 405)
 
 
+# -- regions: the copy action and the regional paths (contract section 12) --------------------
+
+ACTION = next(op for op in OPERATIONS if op.operation_id == "backupAction")
+ACTIONS = [ACTION, ACTION.regional(REGION)]
+
+
+def action(**members: Any) -> dict[str, Any]:
+    """A valid copy to ORD, with `members` in place of its own."""
+    return {"copy-backup": {"target_backup_region": "ORD"} | members}
+
+
+# A copy that is JSON, with a hostile member: each is 400 and copies nothing. "{own}" is the
+# region the request is sent to (DFW at /v1.0, IAD at /iad/v1.0).
+HOSTILE_ACTIONS: dict[str, Any] = {
+    "region in lower case": action(target_backup_region="ord"),
+    "region in mixed case": action(target_backup_region="Ord"),
+    "region padded": action(target_backup_region=" ORD "),
+    "region then LF": action(target_backup_region="ORD\n"),
+    "region then NUL": action(target_backup_region="ORD\u0000"),
+    "region in fullwidth letters": action(target_backup_region="\uff2f\uff32\uff24"),
+    "region with a dotless i": action(target_backup_region="\u0131AD"),
+    "region of 10,000 characters": action(target_backup_region="O" * 10_000),
+    "region unknown": action(target_backup_region="XYZ"),
+    "region empty": action(target_backup_region=""),
+    "region a number": action(target_backup_region=5),
+    "region true": action(target_backup_region=True),
+    "region null": action(target_backup_region=None),
+    "region a list": action(target_backup_region=["ORD"]),
+    "region an object": action(target_backup_region={"code": "ORD"}),
+    "region a prefix": action(target_backup_region="/ord"),
+    "no region": {"copy-backup": {"name": "copy"}},
+    "region under another name": {"copy-backup": {"region": "ORD"}},
+    "the region the backup is in": action(target_backup_region="{own}"),
+    "LON": action(target_backup_region="LON"),
+    "copy-backup null": {"copy-backup": None},
+    "copy-backup a string": {"copy-backup": "ORD"},
+    "copy-backup a list": {"copy-backup": [{"target_backup_region": "ORD"}]},
+    "copy-backup empty": {"copy-backup": {}},
+    "the action in a list": [action()],
+    "no action": {},
+    "another action": {"restore": {"target_backup_region": "ORD"}},
+    "two actions": action() | {"delete": {}},
+    "the action in another case": {"Copy-Backup": action()["copy-backup"]},
+    "the action with an underscore": {"copy_backup": action()["copy-backup"]},
+    "name of 65 characters": action(name="n" * 65),
+    "name without letter or digit": action(name="---"),
+    "name empty": action(name=""),
+    "name NUL alone": action(name="\u0000"),
+    "name a number": action(name=5),
+    "description of 256 characters": action(description="d" * 256),
+    "description a list": action(description=["d"]),
+}
+
+
+@pytest.mark.parametrize("operation", ACTIONS, ids=str)
+@pytest.mark.parametrize("document", HOSTILE_ACTIONS.values(), ids=HOSTILE_ACTIONS.keys())
+def test_a_hostile_copy_is_refused_with_400_and_copies_nothing(
+    mock: Mock, operation: Operation, document: Any
+) -> None:
+    own = (operation.prefix[1:] or mock.regions.own).upper()
+    body = json.dumps(document).replace("{own}", own).encode()
+    answer = call(mock, "POST", operation.path, headers=json_headers(operation), body=body)
+    refused(answer, operation, 400)
+
+
+@pytest.mark.parametrize("operation", ACTIONS, ids=str)
+def test_a_region_given_twice_in_a_copy_is_read_once_and_refused(
+    mock: Mock, operation: Operation
+) -> None:
+    # JSON names given twice: the last one counts (as json.loads and connexion read them).
+    body = b'{"copy-backup": {"target_backup_region": "ORD", "target_backup_region": "XYZ"}}'
+    answer = call(mock, "POST", operation.path, headers=json_headers(operation), body=body)
+    assert "XYZ" in refused(answer, operation, 400)["message"]
+
+
+# Paths around a region's prefix that name no resource: 404, whatever the method and tokens.
+NOT_A_REGION = {
+    "two slashes before the prefix": "//iad/v1.0/1234/backups",
+    "the prefix twice": "/iad/iad/v1.0/1234/backups",
+    "a prefix after the version": "/v1.0/iad/1234/backups",
+    "a prefix after the account": "/v1.0/1234/iad/backups",
+    "prefix in upper case": "/IAD/v1.0/1234/backups",
+    "prefix in mixed case": "/Iad/v1.0/1234/backups",
+    "prefix with a dotless i": "/%C4%B1ad/v1.0/1234/backups",
+    "prefix with a dotted capital I": "/%C4%B0ad/v1.0/1234/backups",
+    "prefix with a combining dot": "/i%CC%87ad/v1.0/1234/backups",
+    "prefix with a long s": "/%C5%BFyd/v1.0/1234/backups",
+    "prefix in fullwidth letters": "/%EF%BD%89%EF%BD%81%EF%BD%84/v1.0/1234/backups",
+    "prefix with a diaeresis": "/%C3%AFad/v1.0/1234/backups",
+    "prefix then NUL": "/iad%00/v1.0/1234/backups",
+    "prefix then LF": "/iad%0A/v1.0/1234/backups",
+    "prefix then space": "/iad%20/v1.0/1234/backups",
+    "prefix then a dot": "/iad./v1.0/1234/backups",
+    "prefix cut short": "/ia/v1.0/1234/backups",
+    "prefix made longer": "/iadx/v1.0/1234/backups",
+    "an unknown region": "/xyz/v1.0/1234/backups",
+    "another version": "/iad/v2.0/1234/backups",
+    "dot dot after the prefix": "/iad/../v1.0/1234/backups",
+    "encoded dot dot after the prefix": "/iad/%2e%2e/v1.0/1234/backups",
+    "dot after the prefix": "/iad/./v1.0/1234/backups",
+    "the control API under the prefix": "/iad/__mock/state",
+    "the control API's reset under the prefix": "/iad/__mock/reset",
+    "the control API's clock under the prefix": "/iad/__mock/clock",
+    "the control API's faults under the prefix": "/iad/__mock/faults",
+    "the control API's root under the prefix": "/iad/__mock",
+    "the control API under an encoded prefix": "/%69ad/__mock/reset",
+    "the control API encoded under the prefix": "/iad/%5F%5Fmock/state",
+    "the control API through dot dot": "/iad/v1.0/..%2F..%2F__mock/reset",
+    "a prefix under the control API": "/__mock/iad/state",
+    "a prefix then 20,000 segments": "/iad/" + "a/" * 20_000,
+    "the prefix 20,000 times": "/iad" * 20_000 + "/v1.0/1234/backups",
+}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", NOT_A_REGION.values(), ids=NOT_A_REGION.keys())
+def test_a_path_around_a_region_prefix_finds_nothing_and_changes_nothing(
+    mock: Mock, method: str, path: str
+) -> None:
+    headers = [
+        (b"x-auth-token", TOKEN.encode()),
+        (b"x-mock-token", MOCK_TOKEN.encode()),
+        (b"content-type", b"application/json"),
+    ]
+    body = json.dumps(VALID_BODY["putState"] if "state" in path else {"advance_seconds": 60})
+    answer = call(mock, method, path, headers=headers, body=body.encode())
+    refused(answer, None, 404, 405)
+
+
+# A prefix written another way that names the same region: the same answer as the plain one.
+SAME_REGION = {
+    "/%69ad/v1.0/1234/backups": "/iad/v1.0/1234/backups",
+    "/%69%61%64/v1.0/1234/backups/{backupId}": "/iad/v1.0/1234/backups/{backupId}",
+    "/%69ad/v1.0/1234/instances/{instanceId}": "/iad/v1.0/1234/instances/{instanceId}",
+    "/dfw/v1.0/1234/backups": "/v1.0/1234/backups",
+    "/dfw/v1.0/1234/backups/{backupId}": "/v1.0/1234/backups/{backupId}",
+    "/iad": "/iad/",
+}
+
+
+@pytest.mark.parametrize(("path", "plain"), SAME_REGION.items(), ids=SAME_REGION.keys())
+def test_a_region_prefix_written_another_way_reads_that_region(
+    mock: Mock, path: str, plain: str
+) -> None:
+    headers = [(b"x-auth-token", TOKEN.encode())]
+    answer = call(mock, "GET", path.format(**IDS), headers=headers)
+    expected = call(mock, "GET", plain.format(**IDS), headers=headers)
+    assert (answer.status, answer.body) == (expected.status, expected.body) == (200, answer.body)
+    assert (b'"IAD ' in answer.body) == (plain.startswith("/iad/v1.0")), answer.body[:200]
+
+
+def test_a_region_prefix_alone_answers_the_versions_of_that_region(mock: Mock) -> None:
+    for path in ("/iad", "/iad/"):
+        answer = call(mock, "GET", path)
+        assert answer.status == 200, answer.body
+        [version] = answer.json()["versions"]
+        assert version["links"][0]["href"] == "http://127.0.0.1:8779/iad/v1.0/"
+
+
+@pytest.mark.parametrize(
+    "path", ["/iad%2Fv1.0/1234/backups", "/iad/v1.0%2F1234/backups", "/%69ad%2Fv1.0/1234/backups"]
+)
+def test_an_encoded_slash_after_a_prefix_never_reads_another_region(mock: Mock, path: str) -> None:
+    # uvicorn decodes %2F in the path, as it does at /v1.0%2F1234: whatever answers, it is IAD's
+    # (the shared mock's IAD backups are named apart from DFW's) or nothing.
+    headers = [(b"x-auth-token", TOKEN.encode())]
+    answer = call(mock, "GET", path, headers=headers)
+    if answer.status == 200:
+        iad = call(mock, "GET", "/iad/v1.0/1234/backups", headers=headers)
+        assert answer.body == iad.body
+    else:
+        refused(answer, None, 404)
+
+
+@pytest.mark.parametrize("rule", [{"path": "/iad/v1.0/*"}, {"path": "*", "region": "IAD"}])
+@pytest.mark.parametrize("path", ["/iad/v1.0/1234/backups", "/%69ad/v1.0/1234/backups"])
+def test_a_fault_rule_of_a_region_is_not_dodged_by_encoding_the_prefix(
+    rule: dict[str, Any], path: str
+) -> None:
+    fresh = create_app(Settings(frozen_clock=True))
+    fresh.injector.add("GET", status=503, count=None, **rule)
+    headers = [(b"x-auth-token", b"t")]
+    answer = call(fresh, "GET", path, headers=headers)
+    assert answer.status == 503, answer.body
+    assert answer.json()[FAULT_NAMES[503]]["code"] == 503
+    [entry] = fresh.journal.entries("GET")
+    assert (entry["path"], entry["region"]) == ("/iad/v1.0/1234/backups", "IAD")
+    assert call(fresh, "GET", "/v1.0/1234/backups", headers=headers).status == 200
+
+
 # -- headers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("operation", NEEDS_TOKEN, ids=str)
+@pytest.mark.parametrize("operation", NEEDS_TOKEN + REGIONAL, ids=str)
 @pytest.mark.parametrize(
     "token", [b"\x00", b"%s\x00", b"%s\x00suffix", b"\x00%s", b"%s\x00%s"], ids=repr
 )
@@ -897,6 +1121,9 @@ TRANSPORT_CASES = {
     "control character in a header": raw_request(b"/v1.0/1234/backups", b"X-Trace: a\x01b"),
     "NUL in the path": raw_request(b"/v1.0/1234/backups/a\x00b"),
     "raw non-ASCII in the path": raw_request("/v1.0/1234/backups/ü".encode()),
+    "raw non-ASCII in a region prefix": raw_request("/ïad/v1.0/1234/backups".encode()),
+    "NUL in a region prefix": raw_request(b"/iad\x00/v1.0/1234/backups"),
+    "a regional path of 70,000 characters": raw_request(b"/iad/v1.0/1234/backups/" + b"a" * 70_000),
     "a path of 70,000 characters": raw_request(b"/v1.0/1234/backups/" + b"a" * 70_000),
     "a query of 70,000 characters": raw_request(b"/v1.0/1234/backups?limit=" + b"9" * 70_000),
     "a bad Content-Length": raw_request(

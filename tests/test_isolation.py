@@ -70,7 +70,8 @@ def new_mock(directory: Path) -> Mock:
 
 
 def observable(mock: Mock) -> Any:
-    return mock.store.snapshot(), mock.injector.rules(), mock.store.backup_fate, mock.clock.offset
+    """The state of every region, the fault rules, how backups end, the clock."""
+    return mock.regions.snapshot(), mock.injector.rules(), mock.store.backup_fate, mock.clock.offset
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def mock(shared: tuple[Mock, TestClient]) -> Iterator[Mock]:
     yield mock
     after = observable(mock)
     if after[0] != before[0]:  # put it back, so that one failure does not fail every later test
-        mock.store.replace(copy.deepcopy(before[0]))
+        mock.regions.replace(copy.deepcopy(before[0]))
     assert after == before
 
 
@@ -133,6 +134,7 @@ BODIES = {
     },
     ("PUT", "schedules"): {"schedule": {"hour": 1}},
 }
+COPY = {"copy-backup": {"target_backup_region": "IAD"}}
 # The delete of an instance takes one that nothing else here needs: A_INSTANCE has a backup
 # running and a schedule once the holder's creates are through.
 OWN_IDS = {"deleteInstance": IDS | {"instanceId": A_SPARE}}
@@ -145,14 +147,22 @@ API = [
     for method, path, operation in operations(SPEC)
     if operation.get("security", SPEC["security"])
 ]
+# The same through IAD's prefix (contract section 12): the token rules hold in every region.
+REGIONAL_API = [
+    (f"{operation_id}@iad", method, f"/iad{path}") for operation_id, method, path in API
+]
 
 
 def request(client: TestClient, method: str, path: str, **headers: str) -> httpx.Response:
-    body = BODIES.get((method, path.split("/")[3]))  # /v1.0/<account>/<collection>/...
+    # /v1.0/<account>/<collection>/..., or /<region>/v1.0/...
+    collection = path.removeprefix("/iad").split("/")[3]
+    body = COPY if path.endswith("/action") else BODIES.get((method, collection))
     return client.request(method, path, json=body, headers=headers)
 
 
-@pytest.mark.parametrize(("operation_id", "method", "path"), API, ids=[a[0] for a in API])
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path"), API + REGIONAL_API, ids=[a[0] for a in API + REGIONAL_API]
+)
 @pytest.mark.parametrize("prefer", [None, "code=200"])
 def test_a_token_is_forbidden_another_accounts_operations_and_changes_nothing(
     client: TestClient, operation_id: str, method: str, path: str, prefer: str | None
@@ -162,7 +172,9 @@ def test_a_token_is_forbidden_another_accounts_operations_and_changes_nothing(
     fault(request(client, method, path, **headers), 403, "forbidden")
 
 
-@pytest.mark.parametrize(("operation_id", "method", "path"), API, ids=[a[0] for a in API])
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path"), API + REGIONAL_API, ids=[a[0] for a in API + REGIONAL_API]
+)
 @pytest.mark.parametrize("token", [None, "", "   ", "token-c", "TOKEN-A", "token-a,token-b"])
 def test_a_missing_or_unknown_token_is_unauthorized_and_changes_nothing(
     client: TestClient, operation_id: str, method: str, path: str, token: str | None
@@ -196,6 +208,7 @@ def test_an_account_sees_only_its_own_backups(client: TestClient) -> None:
     [
         ("GET", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}"),
         ("DELETE", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}"),
+        ("POST", f"/v1.0/{ACCOUNT_B}/backups/{A_BACKUP}/action"),
         ("GET", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}"),
         ("DELETE", f"/v1.0/{ACCOUNT_B}/instances/{A_INSTANCE}"),
         ("DELETE", f"/v1.0/{ACCOUNT_B}/instances/{A_SPARE}"),
@@ -212,7 +225,7 @@ def test_an_account_sees_only_its_own_backups(client: TestClient) -> None:
 def test_another_accounts_ids_are_not_found_through_ones_own_account(
     client: TestClient, method: str, path: str
 ) -> None:
-    body = {"schedule": {"hour": 1}} if method == "PUT" else None
+    body = {"schedule": {"hour": 1}} if method == "PUT" else COPY if method == "POST" else None
     response = client.request(method, path, json=body, headers={"X-Auth-Token": "token-b"})
     fault(response, 404, "itemNotFound")
 
@@ -334,6 +347,56 @@ def test_a_marker_from_another_account_is_refused(client: TestClient) -> None:
         headers={"X-Auth-Token": "token-b"},
     )
     fault(response, 400, "badRequest")
+
+
+# -- regions (contract section 12) -------------------------------------------------------------
+
+
+def copy_into_iad(client: TestClient, backup: str = A_BACKUP) -> str:
+    """Copy account 1234's backup to IAD; the copy's id."""
+    a = {"X-Auth-Token": "token-a"}
+    copied = client.post(f"/v1.0/{ACCOUNT_A}/backups/{backup}/action", json=COPY, headers=a)
+    assert copied.status_code == 202, copied.text
+    [made] = client.get(f"/iad/v1.0/{ACCOUNT_A}/backups", headers=a).json()["backups"]
+    made_id: str = made["id"]
+    return made_id
+
+
+def test_two_mocks_keep_their_regions_apart(tmp_path: Path) -> None:
+    a = {"X-Auth-Token": "token-a"}
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    first, second = new_mock(tmp_path / "first"), new_mock(tmp_path / "second")
+    with TestClient(first) as one, TestClient(second) as other:
+        made = copy_into_iad(one)
+        assert other.get(f"/iad/v1.0/{ACCOUNT_A}/backups", headers=a).json() == {"backups": []}
+        fault(other.get(f"/iad/v1.0/{ACCOUNT_A}/backups/{made}", headers=a), 404, "itemNotFound")
+        # A copy into the second mock's IAD leaves the first's as it was.
+        again = other.post(f"/v1.0/{ACCOUNT_A}/backups/{A_BACKUP}/action", json=COPY, headers=a)
+        assert again.status_code == 202, again.text
+        listed = one.get(f"/iad/v1.0/{ACCOUNT_A}/backups", headers=a).json()["backups"]
+        assert [backup["id"] for backup in listed] == [made]
+    assert first.regions["IAD"] is not second.regions["IAD"]
+
+
+def test_an_account_reaches_nothing_of_another_account_in_another_region(tmp_path: Path) -> None:
+    a, b = {"X-Auth-Token": "token-a"}, {"X-Auth-Token": "token-b"}
+    with TestClient(new_mock(tmp_path)) as client:
+        made = copy_into_iad(client)
+        theirs = f"/iad/v1.0/{ACCOUNT_B}/backups/{made}"
+        assert client.get(f"/iad/v1.0/{ACCOUNT_B}/backups", headers=b).json() == {"backups": []}
+        fault(client.get(theirs, headers=b), 404, "itemNotFound")
+        fault(client.delete(theirs, headers=b), 404, "itemNotFound")
+        back = {"copy-backup": {"target_backup_region": "DFW"}}
+        fault(client.post(f"{theirs}/action", json=back, headers=b), 404, "itemNotFound")
+        # Account 5678's token does not open account 1234 in IAD either.
+        mine = f"/iad/v1.0/{ACCOUNT_A}/backups/{made}"
+        for method in ("GET", "DELETE"):
+            fault(client.request(method, mine, headers=b), 403, "forbidden")
+        fault(client.post(f"{mine}/action", json=back, headers=b), 403, "forbidden")
+        # The copy is IAD's alone: not in account 1234's own region.
+        fault(client.get(f"/v1.0/{ACCOUNT_A}/backups/{made}", headers=a), 404, "itemNotFound")
+        assert client.get(mine, headers=a).status_code == 200
 
 
 # -- the control API -------------------------------------------------------------------------
