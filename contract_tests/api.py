@@ -3,7 +3,8 @@
 Each request goes through the guard (nothing the suite does not own is changed), lands in the
 ledger (operation and status), and, when it is a fault, has its body checked against the
 documented fault shape. A backup or a schedule the target accepts is remembered at once, so that
-cleanup finds it even if the run stops on the next line.
+cleanup finds it even if the run stops on the next line (a copy, which the answer does not name,
+once it is found in its region: `copying.py`). `in_region` is the same run in another region.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ class Api:
         self.ledger = ledger
         self.inventory = inventory
         sources = [i for i in (target.instance_id, target.ha_id) if i]
-        self.guard = Guard(inventory, target.read_only, sources, target.restores)
+        self.guard = Guard(
+            inventory, target.read_only, sources, target.restores, target.copy_regions()
+        )
         self.timeline = timeline
         self.shutdown = shutdown  # None: a stop does not stop it (cleanup's)
         self.run_id = run_id or uuid.uuid4().hex[:8]
@@ -89,6 +92,24 @@ class Api:
             contract=self.contract,
             ledger=self.ledger,
             inventory=self.inventory,
+            timeline=self.timeline,
+            shutdown=self.shutdown,
+            run_id=self.run_id,
+            home_account=self.home_account,
+        )
+
+    def in_region(self, code: str) -> Api | None:
+        """The same run in another region it can reach (None: it cannot), with the inventory of
+        what it made there: the copies it made, which it may delete."""
+        region = self.target.reach(code)
+        if region is None:
+            return None
+        return Api(
+            self.target.in_region(region),
+            self.http,
+            contract=self.contract,
+            ledger=self.ledger,
+            inventory=self.inventory.elsewhere(code),
             timeline=self.timeline,
             shutdown=self.shutdown,
             run_id=self.run_id,
@@ -214,15 +235,23 @@ class Api:
 
     def adopt_unacknowledged(self) -> None:
         """Remember the backups, instances and schedules of this run whose create was accepted
-        but whose answer never came back (the run was stopped while it was in flight): the name
-        of a backup or an instance carries the run id; a schedule is of a source the run backs
-        up, and was not there when the run began."""
+        but whose answer never came back (the run was stopped while it was in flight), and the
+        copies it made in other regions that it had not found yet: the name of a backup, a copy
+        or an instance carries the run id; a schedule is of a source the run backs up, and was
+        not there when the run began."""
         if self.target.read_only:
             return
         mine = self.name_prefix
         for backup in self.items(self.path("/backups"), "backups"):
             if str(backup.get("name", "")).startswith(mine):
                 self.inventory.remember(backup["id"])
+        if self.target.copy_to is not None:
+            for region in self.target.elsewhere:
+                there = self.in_region(region.code)
+                assert there is not None  # a region of `elsewhere` is reached
+                for backup in there.items(there.path("/backups"), "backups"):
+                    if str(backup.get("name", "")).startswith(mine):
+                        there.inventory.remember(backup["id"])
         if self.target.restores:
             for instance in self.items(self.path("/instances"), "instances"):
                 if str(instance.get("name", "")).startswith(mine):

@@ -6,8 +6,9 @@ Schedules go first: a schedule makes backups by itself, so while one lives clean
 be done. Then the backups those schedules made are found (a backup of one of the run's sources
 whose description or name names a schedule of the run, as `Made by schedule <id>.` does) and
 deleted with the run's other backups. The instances the run restored go before the backups (their
-own backups stay when they go, and are the run's to delete too). Each round tries everything
-still there, backups newest first so that incremental backups go before their parents. A backup
+own backups stay when they go, and are the run's to delete too). The copies the run made in
+other regions are deleted there, as its backups are. Each round tries everything still there,
+backups newest first so that incremental backups go before their parents. A backup (or a copy)
 still running cannot be deleted, nor an instance still in BUILD or BACKUP (422): cleanup lets
 time pass (moving a mock's clock, or waiting) and tries again, for at most `timeout` seconds of
 target time in all. A delete counts once show says it is gone. What it could not delete is
@@ -19,6 +20,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 
@@ -38,9 +40,15 @@ class CleanupReport:
     schedules_left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
     instances_deleted: list[str] = field(default_factory=list)
     instances_left: dict[str, str] = field(default_factory=dict)  # id -> why it is still there
+    # What became of the copies the run made in other regions, by region code.
+    elsewhere: dict[str, CleanupReport] = field(default_factory=dict)
+
+    def region(self, code: str) -> CleanupReport:
+        return self.elsewhere.setdefault(code, CleanupReport())
 
     def leaves_anything(self) -> bool:
-        return bool(self.left or self.schedules_left or self.instances_left)
+        here = self.left or self.schedules_left or self.instances_left
+        return bool(here) or any(report.leaves_anything() for report in self.elsewhere.values())
 
 
 def delete_command(target: Target, item_id: str, collection: str = "backups") -> str:
@@ -80,15 +88,18 @@ def clean_up(api: Api, report: CleanupReport, timeout: float) -> None:
             report.deleted,
             report.left,
         )
-        if not why_left and not schedules_left and not instances_left:
+        copies_left = _delete_copies(api, report)
+        if not (why_left or schedules_left or instances_left or any(copies_left.values())):
             return
         if waited >= timeout:
             gave_up = f"(cleanup gave up after {timeout:g} s)"
-            for left, found in (
+            pending = [
                 (report.left, why_left),
                 (report.schedules_left, schedules_left),
                 (report.instances_left, instances_left),
-            ):
+                *[(report.region(code).left, found) for code, found in copies_left.items()],
+            ]
+            for left, found in pending:
                 left.update({item: f"{why} {gave_up}" for item, why in found.items()})
             return
         step = min(step, timeout - waited)
@@ -98,14 +109,38 @@ def clean_up(api: Api, report: CleanupReport, timeout: float) -> None:
 
 
 def adopt_scheduled_backups(api: Api) -> None:
-    """Remember the backups the run's schedules made (runs on the clock, `run_now`): they are
-    the run's to delete, though no create of the run's made them."""
+    """Remember the backups the run's schedules made (runs on the clock, `run_now`), and their
+    copies in the other regions it reaches (a schedule's `copy_to`, on a mock): they are the
+    run's to delete, though no create of the run's made them."""
     ours = api.inventory.schedules_created()
-    for source in api.sources():
-        for backup in api.items(source.list_path(api), "backups"):
+    lists = [(api, source.list_path(api)) for source in api.sources()]
+    for region in api.target.elsewhere:
+        there = api.in_region(region.code)
+        if there is not None:
+            lists.append((there, there.path("/backups")))
+    for where, path in lists:
+        for backup in where.items(path, "backups"):
             text = f"{backup.get('name', '')} {backup.get('description', '')}"
             if any(schedule_id in text for schedule_id in ours):
-                api.inventory.remember(backup["id"])
+                where.inventory.remember(backup["id"])
+
+
+def _delete_copies(api: Api, report: CleanupReport) -> dict[str, dict[str, str]]:
+    """Try to delete the copies the run made in each other region; what stays, and why, by
+    region."""
+    left: dict[str, dict[str, str]] = {}
+    for code in api.inventory.regions():
+        there = api.in_region(code)
+        if there is None:
+            continue  # a region the run cannot reach holds nothing of its
+        done = report.region(code)
+        left[code] = _delete_all(
+            there.inventory.remaining(),
+            partial(_delete, there, "backups"),
+            done.deleted,
+            done.left,
+        )
+    return left
 
 
 def _delete_all(

@@ -73,6 +73,16 @@ def parser() -> argparse.ArgumentParser:
         " the suite knows it by its control API (GET <root>/__mock/clock answers the time)",
     )
     p.add_argument(
+        "--allow-copy",
+        metavar="[REGION=]URL",
+        help="copy backups to the region REGION, whose endpoint's root URL is URL (REGION may be"
+        " left out when URL names it: https://iad.databases.api.rackspacecloud.com, or a mock's"
+        " http://127.0.0.1:8779/iad), on a target without the control API: each copy a real"
+        " backup there, which cleanup deletes once it has ended. Without it no copy is asked for"
+        " there and the copy checks are in the report's 'Not run'. A mock copies by default, to"
+        " another of its regions (IAD, or ORD when it is IAD)",
+    )
+    p.add_argument(
         "--discover",
         action="store_true",
         help="without --instance-id/--ha-id, back up the first ACTIVE instance and HA instance"
@@ -119,6 +129,7 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> list[str]:
         "quota",
         "other_account",
         "other_token",
+        "allow_copy",
     )
     for name in valued:
         value = getattr(args, name)

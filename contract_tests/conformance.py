@@ -3,9 +3,10 @@
 This is schemathesis' own engine (what `st run` drives), configured for the contract: the
 account pinned, the token sent, the statuses the contract documents for valid input accepted,
 the guard between every generated request and the target (a schedule create's body included),
-valid create bodies aimed at what the run backs up (and instance creates at the backup it
-restores: `fuzzed_instances.py`), and custom checks of its own. Where restores are not allowed
-createInstance is left out, and the report says so. What it finds lands in the ledger and in an
+valid create bodies aimed at what the run backs up (instance creates at the backup it
+restores: `fuzzed_instances.py`; copies at the region it copies to: `fuzzed_copies.py`), and
+custom checks of its own. Where restores are not allowed createInstance is left out, where
+copies are not backupAction, and the report says so. What it finds lands in the ledger and in an
 `Outcome` per phase and operation (`outcomes.py`).
 """
 
@@ -26,10 +27,12 @@ from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER, HookContext
 
 from contract_tests.api import Api
 from contract_tests.checks import fault_problems
+from contract_tests.copying import why_not
 from contract_tests.creates import FuzzedCreates, FuzzedSchedules
 from contract_tests.exchange import TOKEN_HEADER
+from contract_tests.fuzzed_copies import FuzzedCopies
 from contract_tests.fuzzed_instances import FuzzedInstances
-from contract_tests.guard import CREATE, CREATE_INSTANCE, CREATE_SCHEDULE, NO_RESTORES
+from contract_tests.guard import COPY, CREATE, CREATE_INSTANCE, CREATE_SCHEDULE, NO_RESTORES
 from contract_tests.ledger import Ledger
 from contract_tests.outcomes import Conformance, Recorder
 from contract_tests.settings import Settings
@@ -43,6 +46,9 @@ ACCEPTED_FOR_VALID_INPUT = ["2xx", "401", "403", "404", "413"]  # 413: rate limi
 VALID_INPUT_EXTRAS = {
     "createBackup": ["400", "422"],  # 400: nothing (or two things) to back up; 422: busy target
     "deleteBackup": ["422"],  # the backup or a descendant still runs
+    # 400: an incremental backup whose parent has no copy in the target region; 422: a backup
+    # that has not COMPLETED (413, the quota there, is accepted already).
+    "backupAction": ["400", "422"],
     "getBackups": ["400"],  # a marker that names no backup of the account
     "getBackupsByInstance": ["400"],
     "getBackupsForHaInstance": ["400"],
@@ -64,6 +70,7 @@ REJECTED_INPUT = ["400", "401", "403", "404", "405", "413", "415", "422"]
 WRITES = (
     "createBackup",
     "deleteBackup",
+    "backupAction",
     "createAutoBackup",
     "updateAutomatedBackupById",
     "deleteAutomatedBackupById",
@@ -73,6 +80,7 @@ WRITES = (
 # Where a restore would make a real instance and --allow-restore was not given, this is left out
 # (a lenient service may build an instance of an invalid body too); what it leaves unchecked:
 RESTORE_PHASES = "createInstance (schemathesis' phases)"
+COPY_PHASES = "backupAction (schemathesis' phases)"  # and this, where copies are not allowed
 # The coverage phase also sends methods the spec does not document, expecting 405. Against a
 # service whose undocumented routes may exist (Trove's PUT /instances/{id}, a resize), or in a
 # read-only run, it sends only those that change nothing.
@@ -106,8 +114,11 @@ def config(
     ]
     if target.read_only:
         operations += [{"include-operation-id": o, "enabled": False} for o in WRITES]
-    elif not target.restores:
-        operations.append({"include-operation-id": "createInstance", "enabled": False})
+    else:
+        if not target.restores:
+            operations.append({"include-operation-id": "createInstance", "enabled": False})
+        if why_not(target) is not None:
+            operations.append({"include-operation-id": "backupAction", "enabled": False})
     coverage: dict[str, Any] = {}
     if target.read_only or control is None:
         coverage["unexpected-methods"] = SAFE_UNEXPECTED_METHODS
@@ -139,8 +150,12 @@ def run(
     creates = FuzzedCreates(api)
     schedules = FuzzedSchedules(api)
     instances = FuzzedInstances(api)
+    copies = FuzzedCopies(api)
     if not api.target.read_only and not api.target.restores:
         api.ledger.not_run(RESTORE_PHASES, NO_RESTORES)
+    why = why_not(api.target)
+    if not api.target.read_only and why is not None:
+        api.ledger.not_run(COPY_PHASES, why)
 
     def after_call(context: HookContext, case: Any, response: Any) -> None:
         if shutdown.requested:
@@ -153,12 +168,15 @@ def run(
         if action == CREATE_INSTANCE:
             instances.after(case, created)
             return
+        if action == COPY:
+            copies.after(case, response.status_code)
+            return
         # Let it end, so that the next create finds the source idle and links reach DELETE
         # and GET after it.
         creates.after(case, created)
 
     schema.hooks.register_hook_with_name(after_call, "after_call")
-    with _installed(api, creates, schedules, instances, shutdown):
+    with _installed(api, creates, schedules, instances, copies, shutdown):
         checks_config = loaded.projects.default.checks_config_for()
         found.enabled_checks = tuple(
             name for name in CHECKS.get_all_names() if checks_config.get_by_name(name=name).enabled
@@ -168,6 +186,7 @@ def run(
     found.creates = creates.summary()
     found.schedule_creates = schedules.summary()
     found.instance_creates = instances.summary()
+    found.copy_requests = copies.summary()
     return found
 
 
@@ -218,6 +237,7 @@ def _installed(
     creates: FuzzedCreates,
     schedules: FuzzedSchedules,
     instances: FuzzedInstances,
+    copies: FuzzedCopies,
     shutdown: Shutdown,
 ) -> Iterator[None]:
     """The guard, the aiming of valid creates and the custom checks, for the engine's run only
@@ -237,6 +257,8 @@ def _installed(
             schedules.aim(case)  # and confined: it names no source but the run's
         elif action == CREATE_INSTANCE:
             instances.aim(case)  # or defused, where it would build a real instance
+        elif action == COPY:
+            copies.aim(case)  # or defused, where it would copy for real
 
     def fault_body_is_documented(ctx: Any, response: Any, case: Any) -> bool | None:
         if response.status_code < 400:
@@ -287,11 +309,18 @@ def _installed(
             raise AssertionError(problem)
         return None
 
+    def valid_copy_is_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
+        problem = copies.problem(case, response.status_code)
+        if problem is not None:
+            raise AssertionError(problem)
+        return None
+
     custom = (
         fault_body_is_documented,
         valid_create_of_an_idle_source_is_accepted,
         valid_schedule_create_of_a_runs_source_is_accepted,
         valid_instance_create_is_accepted,
+        valid_copy_is_accepted,
     )
     GLOBAL_HOOK_DISPATCHER.register_hook_with_name(before_call, "before_call")
     for check in custom:

@@ -5,7 +5,9 @@ may create schedules only for the sources it may back up (a schedule makes backu
 for as long as it lives), and update or delete only the schedules it created. It may create
 instances (a restore is a create) only where restores are allowed (`Target.restores`: a mock, or
 --allow-restore), and delete only the instances it created: never the fixture's, never one that
-was there before the run.
+was there before the run. It may copy a backup (a copy only reads its original) only where
+copies are allowed (`Target.copy_to`: a mock, or --allow-copy), and only to a region whose backups
+it can read, so that it finds the copy and deletes it.
 
 Schemathesis generates requests the suite does not write by hand (examples, fuzzing, links,
 undocumented methods, values seen in earlier responses), so a changing request that names a
@@ -32,9 +34,14 @@ CREATE_SCHEDULE = ("POST", "/v1.0/{accountId}/schedules")
 SCHEDULE = "/v1.0/{accountId}/schedules/{scheduleId}"  # show, update, delete
 CREATE_INSTANCE = ("POST", "/v1.0/{accountId}/instances")  # a restore, with restorePoint
 INSTANCE = "/v1.0/{accountId}/instances/{instanceId}"  # show, delete
+COPY = ("POST", "/v1.0/{accountId}/backups/{backupId}/action")  # copy-backup
 NO_RESTORES = (
     "a restore (any instance create) makes a real instance on a target without the control"
     " API: give --allow-restore"
+)
+NO_COPIES = (
+    "a copy makes a real backup in another region on a target without the control API: give"
+    " --allow-copy REGION=URL (the root URL of that region's endpoint)"
 )
 
 
@@ -49,11 +56,14 @@ class Guard:
         read_only: bool,
         sources: Collection[str] = (),
         restores: bool = False,
+        copy_regions: Collection[str] = (),
     ) -> None:
         self.inventory = inventory
         self.read_only = read_only
         self.sources = frozenset(sources)  # the ids of what the run may back up, and schedule
         self.restores = restores and not read_only  # whether it may create instances
+        # The regions a copy may name (none: no copy at all): where the run finds what it made.
+        self.copy_regions = frozenset() if read_only else frozenset(copy_regions)
         # Path parameters that name what the run may own, and how to ask whether it does.
         self._owners: dict[str, Callable[[str], bool]] = {
             "backupId": inventory.owns,
@@ -76,6 +86,16 @@ class Guard:
             if not self.restores:
                 raise Refused(f"{method} {template}: {NO_RESTORES}")
             return
+        if (method, template) == COPY:
+            if not self.copy_regions:
+                raise Refused(f"{method} {template}: {NO_COPIES}")
+            region = copy_region(body)
+            if not isinstance(region, str) or region not in self.copy_regions:
+                raise Refused(
+                    f"{method} {template}: a copy to {region!r}, where the run could not find"
+                    f" the copy to delete it (it reaches {', '.join(sorted(self.copy_regions))})"
+                )
+            return  # the backup copied is only read
         if (method, template) == CREATE_SCHEDULE:
             foreign = self.foreign_targets(body)
             if foreign:
@@ -106,6 +126,11 @@ class Guard:
             if not self.restores:
                 raise Refused(f"{method} {template}: {NO_RESTORES}")
             return None
+        if (method, template) == COPY and not self.copy_regions:
+            # Its body may name any region: the run leaves the operation out instead (config).
+            raise Refused(f"{method} {template}: {NO_COPIES}")
+        # A generated copy of a backup the run did not make names one that does not exist
+        # (404); the valid ones are aimed afterwards (`fuzzed_copies.py`), at where they may go.
         foreign = self._foreign_ids(parameters)
         if not foreign:
             return None
@@ -140,6 +165,12 @@ class Guard:
             and _UUID.match(value)
             and not self._owners.get(name, _owns_nothing)(value)
         ]
+
+
+def copy_region(body: Any) -> Any:
+    """The region a copy action's body names (None when it is no copy action)."""
+    action = body.get("copy-backup") if isinstance(body, dict) else None
+    return action.get("target_backup_region") if isinstance(action, dict) else None
 
 
 def _owns_nothing(value: str) -> bool:

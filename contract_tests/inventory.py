@@ -1,5 +1,5 @@
 """The inventory: the backups, schedules and instances this run created, the only ones it may
-ever change or delete.
+ever change or delete; and, by region, the copies it made in other regions (an inventory each).
 
 No lock: each method is one atomic operation on a dict or a set in CPython, so the handler of a
 second signal can read it whatever the main thread was doing (a lock could be held by the very
@@ -38,6 +38,7 @@ class Inventory:
         # schedule of the run's sources that is not among them is the run's, even when the
         # answer to its create never came back (a stop cut it).
         self.schedules_before: frozenset[str] | None = None
+        self._elsewhere: dict[str, Inventory] = {}  # region code -> what the run made there
 
     # -- backups -------------------------------------------------------------------------------
 
@@ -94,6 +95,20 @@ class Inventory:
     def instances_remaining(self) -> list[str]:
         return self._instances.remaining()
 
+    # -- other regions (copies) -----------------------------------------------------------------
+
+    def elsewhere(self, region: str) -> Inventory:
+        """What the run made in another region: the copies of backups it made there."""
+        return self._elsewhere.setdefault(region, Inventory())
+
+    def regions(self) -> list[str]:
+        """The other regions the run may have made something in."""
+        return list(self._elsewhere)
+
     def holds_anything(self) -> bool:
-        """Whether a backup, a schedule or an instance of the run may still be on the target."""
-        return bool(self.remaining() or self.schedules_remaining() or self.instances_remaining())
+        """Whether a backup, a schedule or an instance of the run may still be on the target, or
+        a copy in another region."""
+        here = self.remaining() or self.schedules_remaining() or self.instances_remaining()
+        return bool(here) or any(
+            inventory.holds_anything() for inventory in list(self._elsewhere.values())
+        )

@@ -1,7 +1,8 @@
 """A Hypothesis state machine over the backups the suite creates: random interleavings of
 full and incremental backups of an instance and an HA instance, time passing, deletes and page
-walks, and (where restores are allowed) restores of its completed backups into instances and
-deletes of those, each step judged by the named checks.
+walks, (where restores are allowed) restores of its completed backups into instances and
+deletes of those, and (where copies are allowed) copies of its completed backups to another
+region and deletes of those, each step judged by the named checks.
 
 It reasons only about its own backups (and about the sources it backs up), so it runs
 against an account that holds other backups too, and never resets the target.
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from contract_tests import lifecycle, pages, restores, restoring
+from contract_tests import copies, copying, lifecycle, pages, restores, restoring
 from contract_tests.api import Api, Source
 from contract_tests.cleanup import CleanupReport, clean_up
 from contract_tests.lifecycle import ENDED, RUNNING
 
 # Instances the machine keeps at once: a real service builds each for minutes, and bills it.
 MOST_INSTANCES = {True: 2, False: 1}  # with a control API, without
+MOST_COPIES = {True: 3, False: 1}  # copies it keeps at once: on a real service, real backups
 
 
 @dataclass
@@ -29,6 +31,15 @@ class Ours:
 
     source: Source
     parent_id: str | None
+    status: str
+
+
+@dataclass
+class Copy:
+    """A copy the machine made in the region it copies to, as last seen."""
+
+    original_id: str
+    parent_id: str | None  # the copy of its original's parent there
     status: str
 
 
@@ -43,12 +54,19 @@ class BackupsMachine(RuleBasedStateMachine):
         self.deleted: list[str] = []
         self.instances: dict[str, str] = {}  # restored instance -> the backup it came from
         self.most_instances = MOST_INSTANCES[api.timeline.control is not None]
+        self.there = copying.destination(api) if copying.why_not(api.target) is None else None
+        self.copies: dict[str, Copy] = {}  # oldest first, as the target region makes them
+        self.deleted_copies: list[str] = []
+        self.most_copies = MOST_COPIES[api.timeline.control is not None]
 
     # -- what the machine knows ------------------------------------------------------------------
 
     def refresh(self) -> None:
         for backup_id, known in self.ours.items():
             known.status = str(self.api.show(backup_id).document("backup").get("status"))
+        for copy_id, copied in self.copies.items():
+            assert self.there is not None  # copies are made only where there is one
+            copied.status = str(self.there.show(copy_id).document("backup").get("status"))
 
     def running_on(self, source: Source) -> list[str]:
         return [
@@ -62,6 +80,14 @@ class BackupsMachine(RuleBasedStateMachine):
         found = [backup_id]
         for other, known in self.ours.items():
             if known.parent_id in found:
+                found.append(other)
+        return found
+
+    def copy_chain(self, copy_id: str) -> list[str]:
+        """The copy and the copies made from it (their parent is a copy of the chain)."""
+        found = [copy_id]
+        for other, copied in self.copies.items():
+            if copied.parent_id in found:
                 found.append(other)
         return found
 
@@ -88,12 +114,15 @@ class BackupsMachine(RuleBasedStateMachine):
             if known.status in RUNNING:
                 lifecycle.target_is_busy_while_backup_runs(self.api, backup_id, known.source)
 
-    @precondition(lambda self: any(k.status in RUNNING for k in self.ours.values()))
+    @precondition(
+        lambda self: any(k.status in RUNNING for k in [*self.ours.values(), *self.copies.values()])
+    )
     @rule()
     def wait_for_every_backup_to_end(self) -> None:
         def ended() -> bool:
             self.refresh()
-            return all(known.status in ENDED for known in self.ours.values())
+            statuses = [k.status for k in self.ours.values()]
+            return all(s in ENDED for s in statuses + [c.status for c in self.copies.values()])
 
         self.api.timeline.wait_for(ended, "the machine's backups to end")
         for source in {known.source for known in self.ours.values()}:
@@ -114,6 +143,12 @@ class BackupsMachine(RuleBasedStateMachine):
         for member in chain:
             del self.ours[member]
             self.deleted.append(member)
+        for copy_id, copied in self.copies.items():
+            if copied.original_id in chain:
+                assert self.there is not None
+                copies.copy_stays_when_its_original_is_deleted(
+                    self.api, self.there, copy_id, copied.original_id
+                )
 
     @precondition(
         lambda self: (
@@ -144,15 +179,69 @@ class BackupsMachine(RuleBasedStateMachine):
         restores.deleted_instance_is_gone_and_its_backups_stay(self.api, instance_id, [])
         del self.instances[instance_id]
 
+    @precondition(
+        lambda self: (
+            self.there is not None
+            and len(self.copies) < self.most_copies
+            and any(k.status == "COMPLETED" for k in self.ours.values())
+        )
+    )
+    @rule(data=st.data())
+    def copy(self, data: st.DataObject) -> None:
+        assert self.there is not None
+        completed = sorted(i for i, k in self.ours.items() if k.status == "COMPLETED")
+        backup_id = data.draw(st.sampled_from(completed), label="copied")
+        parent_id = self.ours[backup_id].parent_id
+        # The newest copy of its parent there, which the copy's parent must be.
+        parents = [i for i, c in self.copies.items() if c.original_id == parent_id]
+        original = self.api.show(backup_id).document("backup")
+        made = copying.copy(self.api, self.there, {"id": backup_id, **original})
+        if parent_id is not None and not parents:
+            copies.copy_of_an_incremental_whose_parent_has_no_copy_is_refused(
+                self.api, made, self.there
+            )
+            return
+        copies.copy_of_a_completed_backup_is_accepted(self.api, made)
+        copies.copy_is_listed_in_the_target_region(self.api, made, self.there)
+        if parents:
+            copies.incremental_copy_names_the_copy_of_its_parent(
+                self.api, made, self.there, parents[-1]
+            )
+        status = str((made.copy or {}).get("status"))
+        self.copies[made.copy_id] = Copy(backup_id, parents[-1] if parents else None, status)
+
+    @precondition(lambda self: any(c.original_id in self.ours for c in self.copies.values()))
+    @rule(data=st.data())
+    def delete_a_copy(self, data: st.DataObject) -> None:
+        assert self.there is not None
+        ours = sorted(i for i, c in self.copies.items() if c.original_id in self.ours)
+        copy_id = data.draw(st.sampled_from(ours), label="copy")
+        self.refresh()
+        chain = self.copy_chain(copy_id)
+        if any(self.copies[member].status in RUNNING for member in chain):
+            lifecycle.running_backup_delete_is_refused(self.there, copy_id, chain)
+            return
+        original_id = self.copies[copy_id].original_id
+        copies.original_stays_when_its_copy_is_deleted(self.api, self.there, copy_id, original_id)
+        for member in chain:  # a delete takes the copies made from it along
+            del self.copies[member]
+            self.deleted_copies.append(member)
+
     @rule(data=st.data())
     def walk_the_pages(self, data: st.DataObject) -> None:
         lists = [
-            (self.api.path("/backups"), None),
-            *[(s.list_path(self.api), s) for s in self.sources],
+            (self.api, self.api.path("/backups"), None),
+            *[(self.api, s.list_path(self.api), s) for s in self.sources],
         ]
-        path, source = data.draw(st.sampled_from(lists), label="list")
-        present = [i for i, k in self.ours.items() if source is None or k.source == source]
-        pages.pages_return_every_item_once(self.api, path, present, self.deleted)
+        if self.there is not None:
+            lists.append((self.there, self.there.path("/backups"), None))
+        api, path, source = data.draw(st.sampled_from(lists), label="list")
+        if api is self.there:
+            present, absent = list(self.copies), self.deleted_copies
+        else:
+            present = [i for i, k in self.ours.items() if source is None or k.source == source]
+            absent = self.deleted
+        pages.pages_return_every_item_once(api, path, present, absent)
 
     def teardown(self) -> None:
         if self.api.shutdown is not None and self.api.shutdown.requested:

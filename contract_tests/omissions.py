@@ -4,11 +4,21 @@ not pass by skipping."""
 
 from __future__ import annotations
 
-from contract_tests import account, checks, lifecycle, pages, promises, restores, runs, schedules
+from contract_tests import (
+    account,
+    checks,
+    copies,
+    lifecycle,
+    pages,
+    promises,
+    restores,
+    runs,
+    schedules,
+)
 from contract_tests.checks import checks_in
 from contract_tests.run import Run
 
-HAND_WRITTEN = (checks, lifecycle, pages, promises, account, schedules, runs, restores)
+HAND_WRITTEN = (checks, lifecycle, pages, promises, account, schedules, runs, restores, copies)
 UNREACHED = "no test that runs it ran (not selected, or the run ended before it)"
 ENGINE_UNREACHED = "schemathesis' phases did not run (not selected, or the run ended before)"
 

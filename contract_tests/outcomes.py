@@ -42,6 +42,7 @@ class Conformance:
     creates: str = ""  # what became of the valid create bodies, for the report
     schedule_creates: str = ""  # and of the valid schedule bodies
     instance_creates: str = ""  # and of the valid instance bodies (restores)
+    copy_requests: str = ""  # and of the valid copy actions
 
     def outcome(self, phase: str, label: str = "") -> Outcome:
         return self.outcomes.setdefault((phase, label), Outcome())

@@ -27,6 +27,7 @@ from contract_tests.exchange import TOKEN_HEADER
 from contract_tests.ledger import Failure
 from contract_tests.omissions import omissions
 from contract_tests.outcomes import Conformance
+from contract_tests.regions import Region, named_by, parse_allow_copy, reach
 from contract_tests.run import Run
 from contract_tests.settings import (
     DEFAULT_CLEANUP_TIMEOUT,
@@ -97,6 +98,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option("other-token", "the X-Auth-Token of --other-account (default: --token)")
     flag("read-only", "create and delete nothing (for production)")
     flag("allow-restore", "restore into new instances on a target without the control API")
+    option(
+        "allow-copy",
+        "copy backups to this region on a target without the control API: [REGION=]URL, the"
+        " root URL of the region's endpoint (IAD=https://iad.databases.api.rackspacecloud.com)",
+    )
     flag("discover", "back up the first ACTIVE instance and HA instance the target lists")
     flag("require-all", "fail when a check could not run")
 
@@ -123,6 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         other_account_url=given("other_account", None),
         other_token=given("other_token", None),
         allow_restore=bool(config.getoption("allow_restore")),
+        allow_copy=_allow_copy(given("allow_copy", None)),
     )
     if settings.base_url and not settings.token:
         raise pytest.UsageError("--base-url needs --token (or CONTRACT_TESTS_TOKEN)")
@@ -137,6 +144,15 @@ def pytest_configure(config: pytest.Config) -> None:
         except ValueError as error:
             raise pytest.UsageError(f"--other-account: {error}") from error
     config.stash[RUN] = Run(settings)
+
+
+def _allow_copy(value: str | None) -> Region | None:
+    if value is None:
+        return None
+    try:
+        return parse_allow_copy(value, Contract.load().spec.regions)
+    except ValueError as error:
+        raise pytest.UsageError(f"--allow-copy: {error}") from error
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -215,12 +231,14 @@ def api(run: Run, target: Target) -> Iterator[Api]:
             http.get(target.url("/"))
         except httpx.HTTPError as error:
             pytest.exit(f"contract-tests: {target.base_url} cannot be reached: {error}", 3)
-        control = Control.detect(http, target.root)
+        contract = Contract.load()
+        codes = contract.spec.regions
+        control = Control.detect(http, target.root, codes)
         run.has_control = control is not None
         found = Api(
             target,
             http,
-            contract=Contract.load(),
+            contract=contract,
             ledger=run.ledger,
             inventory=run.inventory,
             timeline=Timeline(control, settings.timeout, run.shutdown),
@@ -232,8 +250,21 @@ def api(run: Run, target: Target) -> Iterator[Api]:
         run.sources = sources.notes
         # A restore makes an instance: on a real service a real one, only when allowed.
         restores = not target.read_only and (settings.allow_restore or control is not None)
+        # So does a copy, a backup in another region.
+        region = named_by(target.root, codes) or (control.region() if control else None)
+        if settings.allow_copy is not None and settings.allow_copy.code == region:
+            pytest.exit(f"contract-tests: --allow-copy names {region}, the target's own region", 4)
+        copy_to, elsewhere = reach(
+            target.root, region, codes, settings.allow_copy, control is not None
+        )
         run.target = replace(
-            target, instance_id=sources.instance_id, ha_id=sources.ha_id, restores=restores
+            target,
+            instance_id=sources.instance_id,
+            ha_id=sources.ha_id,
+            restores=restores,
+            region=region,
+            copy_to=None if target.read_only else copy_to,
+            elsewhere=elsewhere,
         )
         api = found.with_target(run.target)
         api.note_schedules_before()
@@ -287,6 +318,7 @@ def conformance_run(api: Api, run: Run, target_checks_tokens: bool) -> Conforman
     run.creates = found.creates
     run.schedule_creates = found.schedule_creates
     run.instance_creates = found.instance_creates
+    run.copy_requests = found.copy_requests
     if found.interrupted:
         raise Stopped(run.shutdown.reason or "schemathesis was interrupted")
     # Free the quota for the hand-written checks that follow.

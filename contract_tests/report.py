@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from contract_tests.cleanup import delete_command
+from contract_tests.copying import why_not
 from contract_tests.exchange import TOKEN_VARIABLE
 from contract_tests.omissions import omissions
 from contract_tests.run import Run
+from contract_tests.target import Target
 
 WIDTH = 100
 
@@ -28,6 +30,8 @@ def render(run: Run) -> str:
         lines.append(f"Valid schedule bodies from schemathesis: {run.schedule_creates}")
     if run.instance_creates:
         lines.append(f"Valid instance bodies from schemathesis: {run.instance_creates}")
+    if run.copy_requests:
+        lines.append(f"Valid copy actions from schemathesis: {run.copy_requests}")
     missing = omissions(run)
     if missing:
         verdict = " (a failure: --require-all)" if run.settings.require_all else ""
@@ -54,6 +58,12 @@ def render(run: Run) -> str:
         lines.append(f"  left: {backup_id}: {why}")
         if run.target is not None:
             lines.append(f"        delete it with: {delete_command(run.target, backup_id)}")
+    for code, elsewhere in run.cleanup.elsewhere.items():
+        there = _in_region(run, code)
+        for copy_id, why in elsewhere.left.items():
+            lines.append(f"  left: copy {copy_id} in {code}: {why}")
+            if there is not None:
+                lines.append(f"        delete it with: {delete_command(there, copy_id)}")
     failures = run.ledger.failures()
     lines += ["", f"Failures: {len(failures)}"]
     for number, failure in enumerate(failures, 1):
@@ -72,7 +82,8 @@ def last_words(run: Run) -> str:
     left = run.inventory.remaining()
     schedules = run.inventory.schedules_remaining()
     instances = run.inventory.instances_remaining()
-    if not (left or schedules or instances) or run.target is None:
+    copies = {code: run.inventory.elsewhere(code).remaining() for code in run.inventory.regions()}
+    if not (left or schedules or instances or any(copies.values())) or run.target is None:
         return "Nothing this run created is left.\n"
     lines = []
     if schedules:
@@ -84,6 +95,11 @@ def last_words(run: Run) -> str:
     if left:
         lines.append(f"Backups this run created that may still be there ({len(left)}):")
         lines += [f"  {delete_command(run.target, backup_id)}" for backup_id in left]
+    for code, ids in copies.items():
+        there = _in_region(run, code)
+        if ids and there is not None:
+            lines.append(f"Copies this run made in {code} that may still be there ({len(ids)}):")
+            lines += [f"  {delete_command(there, copy_id)}" for copy_id in ids]
     lines.append(f"(the curl lines read the token from ${TOKEN_VARIABLE})")
     return "\n".join(lines) + "\n"
 
@@ -105,6 +121,7 @@ def _target(run: Run) -> list[str]:
     ]
     lines += [f"backs up    {source}" for source in run.sources]
     lines.append(f"restores    {_restores(run)}")
+    lines.append(f"copies      {_copies(run)}")
     if run.shutdown.requested:
         lines.append(f"stopped     {run.shutdown.reason}: the run was cut short, then cleaned up")
     return lines
@@ -122,17 +139,46 @@ def _restores(run: Run) -> str:
     return "no: the target has no control API (a real instance each): give --allow-restore"
 
 
+def _copies(run: Run) -> str:
+    """Whether the run copies backups to another region, where, and why."""
+    if run.settings.read_only:
+        return "no: read-only"
+    if run.target is None:
+        return "not known (the target was not reached)"
+    why = why_not(run.target)
+    copy_to = run.target.copy_to
+    if why is not None or copy_to is None:
+        return f"no: {why}"
+    given = run.settings.allow_copy is not None
+    how = "--allow-copy" if given and not run.has_control else "a mock"
+    return (
+        f"yes ({how}): to {copy_to.code} at {copy_to.root}; it deletes each copy it made"
+        f" (the target is {run.target.region or 'in a region its URL does not name'})"
+    )
+
+
+def _in_region(run: Run, code: str) -> Target | None:
+    """The run's target in another region it reached (for the commands that delete there)."""
+    region = run.target.reach(code) if run.target is not None else None
+    return run.target.in_region(region) if run.target is not None and region else None
+
+
 def _cleanup(run: Run) -> str:
     cleanup = run.cleanup
     created = len(run.inventory.created())
     schedules = len(run.inventory.schedules_created())
     instances = len(run.inventory.instances_created())
+    regions = run.inventory.regions()
+    copies = sum(len(run.inventory.elsewhere(code).created()) for code in regions)
+    copies_deleted = sum(len(report.deleted) for report in cleanup.elsewhere.values())
     left = len(cleanup.left) + len(cleanup.schedules_left) + len(cleanup.instances_left)
+    left += sum(len(report.left) for report in cleanup.elsewhere.values())
     return (
         f"Cleanup: the run created {created} backups (those its schedules made included),"
-        f" {schedules} schedules and {instances} instances; cleanup deleted the"
-        f" {len(cleanup.deleted)} backups, {len(cleanup.schedules_deleted)} schedules and"
-        f" {len(cleanup.instances_deleted)} instances still there; {left} could not be deleted"
+        f" {schedules} schedules, {instances} instances and {copies} copies in other regions;"
+        f" cleanup deleted the {len(cleanup.deleted)} backups, {len(cleanup.schedules_deleted)}"
+        f" schedules, {len(cleanup.instances_deleted)} instances and {copies_deleted} copies"
+        f" still there; {left} could not be deleted"
     )
 
 

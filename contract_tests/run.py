@@ -27,4 +27,5 @@ class Run:
     creates: str = ""  # what became of the fuzzed valid creates
     schedule_creates: str = ""  # and of the fuzzed valid schedule creates
     instance_creates: str = ""  # and of the fuzzed valid instance creates (restores)
+    copy_requests: str = ""  # and of the fuzzed valid copy actions
     skipped: dict[str, str] = field(default_factory=dict)  # test id -> why it was skipped

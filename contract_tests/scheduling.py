@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from contract_tests.exchange import Exchange
 from contract_tests.pages import walk
+from contract_tests.regions import named_by
 
 if TYPE_CHECKING:
     from contract_tests.api import Api, Source
@@ -129,11 +129,9 @@ def supported(datastore: Mapping[str, Any]) -> bool:
 
 
 def region_of(api: Api) -> str | None:
-    """The region the target's URL names (`syd.databases.api...`, or a mock's `/syd/v1.0/...`),
-    None when it names none."""
-    parts = urlsplit(api.target.root)
-    words = [parts.hostname.split(".")[0] if parts.hostname else "", *parts.path.split("/")]
-    return next((w.upper() for w in words if w.upper() in api.contract.spec.regions), None)
+    """The target's region: as the run found it (a mock says), or as its URL names it
+    (`syd.databases.api...`, a mock's `/syd/v1.0/...`); None when it is not known."""
+    return api.target.region or named_by(api.target.root, api.contract.spec.regions)
 
 
 def expected_members(source: Source, asked: Mapping[str, Any]) -> dict[str, Any]:

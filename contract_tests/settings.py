@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract_tests.regions import Region
+
 ENV_PREFIX = "CONTRACT_TESTS_"
 DEFAULT_MAX_EXAMPLES = 25
 DEFAULT_TIMEOUT = 900.0  # seconds a real backup may take to end, or a real instance to be built
@@ -38,3 +40,4 @@ class Settings:
     other_account_url: str | None = None  # another account's base URL, for the isolation check
     other_token: str | None = None  # its token (default: --token)
     allow_restore: bool = False  # restore into new instances on a target without the control API
+    allow_copy: Region | None = None  # copy backups there, on a target without the control API

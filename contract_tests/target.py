@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from contract_tests.regions import Region
+
 VERSION = "v1.0"  # the only version openapi.yaml describes
 _TAIL = re.compile(r"^(?P<prefix>.*)/(?P<version>[^/]+)/(?P<account>[^/]+)/?$")
 
@@ -20,6 +22,12 @@ class Target:
     # It may create instances (restores), and delete those it created: a real instance each, on
     # a real service, so only when asked (--allow-restore) or on a mock.
     restores: bool = False
+    region: str | None = None  # its region's code, when known (its URL names it, or a mock says)
+    # Where the run may copy backups (None: nowhere): on a real service a real copy each, so only
+    # when asked (--allow-copy), or on a mock (another region of it).
+    copy_to: Region | None = None
+    # The other regions whose backups the run can read, and delete its own copies in.
+    elsewhere: tuple[Region, ...] = ()
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -50,6 +58,22 @@ class Target:
     def api_path(self, path: str) -> str:
         """The path below the root of `path`, a path below the account (`/backups`)."""
         return f"/{VERSION}/{self.account}{path}"
+
+    def reach(self, code: str) -> Region | None:
+        """Another region the run can reach (None: it cannot)."""
+        return next((region for region in self.elsewhere if region.code == code), None)
+
+    def copy_regions(self) -> frozenset[str]:
+        """The regions a copy may name: where the run can find (and delete) what it makes."""
+        if self.copy_to is None or self.read_only:
+            return frozenset()
+        own = {self.region} if self.region is not None else set()
+        return frozenset({region.code for region in self.elsewhere} | own)
+
+    def in_region(self, region: Region) -> Target:
+        """The same account and token in another region: nothing to back up there."""
+        base_url = f"{region.root}/{VERSION}/{self.account}"
+        return Target(base_url, self.token, None, None, self.read_only, region=region.code)
 
     def _match(self) -> re.Match[str]:
         found = _TAIL.match(urlsplit(self.base_url).path)

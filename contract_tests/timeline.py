@@ -9,13 +9,14 @@ waiting the moment the run is asked to stop; cleanup's has none, and goes on.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import httpx
 
 from contract_tests.shutdown import Shutdown, nap
 
 CLOCK_PATH = "/__mock/clock"
+STATE_PATH = "/__mock/state"
 
 
 class TimedOut(Exception):
@@ -30,18 +31,30 @@ class Control:
         self.root = root
 
     @classmethod
-    def detect(cls, http: httpx.Client, root: str) -> Control | None:
+    def detect(cls, http: httpx.Client, root: str, regions: Collection[str] = ()) -> Control | None:
+        """The control API of the mock at `root`; when `root` is one of its regions' endpoints
+        (`<mock>/iad`, one of `regions`), the mock's, at the mock's own root."""
+        head, _, last = root.rstrip("/").rpartition("/")
+        candidates = [root, head] if last.upper() in regions and "://" in head else [root]
+        for candidate in candidates:
+            try:
+                answer = http.get(candidate + CLOCK_PATH)
+                clock = answer.json() if answer.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                continue
+            if isinstance(clock, dict) and "now" in clock:
+                return cls(http, candidate)
+        return None
+
+    def region(self) -> str | None:
+        """The mock's own region (`GET /__mock/state` says it), None when it does not say."""
         try:
-            answer = http.get(root + CLOCK_PATH)
-        except httpx.HTTPError:
+            answer = self.http.get(self.root + STATE_PATH)
+            state = answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
             return None
-        if answer.status_code != 200:
-            return None
-        try:
-            clock = answer.json()
-        except ValueError:
-            return None
-        return cls(http, root) if isinstance(clock, dict) and "now" in clock else None
+        region = state.get("region") if isinstance(state, dict) else None
+        return region if isinstance(region, str) else None
 
     def advance(self, seconds: float) -> None:
         answer = self.http.post(self.root + CLOCK_PATH, json={"advance_seconds": seconds})

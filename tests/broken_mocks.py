@@ -4,8 +4,9 @@ Each is an ASGI wrapper around a true mock (`mockserver.create_app`): it passes 
 through untouched and changes the answers of the API, or what one request does, and nothing
 else. The contract suite must fail against every one of them, and pass against the true mock.
 
-The variants of backups are here, those of schedules and restores in broken_schedules.py and
-broken_restores.py, the wrapper they share in broken_wrapper.py.
+The variants of backups are here, those of schedules, restores and copies in
+broken_schedules.py, broken_restores.py and broken_copies.py, the wrapper they share in
+broken_wrapper.py.
 
 `python tests/broken_mocks.py <variant>` serves one on a free port, prints its URL, and stops
 when its standard input closes (the tests run each in a process of its own, for two cores).
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import broken_copies as copies
 import broken_restores as restores
 import broken_schedules as schedules
 from broken_wrapper import (
@@ -318,6 +320,18 @@ VARIANTS: Mapping[str, Callable[[Mock], Broken]] = MappingProxyType(
         "deleted-instance-still-shown": restores.DeletedInstanceStillShown,
         "restore-of-an-unfinished-backup-accepted": restores.UnfinishedBackupRestored,
         "backup-of-a-building-instance-accepted": restores.BackupOfABuildingInstanceAccepted,
+        "copy-not-made": copies.CopyNotMade,
+        "copy-made-in-the-source-region": copies.CopyMadeInTheSourceRegion,
+        "copy-keeps-the-original-id": copies.CopyKeepsTheOriginalId,
+        "copy-parent-not-remapped": copies.CopyParentNotRemapped,
+        "incremental-with-uncopied-parent-copied": copies.IncrementalWithUncopiedParentAccepted,
+        "copy-to-lon-accepted": copies.LonAccepted,
+        "running-backup-copied": copies.RunningBackupCopied,
+        "copy-answered-200-with-a-body": copies.CopyAnswered200WithABody,
+        "deleting-the-original-deletes-the-copy": copies.DeletingTheOriginalDeletesTheCopy,
+        "copy-to-its-own-region-accepted": copies.CopyToItsOwnRegionAccepted,
+        "copy-completes-without-its-size": copies.CopyCompletesWithoutItsSize,
+        "deleting-the-copy-deletes-the-original": copies.DeletingTheCopyDeletesTheOriginal,
     }
 )
 

@@ -1,6 +1,6 @@
 """What every broken variant of the mock is made of: an ASGI wrapper around a true mock that sees
 each API request and the mock's answer, and may change either (the variants are in
-broken_mocks.py, broken_schedules.py and broken_restores.py)."""
+broken_mocks.py, broken_schedules.py, broken_restores.py and broken_copies.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ SOURCE_LIST_PATH = re.compile(r"^/v1\.0/[^/]+/instances/[^/]+/backups$")
 SCHEDULES_PATH = re.compile(r"^/v1\.0/(?P<account>[^/]+)/schedules$")
 SCHEDULE_PATH = re.compile(r"^/v1\.0/(?P<account>[^/]+)/schedules/(?P<id>[^/]+)$")
 INSTANCES_PATH = re.compile(r"^/v1\.0/(?P<account>[^/]+)/instances$")
+# A region's own paths (contract section 12): `/iad/v1.0/...`, or the mock's own region's.
+REGIONAL = r"^(?:/(?P<region>[a-z]{3}))?/v1\.0/(?P<account>[^/]+)"
+ACTION_PATH = re.compile(REGIONAL + r"/backups/(?P<id>[^/]+)/action$")
+REGIONAL_BACKUP_PATH = re.compile(REGIONAL + r"/backups/(?P<id>[^/]+)$")
+REGIONAL_BACKUPS_PATH = re.compile(REGIONAL + r"/backups$")
 DEFAULT_DATASTORE = {"type": "mysql", "version": "5.6"}  # a create's, when it names none
 
 
@@ -86,12 +91,15 @@ class Broken:
         headers = [(k, v) for k, v in request.headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(request.body)).encode()))
         scope = {**scope, "headers": headers}
+        if request.path != scope["path"]:  # `before` sent it elsewhere
+            scope.update(path=request.path, raw_path=request.path.encode())
         answer = await capture(self.mock, scope, replay(request.body))
         self.after(request, answer)
         await send_answer(send, answer)
 
     def before(self, request: Request) -> Answer | None:
-        """An answer that replaces the mock's, or None to ask the mock (and `after` it)."""
+        """An answer that replaces the mock's, or None to ask the mock (and `after` it) for
+        the request, which it may change (its body, its path)."""
         return None
 
     def after(self, request: Request, answer: Answer) -> None:

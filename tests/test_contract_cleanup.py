@@ -4,12 +4,15 @@ a 202 for an answer until show agrees, and touches nothing else; it deletes the 
 first, then the backups they made, and leaves other schedules and their backups alone; it deletes
 the instances the run restored once they are built (on a mock by moving its clock), also one
 whose create answer was lost, never another, and names one it cannot delete with the command
-that deletes it."""
+that deletes it; it deletes the copies the run made in other regions (those whose finding a stop
+cut off, those of its schedules' backups) once they have ended, and names one it cannot delete
+with the command that deletes it in its region."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import broken_mocks
 import broken_wrapper
@@ -17,12 +20,13 @@ import fixture_ids
 import httpx
 import pytest
 
-from contract_tests import restoring, scheduling
+from contract_tests import copying, restoring, scheduling
 from contract_tests.api import Api, Source
 from contract_tests.cleanup import CleanupReport, clean_up, delete_command
 from contract_tests.contract import Contract
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
+from contract_tests.regions import Region
 from contract_tests.report import render
 from contract_tests.run import Run
 from contract_tests.settings import Settings as RunSettings
@@ -282,3 +286,97 @@ def test_an_instance_that_is_never_built_is_named_with_the_command_that_deletes_
         api.target, instance_id, "instances"
     )
     assert instance_id in instances_in(mock)
+
+
+# -- copies in other regions ---------------------------------------------------------------------
+
+
+def copies_in(mock: Mock, region: str = "IAD") -> set[str]:
+    accounts = mock.regions.snapshot()["regions"][region]["accounts"]  # every region caught up
+    return {b["id"] for b in accounts.get("1234", {}).get("backups", [])}
+
+
+def copying_api(url: str, http: httpx.Client) -> Api:
+    """An Api of DFW (the mock's own region) that copies to IAD, as the suite's does on a mock."""
+    api = api_on(url, http)
+    iad = Region("IAD", f"{url}/iad")
+    return api.with_target(replace(api.target, region="DFW", copy_to=iad, elsewhere=(iad,)))
+
+
+def copy_around_the_api(url: str, backup_id: str, name: str) -> None:
+    """A copy the run's Api did not see asked for (another client's, or one whose answer the run
+    never got)."""
+    body = {"copy-backup": {"target_backup_region": "IAD", "name": name}}
+    answer = httpx.post(
+        f"{url}/v1.0/1234/backups/{backup_id}/action",
+        json=body,
+        headers={"X-Auth-Token": broken_mocks.TOKEN},
+    )
+    assert answer.status_code == 202, answer.text
+
+
+def test_cleanup_deletes_the_runs_copies_in_their_region_once_ended_and_no_other() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = copying_api(server.url, http)
+        there = copying.destination(api)
+        copy_around_the_api(server.url, fixture_ids.PERCONA_BACKUP, "someone else's")
+        theirs = copies_in(mock)
+        original = api.show(fixture_ids.PERCONA_BACKUP).document("backup")
+        made = [copying.copy(api, there, original) for _ in range(2)]  # both NEW: frozen clock
+        assert all(m.answer.status == 202 and m.copy is not None for m in made)
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)  # it moves the clock until they can go
+    assert copies_in(mock) == theirs and len(theirs) == 1
+    assert sorted(report.region("IAD").deleted) == sorted(m.copy_id for m in made)
+    assert not report.leaves_anything() and not report.deleted
+
+
+def test_a_copy_whose_answer_was_lost_is_found_by_its_run_name_in_its_region_and_deleted() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = copying_api(server.url, http)
+        # Sent around the Api, as if the run had stopped before it found the copy.
+        copy_around_the_api(server.url, fixture_ids.PERCONA_BACKUP, api.new_name())
+        copy_around_the_api(server.url, fixture_ids.PERCONA_BACKUP, "contract-tests other 1")
+        stranger = copies_in(mock)
+        api.adopt_unacknowledged()
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)
+    assert len(report.region("IAD").deleted) == 1 and not report.leaves_anything()
+    assert copies_in(mock) == stranger - set(report.region("IAD").deleted)
+    assert len(copies_in(mock)) == 1  # the other run's copy is left alone
+
+
+def test_the_copies_of_the_runs_scheduled_backups_are_deleted_with_them() -> None:
+    mock = broken_mocks.true_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = copying_api(server.url, http)
+        before = backups_in(mock)
+        ours = scheduling.create(api, Source("instance", INSTANCE), copy_to=["IAD"], **AT)
+        assert ours.status == 202, ours.body
+        assert scheduling.update(api, ours.document("schedule")["id"], run_now=True).status == 200
+        mock.clock.advance(60)  # the backup ends, and is copied to IAD
+        assert len(copies_in(mock)) == 1
+        report = CleanupReport()
+        clean_up(api, report, timeout=600)
+    assert backups_in(mock) == before and copies_in(mock) == set()
+    assert not report.leaves_anything() and len(report.region("IAD").deleted) == 1
+
+
+def test_a_copy_that_never_ends_is_named_with_the_command_that_deletes_it_in_its_region() -> None:
+    # No control API and a frozen clock: the copy stays NEW, which cannot be deleted.
+    mock = stopped_clock_mock()
+    with ThreadedServer(mock) as server, httpx.Client() as http:
+        api = copying_api(server.url, http)
+        original = api.show(fixture_ids.PERCONA_BACKUP).document("backup")
+        made = copying.copy(api, copying.destination(api), original)
+        run = Run(RunSettings(None, None, None, None), inventory=api.inventory)
+        run.target = api.target
+        clean_up(api, run.cleanup, timeout=1)
+    why = run.cleanup.region("IAD").left[made.copy_id]
+    assert "still running" in why and "gave up after 1 s" in why
+    text = render(run)
+    assert f"left: copy {made.copy_id} in IAD:" in text and "1 could not be deleted" in text
+    assert f"{server.url}/iad/v1.0/1234/backups/{made.copy_id}" in text
+    assert made.copy_id in copies_in(mock)

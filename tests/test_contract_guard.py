@@ -2,14 +2,15 @@
 anything else are defused, hand-written ones refused, schedules are made only of what the run
 backs up (generated ones aimed at it, or naming nothing), instances are created only where
 restores are allowed and deleted only when the run made them, generated instance creates are
-aimed (on a mock) or defused (beyond a few, on a real service), and a read-only run changes
-nothing."""
+aimed (on a mock) or defused (beyond a few, on a real service), copies are asked for only where
+they are allowed and only to where the run finds them (generated ones aimed, or copying
+nothing), and a read-only run changes nothing."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import broken_mocks
@@ -22,8 +23,10 @@ from schemathesis.generation.meta import TestPhase
 from contract_tests.api import Api
 from contract_tests.contract import Contract
 from contract_tests.creates import FuzzedSchedules
+from contract_tests.fuzzed_copies import REAL_COPIES, FuzzedCopies
 from contract_tests.fuzzed_instances import REAL_INSTANCES, FuzzedInstances
 from contract_tests.guard import (
+    COPY,
     CREATE,
     CREATE_INSTANCE,
     CREATE_SCHEDULE,
@@ -35,6 +38,7 @@ from contract_tests.guard import (
 )
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
+from contract_tests.regions import Region
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
 from mockserver.threaded import ThreadedServer
@@ -375,3 +379,105 @@ def test_instance_bodies_are_left_alone_where_restores_are_not_allowed(
     case = generated(body)
     fuzzed.aim(case)
     assert case.body == body and fuzzed.backup is None and "not allowed" in fuzzed.summary()
+
+
+# -- copies ------------------------------------------------------------------------------------
+
+
+def copy_body(region: object) -> dict[str, object]:
+    return {"copy-backup": {"target_backup_region": region, "name": "x"}}
+
+
+def test_a_copy_is_sent_only_where_copies_are_allowed_and_to_where_the_run_finds_it() -> None:
+    parameters = {"accountId": "1234", "backupId": str(uuid.uuid4())}  # a copy only reads it
+    allowed = Guard(Inventory(), False, copy_regions=("DFW", "IAD"))
+    allowed.vet(*COPY, parameters, copy_body("IAD"))
+    allowed.vet(*COPY, parameters, copy_body("DFW"))  # the target's own region: 400, if not...
+    for elsewhere in ("SYD", None, "XYZ"):  # where the run could not find what it made
+        with pytest.raises(Refused, match="could not find"):
+            allowed.vet(*COPY, parameters, copy_body(elsewhere))
+    with pytest.raises(Refused, match="could not find"):
+        allowed.vet(*COPY, parameters, {"restore-backup": {}})  # not a copy: no region
+    for refused in (Guard(Inventory(), False), Guard(Inventory(), True, copy_regions=("IAD",))):
+        with pytest.raises(Refused):
+            refused.vet(*COPY, parameters, copy_body("IAD"))
+    with pytest.raises(Refused, match="--allow-copy"):
+        Guard(Inventory(), False).defuse(*COPY, parameters)
+
+
+def test_a_generated_copy_of_a_backup_the_run_did_not_make_names_one_that_does_not_exist() -> None:
+    ours, foreign = str(uuid.uuid4()), str(uuid.uuid4())
+    inventory = Inventory()
+    inventory.remember(ours)
+    copying = Guard(inventory, False, copy_regions=("IAD",))
+    assert copying.defuse(*COPY, {"accountId": "1", "backupId": ours}) is None
+    defused = copying.defuse(*COPY, {"accountId": "1", "backupId": foreign})
+    assert defused is not None and defused["backupId"] not in (foreign, ours)
+
+
+def copies_api(make: Callable[..., Api], control: bool, allowed: bool = True) -> Api:
+    api = make(control)
+    iad = Region("IAD", api.target.root + "/iad")
+    return api.with_target(
+        replace(api.target, region="DFW", copy_to=iad if allowed else None, elsewhere=(iad,))
+    )
+
+
+@dataclass
+class CopyCase(Case):
+    """What `FuzzedCopies` reads of a schemathesis case: its path parameters too."""
+
+    path_parameters: dict[str, Any]
+
+
+def generated_copy(backup_id: str, mode: GenerationMode = GenerationMode.POSITIVE) -> CopyCase:
+    body = {"copy-backup": {"target_backup_region": "LON", "name": "dfw-to-iad", "extra": 1}}
+    parameters = {"accountId": "1234", "backupId": backup_id}
+    return CopyCase(body, Meta(Generation(mode), Phase(TestPhase.FUZZING)), parameters)
+
+
+def test_a_mocks_valid_copies_copy_the_smallest_completed_backup_to_where_the_run_copies(
+    served_api: Callable[..., Api],
+) -> None:
+    api = copies_api(served_api, control=True)
+    fuzzed = FuzzedCopies(api)
+    assert fuzzed.backup is not None and fuzzed.backup["parent_id"] is None
+    ours = str(uuid.uuid4())
+    api.inventory.remember(ours)  # a link's backup: the run's own, copied as it is
+    foreign, linked = generated_copy(str(uuid.uuid4())), generated_copy(ours)
+    negative = generated_copy(str(uuid.uuid4()), GenerationMode.NEGATIVE)
+    for case in (foreign, linked, negative):
+        fuzzed.aim(case)
+    action = foreign.body["copy-backup"]
+    assert foreign.path_parameters["backupId"] == fuzzed.backup["id"]
+    assert action["target_backup_region"] == "IAD" and action["extra"] == 1
+    assert action["name"].startswith(api.name_prefix) and action["name"].endswith("dfw-to-iad")
+    assert linked.path_parameters["backupId"] == ours
+    assert linked.body["copy-backup"]["name"] != action["name"]  # each is found by its name
+    assert negative.body["copy-backup"]["target_backup_region"] == "LON"  # a mock: as it is
+    assert fuzzed.problem(foreign, 202) is None and fuzzed.problem(linked, 400) is not None
+
+
+def test_without_a_control_api_only_a_few_copies_may_be_made_the_rest_are_defused(
+    served_api: Callable[..., Api],
+) -> None:
+    fuzzed = FuzzedCopies(copies_api(served_api, control=False))
+    assert fuzzed.backup is not None
+    cases = [generated_copy(str(uuid.uuid4())) for _ in range(REAL_COPIES + 2)]
+    negative = generated_copy(fuzzed.backup["id"], GenerationMode.NEGATIVE)
+    for case in [*cases, negative]:
+        fuzzed.aim(case)
+    ids = [case.path_parameters["backupId"] for case in [*cases, negative]]
+    assert ids[:REAL_COPIES] == [fuzzed.backup["id"]] * REAL_COPIES
+    # A copy of a backup no one has: the target answers 404 and copies nothing.
+    assert len(set(ids[REAL_COPIES:])) == 3 and fuzzed.backup["id"] not in ids[REAL_COPIES:]
+    assert fuzzed.counts == {"sent": REAL_COPIES, "defused": 3}
+
+
+def test_copies_are_left_alone_where_they_are_not_allowed(served_api: Callable[..., Api]) -> None:
+    fuzzed = FuzzedCopies(copies_api(served_api, control=False, allowed=False))
+    case = generated_copy(str(uuid.uuid4()))
+    body, parameters = case.body, dict(case.path_parameters)
+    fuzzed.aim(case)
+    assert (case.body, case.path_parameters) == (body, parameters)
+    assert fuzzed.backup is None and "--allow-copy" in fuzzed.summary()

@@ -1,8 +1,9 @@
 """What a run checks, and what it says it did not: against a mock it finds what to back up and
 runs every check (but those the mock cannot support), restores included; against a real service
 it backs up only what it is given or told to discover, schedules only what schedules support,
-and restores (creates and deletes instances) only with --allow-restore; "Not run" names each
-check left out, and --require-all makes that a failure."""
+restores (creates and deletes instances) only with --allow-restore and copies backups to another
+region only with --allow-copy; "Not run" names each check left out, and --require-all makes that
+a failure."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import broken_mocks
 import fixture_ids
 import pytest
 from support import MockProcess
 
-from contract_tests import restores, runs, schedules
+from contract_tests import copies, restores, runs, schedules
 from contract_tests.checks import TOKEN_CHECKS
-from contract_tests.conformance import RESTORE_PHASES
+from contract_tests.conformance import COPY_PHASES, RESTORE_PHASES
 from mockserver import Settings, create_app
 from mockserver.threaded import ThreadedServer
 
@@ -54,10 +56,12 @@ def test_a_mock_given_only_a_url_and_a_token_gets_every_check_but_the_token_ones
     assert all("--tokens" in why for why in not_run(done.stdout).values())
     assert re.search(r"backs up +single instance \S+ \(discovered", done.stdout)
     assert re.search(r"backs up +HA instance \S+ \(discovered", done.stdout)
-    # The schedules' too, on the clock included, and the restores' (a mock is restored into).
-    for check in (*schedules.CHECKS, *runs.CHECKS, *restores.CHECKS):
+    # The schedules' too, on the clock included, the restores' (a mock is restored into) and
+    # the copies' (to another of its regions).
+    for check in (*schedules.CHECKS, *runs.CHECKS, *restores.CHECKS, *copies.CHECKS):
         assert re.search(rf"\n  {check} +[1-9]\d* / 0\n", done.stdout), check
     assert "restores    yes (a mock)" in done.stdout
+    assert f"copies      yes (a mock): to IAD at {mock.url}/iad" in done.stdout
     assert strict.returncode == 1, strict.stdout[-6000:]
     assert "Not run (a failure: --require-all)" in strict.stdout
 
@@ -146,3 +150,55 @@ def test_a_target_without_control_api_is_restored_into_only_with_allow_restore()
     state = allowed.store.snapshot()["accounts"][ACCOUNT]
     for kind in ("instances", "backups"):
         assert {i["id"] for i in state[kind]} == {i["id"] for i in fixture[kind]}, kind
+
+
+def test_a_target_without_control_api_copies_backups_only_with_allow_copy() -> None:
+    settings = Settings(control=False, tokens={broken_mocks.TOKEN: frozenset({ACCOUNT})}, **FAST)
+    refused, allowed = create_app(settings), create_app(settings)
+    base = ("--token", broken_mocks.TOKEN, "--instance-id", fixture_ids.SCHEDULABLE)
+    # Every part of the run that may send a copy action (the machine copies only through the
+    # same guarded Api, where copies are allowed).
+    everything = ("-k", "copies or spec_conformance or auth or machine", "--max-examples", "5")
+    with ThreadedServer(refused) as server:
+        url = f"{server.url}/dfw/v1.0/{ACCOUNT}"  # DFW's endpoint: the run knows its region
+        strict = contract_tests("--base-url", url, *base, *everything, "--require-all")
+    with ThreadedServer(allowed) as server:
+        url = f"{server.url}/dfw/v1.0/{ACCOUNT}"
+        iad = f"IAD={server.url}/iad"
+        done = contract_tests("--base-url", url, *base, "-k", "copies", "--allow-copy", iad)
+    # Without it: no copy action at all.
+    assert strict.returncode == 1, strict.stdout[-6000:]
+    assert "Not run (a failure: --require-all)" in strict.stdout and "Failures: 0" in strict.stdout
+    assert not [e for e in refused.journal.entries("POST") if e["path"].endswith("/action")]
+    skipped = not_run(strict.stdout)
+    for check in (*copies.CHECKS, COPY_PHASES):
+        assert "--allow-copy" in skipped[check], skipped
+    assert "copies      no: a copy makes a real backup" in strict.stdout
+    # With it: every copy check, with real waits for the copies, and nothing left anywhere.
+    assert done.returncode == 0, done.stdout[-6000:]
+    for check in copies.CHECKS:
+        assert re.search(rf"\n  {check} +[1-9]\d* / 0\n", done.stdout), check
+    assert f"copies      yes (--allow-copy): to IAD at {server.url}/iad" in done.stdout
+    fixture = create_app(settings).regions.snapshot()
+    assert backups_by_region(allowed.regions.snapshot()) == backups_by_region(fixture)
+
+
+def backups_by_region(state: dict[str, Any]) -> dict[str, set[str]]:
+    """The ids of the backups of every region (the own region's at the top of the document)."""
+    regions = {"": state, **state["regions"]}
+    return {
+        code: {b["id"] for held in region["accounts"].values() for b in held.get("backups", [])}
+        for code, region in regions.items()
+    }
+
+
+def test_an_allow_copy_the_run_cannot_use_stops_it_before_it_sends_anything() -> None:
+    mock = create_app(Settings(frozen_clock=True, region="IAD"))
+    with ThreadedServer(mock) as server:
+        base = ("--base-url", f"{server.url}/v1.0/{ACCOUNT}", "--token", "t")
+        lon = contract_tests(*base, "--allow-copy", f"LON={server.url}/lon")
+        own = contract_tests(*base, "--allow-copy", f"{server.url}/iad")  # the mock is IAD
+    assert lon.returncode == 4 and "backups are not copied to LON" in lon.stderr
+    assert own.returncode == 4, own.stdout[-3000:]
+    assert "--allow-copy names IAD, the target's own region" in own.stdout + own.stderr
+    assert not mock.journal.entries("POST")

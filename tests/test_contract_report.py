@@ -1,5 +1,7 @@
-"""The closing report says what was exercised and checked, and each failure comes with curl
-lines that reproduce it: lines a shell runs as they are, with the token from a variable."""
+"""The closing report says what was exercised and checked, whether (and where) the run restores
+and copies, and each failure comes with curl lines that reproduce it: lines a shell runs as they
+are, with the token from a variable; what a stop left, copies in other regions included, comes
+with the command that deletes it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from contract_tests.contract import Contract
 from contract_tests.exchange import TOKEN_VARIABLE
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Failure, Ledger
+from contract_tests.regions import Region
 from contract_tests.report import last_words, render
 from contract_tests.run import Run
 from contract_tests.settings import Settings
@@ -93,3 +96,42 @@ def test_the_report_says_whether_the_run_restores_and_why() -> None:
     run = Run(Settings(None, None, None, None), has_control=True)
     run.target = Target("http://127.0.0.1:1/v1.0/1234", "t", None, None, restores=True)
     assert "restores    yes (a mock)" in render(run)
+
+
+def test_the_report_says_whether_the_run_copies_where_and_why() -> None:
+    iad = Region("IAD", "https://iad.databases.api.rackspacecloud.com")
+    base_url = "https://dfw.databases.api.rackspacecloud.com/v1.0/1234"
+    settings = Settings(base_url, "t", None, None)
+    run = Run(settings, has_control=False)
+    run.target = Target(base_url, "t", None, None, region="DFW")
+    assert "copies      no: a copy makes a real backup in another region" in render(run)
+    assert "--allow-copy REGION=URL" in render(run)
+    run = Run(replace(settings, allow_copy=iad), has_control=False)
+    run.target = Target(base_url, "t", None, None, region="DFW", copy_to=iad, elsewhere=(iad,))
+    assert f"copies      yes (--allow-copy): to IAD at {iad.root}" in render(run)
+    run.target = replace(run.target, region="LON", copy_to=None)
+    assert "copies      no: the target is in LON" in render(run)
+    run = Run(Settings(None, None, None, None), has_control=True)
+    mock = Region("IAD", "http://127.0.0.1:1/iad")
+    run.target = Target("http://127.0.0.1:1/v1.0/1234", "t", None, None, copy_to=mock)
+    assert "copies      yes (a mock): to IAD at http://127.0.0.1:1/iad" in render(run)
+
+
+def test_last_words_name_each_copy_left_with_the_command_that_deletes_it_in_its_region() -> None:
+    iad = Region("IAD", "https://iad.databases.api.rackspacecloud.com")
+    run = Run(Settings(None, None, None, None))
+    run.target = Target(
+        "https://dfw.databases.api.rackspacecloud.com/v1.0/1234",
+        "t",
+        None,
+        None,
+        copy_to=iad,
+        elsewhere=(iad,),
+    )
+    run.inventory.elsewhere("IAD").remember("copy-1")
+    text = last_words(run)
+    assert "Copies this run made in IAD that may still be there (1):" in text
+    header = f'-H "X-Auth-Token: ${TOKEN_VARIABLE}"'
+    assert f"curl -X DELETE {header} {iad.root}/v1.0/1234/backups/copy-1" in text
+    run.inventory.elsewhere("IAD").forget("copy-1")
+    assert last_words(run) == "Nothing this run created is left.\n"

@@ -1,6 +1,7 @@
 """A stopped run ends within seconds, whatever it was doing (schemathesis' phases, a lifecycle
-wait, the state machine, a schedule's run, a restore, a request in flight), having cleaned up on
-a mock (its schedules and the backups they made, and the instances it restored, included);
+wait, the state machine, a schedule's run, a restore, a copy, a request in flight), having cleaned
+up on a mock (its schedules and the backups they made, the instances it restored and the copies
+it made in another region, included);
 against backups that never end, cleanup waits at most --cleanup-timeout and names what it left;
 a second signal ends the process at once, without a traceback."""
 
@@ -114,6 +115,19 @@ def instances_in(mock: Mock) -> set[str]:
     return {i["id"] for i in mock.store.snapshot()["accounts"][ACCOUNT]["instances"]}
 
 
+def copies_in(mock: Mock) -> set[str]:
+    """The backups of every other region: the copies there (the fixture has none)."""
+    regions = mock.regions.snapshot()["regions"].values()
+    return {b["id"] for r in regions for a in r["accounts"].values() for b in a.get("backups", [])}
+
+
+def has_copied(mock: Mock) -> bool:
+    """The run has made a copy (which is the run's to delete from then on)."""
+    return any(
+        e["status"] == 202 and e["path"].endswith("/action") for e in mock.journal.entries("POST")
+    )
+
+
 def has_restored(mock: Mock) -> bool:
     """The run has restored an instance (which is the run's to delete from then on)."""
     return instances_in(mock) != FIXTURE_INSTANCES
@@ -159,6 +173,7 @@ MOMENTS = {
     "lifecycle": ("lifecycle", has_created),
     "schedules": ("run_now", has_a_scheduled_backup),
     "restores": ("restores", has_restored),
+    "copies": ("copies", has_copied),
 }
 
 
@@ -183,6 +198,7 @@ def test_a_run_stopped_by_sigterm_ends_within_10_s_and_leaves_the_mock_as_it_was
     assert took < STOP_WITHIN, run.output[-4000:]
     assert backups_in(mock) == before and schedules_in(mock) == set(), run.output[-4000:]
     assert instances_in(mock) == FIXTURE_INSTANCES, run.output[-4000:]
+    assert copies_in(mock) == set(), run.output[-4000:]
     assert "stopped by SIGTERM" in run.output and "Traceback" not in run.output
 
 

@@ -1,7 +1,7 @@
 """The contract suite keeps its own promises: it passes against the true mock (in process, and
 through the `contract-tests` command against mocks started as processes), it fails against
-every broken variant of the mock, and it leaves a target as it found it, even when it fails
-or is stopped."""
+every broken variant of the mock, and it leaves a target as it found it (every region of it),
+even when it fails or is stopped."""
 
 from __future__ import annotations
 
@@ -130,9 +130,11 @@ def test_command_passes_against_a_mock_process_writes_junit_and_leaves_it_as_it_
         done = contract_tests(*pointed_at(mock.url, "--junit", str(junit)))
         backups, schedules = listed_backups(mock.url), listed_schedules(mock.url)
         instances = listed_instances(mock.url)
+        elsewhere = other_regions_backups(httpx.get(f"{mock.url}/__mock/state").json())
     assert done.returncode == 0, done.output[-8000:]
     assert junit_totals(junit)["failures"] == 0
     assert backups == FIXTURE_BACKUPS and schedules == set() and instances == FIXTURE_INSTANCES
+    assert elsewhere == set()  # its copies, in IAD (and its schedules' in any region), are gone
 
 
 def test_command_waits_for_real_transitions_on_a_target_without_control_api(
@@ -217,6 +219,24 @@ CAUGHT_BY = {
     "deleted-instance-still-shown": {"deleted_instance_is_gone_and_its_backups_stay"},
     "restore-of-an-unfinished-backup-accepted": {"restore_of_an_unfinished_backup_is_refused"},
     "backup-of-a-building-instance-accepted": {"backup_of_a_building_instance_is_refused"},
+    "copy-not-made": {"copy_is_listed_in_the_target_region"},
+    "copy-made-in-the-source-region": {"copy_is_absent_from_the_source_region"},
+    "copy-keeps-the-original-id": {"copy_is_listed_in_the_target_region"},
+    "copy-parent-not-remapped": {"incremental_copy_names_the_copy_of_its_parent"},
+    "incremental-with-uncopied-parent-copied": {
+        "copy_of_an_incremental_whose_parent_has_no_copy_is_refused"
+    },
+    "copy-to-lon-accepted": {"copy_to_lon_is_refused"},
+    "running-backup-copied": {"copy_of_an_unfinished_backup_is_refused"},
+    # A 200 is not a status the action documents: every answer the suite gets is judged so.
+    "copy-answered-200-with-a-body": {
+        "status_is_documented",
+        "copy_of_a_completed_backup_is_accepted",
+    },
+    "deleting-the-original-deletes-the-copy": {"copy_stays_when_its_original_is_deleted"},
+    "copy-to-its-own-region-accepted": {"copy_to_its_own_region_is_refused"},
+    "copy-completes-without-its-size": {"copy_completes_as_its_original"},
+    "deleting-the-copy-deletes-the-original": {"original_stays_when_its_copy_is_deleted"},
 }
 # The tests that catch a variant, where running only them is enough (`-k`): the rest of the
 # suite (schemathesis' phases above all) would only add minutes to `make test`.
@@ -245,6 +265,21 @@ SELECTED = {
             "schedule-delete-takes-its-backups",
             "schedule-never-running",
         ),
+        # Every check that catches these is in suite/test_copies.py.
+        "copies": (
+            "copy-not-made",
+            "copy-made-in-the-source-region",
+            "copy-keeps-the-original-id",
+            "copy-parent-not-remapped",
+            "incremental-with-uncopied-parent-copied",
+            "copy-to-lon-accepted",
+            "running-backup-copied",
+            "copy-answered-200-with-a-body",
+            "deleting-the-original-deletes-the-copy",
+            "copy-to-its-own-region-accepted",
+            "copy-completes-without-its-size",
+            "deleting-the-copy-deletes-the-original",
+        ),
     }.items()
     for variant in variants
 }
@@ -259,6 +294,7 @@ class VariantRun:
     backups_after: set[str]
     schedules_after: set[str]
     instances_after: set[str]
+    elsewhere_after: set[str]  # the backups of every other region (copies)
 
 
 def run_against(variant: str, seed: int = 7) -> VariantRun:
@@ -297,7 +333,18 @@ def run_against(variant: str, seed: int = 7) -> VariantRun:
         {b["id"] for b in account["backups"]},
         {s["id"] for s in account.get("schedules", [])},
         {i["id"] for i in account["instances"]},
+        other_regions_backups(state),
     )
+
+
+def other_regions_backups(state: dict[str, Any]) -> set[str]:
+    """The backups of every region but the mock's own (the fixture has none there)."""
+    return {
+        backup["id"]
+        for region in state.get("regions", {}).values()
+        for held in region["accounts"].values()
+        for backup in held.get("backups", [])
+    }
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +367,7 @@ def test_suite_fails_against_a_mock_with(variant_runs: dict[str, VariantRun], va
     assert run.backups_after == FIXTURE_BACKUPS, run.finished.output[-6000:]
     assert run.schedules_after == set(), run.finished.output[-6000:]
     assert run.instances_after == FIXTURE_INSTANCES, run.finished.output[-6000:]
+    assert run.elsewhere_after == set(), run.finished.output[-6000:]
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -11,6 +11,7 @@ from contract_tests import checks
 from contract_tests.api import Api
 from contract_tests.conformance import WRITES
 from contract_tests.contract import Contract
+from contract_tests.copying import why_not
 from contract_tests.guard import NO_RESTORES
 from mockserver.spec import Operation
 
@@ -39,6 +40,9 @@ def test_request_without_token_is_unauthorized(api: Api, operation: Operation) -
         pytest.skip("read-only: no create or delete, even one that should be refused")
     if operation.operation_id == "createInstance" and not api.target.restores:
         pytest.skip(f"no instance create, even one that should be refused: {NO_RESTORES}")
+    copies = why_not(api.target)
+    if operation.operation_id == "backupAction" and copies is not None:
+        pytest.skip(f"no copy, even one that should be refused: {copies}")
     body: Any = None
     if operation.operation_id == "createAutoBackup":  # of the run's instance, if it has one
         schedule = {"action": "backup", "day_of_week": 0, "hour": 0, "minute": 0}
@@ -46,6 +50,9 @@ def test_request_without_token_is_unauthorized(api: Api, operation: Operation) -
     elif operation.operation_id == "createInstance":  # a restore of nothing: it builds nothing
         restore = {"restorePoint": {"backupRef": NO_SUCH_ID}, "volume": {"size": 1}}
         body = {"instance": {"name": api.new_name(), "flavorRef": "1", **restore}}
+    elif operation.operation_id == "backupAction" and api.target.copy_to is not None:
+        # A copy of nothing, to where the run copies: it makes nothing.
+        body = {"copy-backup": {"target_backup_region": api.target.copy_to.code}}
     elif operation.method == "POST":
         body = {"backup": {"name": api.new_name(), "instance": api.target.instance_id}}
     elif operation.method == "PUT":
