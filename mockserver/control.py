@@ -9,8 +9,8 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.utils import split_content_type
 
 from mockserver import jsontext
+from mockserver.backup_document import backup_reader
 from mockserver.clock import Clock, timestamp
-from mockserver.document import backup_reader
 from mockserver.errors import BadRequest
 from mockserver.injection import Injector
 from mockserver.journal import Journal

@@ -6,26 +6,27 @@ lifecycle for each running backup); a wrong one raises BadRequest and builds not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from mockserver.backup_document import (
+    Shared,
+    dump_backup,
+    invalid_document,
+    load_backup,
+)
 from mockserver.clock import parse_timestamp, timestamp
 from mockserver.errors import BadRequest
 from mockserver.models import (
-    RUNNING,
     Account,
     Backup,
     DatastoreVersion,
     Flavor,
     HaInstance,
     Instance,
-    Lifecycle,
     Schedule,
     State,
 )
-
-T = TypeVar("T")
 
 
 def dump_state(state: State) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _dump_account(account: Account) -> dict[str, Any]:
     return {
         "instances": [_dump_instance(i) for i in account.instances.values()],
         "ha_instances": [_dump_ha(ha) for ha in account.ha_instances.values()],
-        "backups": [_dump_backup(account.backups[key[1]]) for key in account.index.newest_first()],
+        "backups": [dump_backup(account.backups[key[1]]) for key in account.index.newest_first()],
         "schedules": [
             schedule_document(schedule, schedule.id in running)
             for schedule in (
@@ -73,7 +74,7 @@ def load_state(document: dict[str, Any], default_flavors: Sequence[Any] = ()) ->
     A document without `flavors` (one saved before instances could be created) takes
     `default_flavors`: the fixture state's, which are the WADL's.
     """
-    with _invalid_document():
+    with invalid_document():
         accounts = {
             account_id: _load_account(account_id, body)
             for account_id, body in document.get("accounts", {}).items()
@@ -105,7 +106,7 @@ def load_regions(
     document of a mock of one region loads as before); `regions` holds the other regions'.
     """
     main = load_state(document, default_flavors)
-    with _invalid_document():
+    with invalid_document():
         region = document.get("region", own)
         others = document.get("regions") or {}
         unknown = [code for code in [region, *others] if code not in codes]
@@ -135,16 +136,6 @@ def load_regions(
 
 def _load_versions(raw: list[dict[str, Any]]) -> list[DatastoreVersion]:
     return [DatastoreVersion(name=str(v["name"]), id=v.get("id")) for v in raw]
-
-
-@contextmanager
-def _invalid_document() -> Iterator[None]:
-    try:
-        yield
-    except BadRequest:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise BadRequest(f"Invalid state document: {type(error).__name__}: {error}") from error
 
 
 def _load_account(account_id: str, body: dict[str, Any]) -> Account:
@@ -185,9 +176,9 @@ def _load_account(account_id: str, body: dict[str, Any]) -> Account:
         )
         _unique(account.ha_instances, ha.id, "HA instance")
         account.ha_instances[ha.id] = ha
-    shared = _Shared()
+    shared = Shared()
     backups = [
-        raw if isinstance(raw, Backup) else _load_backup(raw, shared)  # see backup_reader
+        raw if isinstance(raw, Backup) else load_backup(raw, shared)  # see backup_reader
         for raw in body.get("backups", [])
     ]
     # Oldest first, so that each index only appends (a document lists the newest first).
@@ -314,135 +305,3 @@ def _dump_ha(ha: HaInstance) -> dict[str, Any]:
         "replica_ids": list(ha.replica_ids),
         "networks": list(ha.networks),
     }
-
-
-def backup_document(backup: Backup) -> dict[str, Any]:
-    """The Backup representation of the API (and of the state document, less `lifecycle`)."""
-    document: dict[str, Any] = {
-        "id": backup.id,
-        "name": backup.name,
-        "description": backup.description,
-        "status": backup.status,
-        "created": timestamp(backup.created),
-        "updated": timestamp(backup.updated),
-        "instance_id": backup.instance_id,
-        "source": dict(backup.source),
-        "parent_id": backup.parent_id,
-        "locationRef": backup.location_ref,
-        "size": backup.size,
-        "type": backup.type,
-        "is_automated": int(backup.is_automated),
-        "flavor_ram": backup.flavor_ram,
-        "volume_size": backup.volume_size,
-        "datastore": dict(backup.datastore),
-    }
-    return document
-
-
-def _dump_backup(backup: Backup) -> dict[str, Any]:
-    document = backup_document(backup)
-    if backup.schedule_id is not None:
-        document["schedule_id"] = backup.schedule_id
-    life = backup.lifecycle
-    if life is not None:
-        document["lifecycle"] = {
-            "building_at": life.building_at,
-            "ends_at": life.ends_at,
-            "ends": life.ends,
-            "busy": list(life.busy),
-        }
-        if life.size is not None:
-            document["lifecycle"]["size"] = life.size
-    if backup.copy_of is not None:
-        document["copy_of"] = {"region": backup.copy_of[0], "id": backup.copy_of[1]}
-    return document
-
-
-class _Shared:
-    """One object for each value that repeats across the backups of a state document.
-
-    A document of 100,000 backups repeats the same status, type, instance id, source and
-    datastore in every one; a separate copy of each held about half of the memory of a backup.
-    The shared mappings are never changed in place (see `Backup`).
-    """
-
-    def __init__(self) -> None:
-        self._found: dict[Any, Any] = {}
-
-    def value(self, value: T) -> T:
-        # Keyed by type too: 1, 1.0 and True are equal keys, and must stay what they are.
-        found: T = self._found.setdefault((type(value), value), value)
-        return found
-
-    def mapping(self, raw: dict[str, Any]) -> dict[str, Any]:
-        try:
-            key = (dict, frozenset(raw.items()))
-        except TypeError:  # a value that cannot be a key: keep a copy of its own
-            return dict(raw)
-        found: dict[str, Any] | None = self._found.get(key)
-        if found is None:
-            found = self._found[key] = dict(raw)
-        return found
-
-
-def backup_reader() -> Callable[[dict[str, Any]], Backup]:
-    """Turns each backup of a state document into a Backup, as soon as it is read.
-
-    For a reader of a document's text (`jsontext.loads`): a state of 100,000 backups parsed
-    whole held about 200 MB of dicts at once, which the process kept after they were freed.
-    `load_state` takes these Backups in place of their documents.
-    """
-    shared = _Shared()
-
-    def read(raw: dict[str, Any]) -> Backup:
-        with _invalid_document():
-            return _load_backup(raw, shared)
-
-    return read
-
-
-def _load_backup(raw: dict[str, Any], shared: _Shared) -> Backup:
-    life = raw.get("lifecycle")
-    lifecycle = None
-    if life is not None:
-        if raw["status"] not in RUNNING:
-            raise BadRequest(
-                f"Invalid state document: backup {raw['id']} has a lifecycle"
-                f" but is {raw['status']}."
-            )
-        lifecycle = Lifecycle(
-            building_at=float(life["building_at"]),
-            ends_at=float(life["ends_at"]),
-            ends=life["ends"],
-            busy=tuple(life["busy"]),
-            size=None if life.get("size") is None else float(life["size"]),
-        )
-    elif raw["status"] in RUNNING:
-        raise BadRequest(
-            f"Invalid state document: backup {raw['id']} is {raw['status']} without a lifecycle."
-        )
-    return Backup(
-        id=raw["id"],
-        name=raw["name"],
-        description=shared.value(raw.get("description")),
-        status=shared.value(raw["status"]),
-        created=parse_timestamp(raw["created"]),
-        updated=parse_timestamp(raw["updated"]),
-        instance_id=shared.value(raw.get("instance_id")),
-        source=shared.mapping(raw["source"]),
-        parent_id=raw.get("parent_id"),
-        location_ref=raw.get("locationRef"),
-        size=shared.value(raw.get("size")),
-        type=shared.value(raw["type"]),
-        is_automated=bool(raw.get("is_automated", False)),
-        flavor_ram=int(raw["flavor_ram"]),
-        volume_size=int(raw["volume_size"]),
-        datastore=shared.mapping(raw.get("datastore", {})),
-        lifecycle=lifecycle,
-        schedule_id=raw.get("schedule_id"),
-        copy_of=_copy_of(raw.get("copy_of")),
-    )
-
-
-def _copy_of(raw: dict[str, Any] | None) -> tuple[str, str] | None:
-    return None if raw is None else (str(raw["region"]), str(raw["id"]))

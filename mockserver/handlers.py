@@ -15,14 +15,11 @@ from urllib.parse import parse_qsl, urlencode
 from connexion.lifecycle import ConnexionResponse
 from starlette.requests import HTTPConnection
 
-from mockserver.clock import timestamp
-from mockserver.document import backup_document, schedule_document
+from mockserver.backup_document import backup_document
+from mockserver.document import schedule_document
 from mockserver.models import (
     BackupRequest,
     CopyRequest,
-    Flavor,
-    HaInstance,
-    Instance,
     InstanceRequest,
     Page,
     ScheduleChange,
@@ -31,6 +28,7 @@ from mockserver.models import (
 from mockserver.regional import PREFIX, region_of
 from mockserver.regions import Regions
 from mockserver.store import Store
+from mockserver.views import datastore, flavor_detail, ha_instance_view, instance_view
 
 Json = dict[str, Any]
 Scope = MutableMapping[str, Any]
@@ -164,12 +162,12 @@ class Handlers:
     ) -> Json:
         page = self.store.list_instances(accountId, limit, marker)
         root = self._root()
-        document: Json = {"instances": [_instance(root, accountId, i) for i in page.items]}
+        document: Json = {"instances": [instance_view(root, accountId, i) for i in page.items]}
         return self._with_next(document, page, page.items[-1].id if page.items else None)
 
     async def getInstanceById(self, accountId: str, instanceId: str) -> Json:
         instance = self.store.get_instance(accountId, instanceId)
-        return {"instance": _instance(self._root(), accountId, instance)}
+        return {"instance": instance_view(self._root(), accountId, instance)}
 
     async def createInstance(self, accountId: str, body: Json) -> Json:
         raw = body["instance"]
@@ -187,7 +185,7 @@ class Handlers:
             ),
         )
         # 200, as the restore method page documents (not the 202 of a backup's create).
-        return {"instance": _instance(self._root(), accountId, instance)}
+        return {"instance": instance_view(self._root(), accountId, instance)}
 
     async def deleteInstance(self, accountId: str, instanceId: str) -> ConnexionResponse:
         self.store.delete_instance(accountId, instanceId)
@@ -195,23 +193,23 @@ class Handlers:
 
     async def getFlavors(self, accountId: str) -> Json:
         root = self._root()
-        return {"flavors": [_flavor_detail(root, accountId, f) for f in self.store.list_flavors()]}
+        return {"flavors": [flavor_detail(root, accountId, f) for f in self.store.list_flavors()]}
 
     async def getFlavorById(self, accountId: str, flavorId: str) -> Json:
         flavor = self.store.get_flavor(flavorId)
-        return {"flavor": _flavor_detail(self._root(), accountId, flavor)}
+        return {"flavor": flavor_detail(self._root(), accountId, flavor)}
 
     async def getHa(self, accountId: str) -> Json:
         return {
             "ha_instances": [
-                {"id": ha.id, "name": ha.name, "state": ha.state, "datastore": _datastore(ha)}
+                {"id": ha.id, "name": ha.name, "state": ha.state, "datastore": datastore(ha)}
                 for ha in self.store.list_ha_instances(accountId)
             ]
         }
 
     async def getInstanceByHaId(self, accountId: str, haId: str) -> Json:
         ha, members = self.store.get_ha_instance(accountId, haId)
-        return {"ha_instance": _ha_instance(self._root(), accountId, ha, members)}
+        return {"ha_instance": ha_instance_view(self._root(), accountId, ha, members)}
 
     async def createAutoBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
         raw = body["schedule"]
@@ -277,84 +275,3 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
     if len(cache) >= 64:  # a client sending ever new hosts or queries cannot grow it
         cache.clear()
     cache[key] = value
-
-
-def _links(root: str, account_id: str, kind: str, item_id: str) -> list[Json]:
-    return [
-        {"href": f"{root}/v1.0/{account_id}/{kind}/{item_id}", "rel": "self"},
-        {"href": f"{root}/{kind}/{item_id}", "rel": "bookmark"},
-    ]
-
-
-def _datastore(item: Instance | HaInstance) -> Json:
-    return {"type": item.datastore["type"], "version": item.datastore.get("version", "")}
-
-
-def _flavor(root: str, account_id: str, item: Instance | HaInstance) -> Json:
-    flavor_id = item.flavor["id"]
-    return {"id": flavor_id, "links": _links(root, account_id, "flavors", str(flavor_id))}
-
-
-def _instance(root: str, account_id: str, instance: Instance) -> Json:
-    document: Json = {
-        "id": instance.id,
-        "name": instance.name,
-        "status": instance.status,
-        "datastore": _datastore(instance),
-        "flavor": _flavor(root, account_id, instance),
-        "volume": {"size": instance.volume_size},
-        "links": _links(root, account_id, "instances", instance.id),
-    }
-    if instance.hostname:
-        document["hostname"] = instance.hostname
-    if instance.created is not None:
-        document["created"] = timestamp(instance.created)
-    if instance.updated is not None:
-        document["updated"] = timestamp(instance.updated)
-    if instance.ha_id is not None:
-        document["ha_id"] = instance.ha_id
-    return document
-
-
-def _flavor_detail(root: str, account_id: str, flavor: Flavor) -> Json:
-    return {
-        "id": flavor.id,
-        "links": _links(root, account_id, "flavors", str(flavor.id)),
-        "name": flavor.name,
-        "ram": flavor.ram,
-    }
-
-
-def _ha_instance(root: str, account_id: str, ha: HaInstance, members: list[Instance]) -> Json:
-    def member(instance: Instance) -> Json:
-        return _instance(root, account_id, instance)
-
-    def reference(instance: Instance) -> Json:
-        return {
-            "id": instance.id,
-            "name": instance.name,
-            "links": _links(root, account_id, "instances", instance.id),
-        }
-
-    sources = [m for m in members if m.id == ha.source_id]
-    replicas = [m for m in members if m.id != ha.source_id]
-    source_documents = [member(s) | {"replicas": [reference(r) for r in replicas]} for s in sources]
-    replica_documents = [
-        member(r) | {"replica_of": {k: v for k, v in reference(s).items() if k != "name"}}
-        for r in replicas
-        for s in sources
-    ]
-    return {
-        "id": ha.id,
-        "name": ha.name,
-        "tenant_id": account_id,
-        "state": ha.state,
-        "datastore": _datastore(ha),
-        "volume": {"size": ha.volume_size},
-        "flavor": _flavor(root, account_id, ha),
-        "replica_source": source_documents,
-        "replicas": replica_documents,
-        "acls": [],
-        "configuration": None,
-        "networks": ha.networks,
-    }
