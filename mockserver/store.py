@@ -35,9 +35,11 @@ class Store(CopyRules):
     # -- the whole state ---------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
+        """This region's state document, brought up to the clock (other regions first, for the
+        scheduled copies due here; `Regions.snapshot` is every region's)."""
         with self._lock:
-            for account in self._state.accounts.values():
-                self._settle(account)
+            for account_id in list(self._state.accounts):
+                self._settle(self._account(account_id))
             return dump_state(self._state)
 
     def replace(self, document: dict[str, Any]) -> None:
