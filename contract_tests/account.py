@@ -15,7 +15,8 @@ from contract_tests.lifecycle import ENDED
 from contract_tests.pages import walk
 
 if TYPE_CHECKING:
-    from contract_tests.api import Api, Source
+    from contract_tests.api import Api
+    from contract_tests.source import Source
 
 QUOTA_MESSAGE = "Quota exceeded for resources: ['backups']."  # contract section 3
 # On a mock whose quota was not given, backups are created until one is refused; a mock whose

@@ -5,6 +5,7 @@ ledger (operation and status), and, when it is a fault, has its body checked aga
 documented fault shape. A backup or a schedule the target accepts is remembered at once, so that
 cleanup finds it even if the run stops on the next line (a copy, which the answer does not name,
 once it is found in its region: `copying.py`). `in_region` is the same run in another region.
+What a backup is taken of, each `Source` the run may back up, is in `source.py`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -34,6 +34,7 @@ from contract_tests.guard import (
 from contract_tests.inventory import Inventory
 from contract_tests.ledger import Ledger
 from contract_tests.shutdown import Shutdown, Stopped
+from contract_tests.source import Source
 from contract_tests.target import Target
 from contract_tests.timeline import Timeline
 
@@ -317,39 +318,3 @@ def _sent_json(body: Any, content: bytes | None) -> Any:
         return json.loads(content)
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class Source:
-    """What a backup is taken of: a single instance or an HA instance."""
-
-    kind: Literal["instance", "ha"]
-    id: str
-
-    def __str__(self) -> str:
-        return f"{self.kind_name} {self.id}"
-
-    @property
-    def kind_name(self) -> str:
-        return "instance" if self.kind == "instance" else "HA instance"
-
-    def list_path(self, api: Api) -> str:
-        collection = "instances" if self.kind == "instance" else "ha"
-        return api.path(f"/{collection}/{self.id}/backups")
-
-    def create(self, api: Api, parent_id: str | None = None, **members: Any) -> Exchange:
-        if self.kind == "instance":
-            return api.create(instance=self.id, parent_id=parent_id, **members)
-        return api.create(ha=self.id, parent_id=parent_id, **members)
-
-    def state(self, api: Api) -> tuple[str, Exchange]:
-        """The instance's `status` or the HA instance's `state`, and the exchange that read it."""
-        if self.kind == "instance":
-            seen = api.call("GET", api.path(f"/instances/{self.id}"))
-            return str(seen.document("instance").get("status")), seen
-        seen = api.call("GET", api.path(f"/ha/{self.id}"))
-        return str(seen.document("ha_instance").get("state")), seen
-
-    def others(self, api: Api) -> list[Source]:
-        """The target's other configured source, whose list must not show this one's backups."""
-        return [source for source in api.sources() if source != self]

@@ -45,8 +45,9 @@ from typing import Any
 from schemathesis.generation.meta import TestPhase
 
 from contract_tests import scheduling
-from contract_tests.api import Api, Source
+from contract_tests.api import Api
 from contract_tests.lifecycle import ENDED
+from contract_tests.source import Source
 from contract_tests.timeline import TimedOut
 from contract_tests.timetable import parse_time
 

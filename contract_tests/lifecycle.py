@@ -13,7 +13,8 @@ from contract_tests.exchange import Exchange
 from contract_tests.pages import walk
 
 if TYPE_CHECKING:
-    from contract_tests.api import Api, Source
+    from contract_tests.api import Api
+    from contract_tests.source import Source
 
 RUNNING = ("NEW", "BUILDING")
 ENDED = ("COMPLETED", "FAILED")

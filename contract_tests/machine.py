@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from contract_tests import copies, copying, lifecycle, pages, restores, restoring
-from contract_tests.api import Api, Source
+from contract_tests.api import Api
 from contract_tests.cleanup import CleanupReport, clean_up
 from contract_tests.lifecycle import ENDED, RUNNING
+from contract_tests.source import Source
 
 # Instances the machine keeps at once: a real service builds each for minutes, and bills it.
 MOST_INSTANCES = {True: 2, False: 1}  # with a control API, without

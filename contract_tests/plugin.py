@@ -1,5 +1,6 @@
-"""The pytest plugin of the suite: its options, the target and the API as fixtures, the
-closing report, and cleanup however the session ends.
+"""The pytest plugin of the suite: the target and the API as fixtures, the closing report, and
+cleanup however the session ends. Its options, and the run they make, are in `options.py`, whose
+hooks it registers as its own.
 
 Loaded by `contract_tests/suite/pytest.ini` (so `pytest contract_tests/suite` works) and by
 the `contract-tests` command, which runs that suite.
@@ -7,12 +8,10 @@ the `contract-tests` command, which runs that suite.
 
 from __future__ import annotations
 
-import os
-import random
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -26,19 +25,13 @@ from contract_tests.discovery import discover
 from contract_tests.exchange import TOKEN_HEADER
 from contract_tests.ledger import Failure
 from contract_tests.omissions import omissions
+from contract_tests.options import RUN
+from contract_tests.options import pytest_addoption as pytest_addoption  # a hook of this plugin
+from contract_tests.options import pytest_configure as pytest_configure  # a hook of this plugin
 from contract_tests.outcomes import Conformance
-from contract_tests.regions import Region, named_by, parse_allow_copy, reach
+from contract_tests.regions import named_by, reach
 from contract_tests.run import Run
-from contract_tests.settings import (
-    DEFAULT_CLEANUP_TIMEOUT,
-    DEFAULT_MAX_EXAMPLES,
-    DEFAULT_TIMEOUT,
-    ENV_PREFIX,
-    MOCK_ACCOUNT,
-    MOCK_OTHER_ACCOUNT,
-    MOCK_TOKEN,
-    Settings,
-)
+from contract_tests.settings import MOCK_ACCOUNT, MOCK_OTHER_ACCOUNT, MOCK_TOKEN
 from contract_tests.shutdown import SignalHandlers, Stopped
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
@@ -47,112 +40,11 @@ from mockserver import Settings as MockSettings
 from mockserver import create_app
 from mockserver.threaded import ThreadedServer
 
-RUN = pytest.StashKey[Run]()
 HANDLERS = pytest.StashKey[SignalHandlers]()
 
 
 class EngineFailures(AssertionError):
     """Schemathesis' failures, already in the ledger (the engine recorded them)."""
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("contract-tests", "contract tests of the backups API")
-
-    def option(name: str, help: str, kind: Callable[[str], object] = str) -> None:
-        variable = ENV_PREFIX + name.upper().replace("-", "_")
-        group.addoption(
-            f"--{name}", type=kind, default=os.environ.get(variable), help=f"{help} [{variable}]"
-        )
-
-    def flag(name: str, help: str) -> None:
-        variable = ENV_PREFIX + name.upper().replace("-", "_")
-        group.addoption(
-            f"--{name}",
-            action="store_true",
-            default=os.environ.get(variable, "") not in ("", "0", "false", "no"),
-            help=f"{help} [{variable}]",
-        )
-
-    option("base-url", "the service: http(s)://<host>/v1.0/<account> (default: the mock)")
-    option("token", "the X-Auth-Token to send")
-    option("instance-id", "an ACTIVE instance of the account, to back up")
-    option("ha-id", "an ACTIVE HA instance of the account, to back up")
-    option(
-        "max-examples", f"examples per operation and phase (default {DEFAULT_MAX_EXAMPLES})", int
-    )
-    option("seed", "the seed of every random choice (default: a new one, reported)", int)
-    option("workers", "schemathesis workers (default 1)", int)
-    option(
-        "timeout",
-        f"seconds a backup may take to end, an instance to be built (default {DEFAULT_TIMEOUT:g})",
-        float,
-    )
-    option(
-        "cleanup-timeout",
-        "seconds cleanup may wait for running backups and building instances"
-        f" (default {DEFAULT_CLEANUP_TIMEOUT:g})",
-        float,
-    )
-    option("quota", "the account's backup quota: fill it and expect 413", int)
-    option("other-account", "another account's base URL, for the isolation check")
-    option("other-token", "the X-Auth-Token of --other-account (default: --token)")
-    flag("read-only", "create and delete nothing (for production)")
-    flag("allow-restore", "restore into new instances on a target without the control API")
-    option(
-        "allow-copy",
-        "copy backups to this region on a target without the control API: [REGION=]URL, the"
-        " root URL of the region's endpoint (IAD=https://iad.databases.api.rackspacecloud.com)",
-    )
-    flag("discover", "back up the first ACTIVE instance and HA instance the target lists")
-    flag("require-all", "fail when a check could not run")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    def given(name: str, default: Any) -> Any:
-        found = config.getoption(name)
-        return default if found in (None, "") else found
-
-    settings = Settings(
-        base_url=given("base_url", None),
-        token=given("token", None),
-        instance_id=given("instance_id", None),
-        ha_id=given("ha_id", None),
-        max_examples=given("max_examples", DEFAULT_MAX_EXAMPLES),
-        seed=given("seed", random.getrandbits(32)),
-        workers=given("workers", 1),
-        read_only=bool(config.getoption("read_only")),
-        timeout=given("timeout", DEFAULT_TIMEOUT),
-        cleanup_timeout=given("cleanup_timeout", DEFAULT_CLEANUP_TIMEOUT),
-        discover=bool(config.getoption("discover")),
-        require_all=bool(config.getoption("require_all")),
-        quota=given("quota", None),
-        other_account_url=given("other_account", None),
-        other_token=given("other_token", None),
-        allow_restore=bool(config.getoption("allow_restore")),
-        allow_copy=_allow_copy(given("allow_copy", None)),
-    )
-    if settings.base_url and not settings.token:
-        raise pytest.UsageError("--base-url needs --token (or CONTRACT_TESTS_TOKEN)")
-    if settings.other_account_url:
-        try:
-            Target(
-                settings.other_account_url,
-                settings.other_token or settings.token or "-",
-                None,
-                None,
-            )
-        except ValueError as error:
-            raise pytest.UsageError(f"--other-account: {error}") from error
-    config.stash[RUN] = Run(settings)
-
-
-def _allow_copy(value: str | None) -> Region | None:
-    if value is None:
-        return None
-    try:
-        return parse_allow_copy(value, Contract.load().spec.regions)
-    except ValueError as error:
-        raise pytest.UsageError(f"--allow-copy: {error}") from error
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

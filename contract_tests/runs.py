@@ -18,7 +18,8 @@ from contract_tests.scheduling import FULL, INCREMENTAL, is_automated, show
 from contract_tests.timetable import DAY, EVERY_DAY, parse_time, run_name, timestamp, weekday
 
 if TYPE_CHECKING:
-    from contract_tests.api import Api, Source
+    from contract_tests.api import Api
+    from contract_tests.source import Source
 
 
 @check

@@ -28,7 +28,8 @@ from contract_tests.scheduling import (
 from contract_tests.timetable import next_run_problem
 
 if TYPE_CHECKING:
-    from contract_tests.api import Api, Source
+    from contract_tests.api import Api
+    from contract_tests.source import Source
 
 
 @check

@@ -13,7 +13,8 @@ from contract_tests.pages import walk
 from contract_tests.regions import named_by
 
 if TYPE_CHECKING:
-    from contract_tests.api import Api, Source
+    from contract_tests.api import Api
+    from contract_tests.source import Source
 
 FULL, INCREMENTAL = "InnoBackupEx", "InnoBackupExIncremental"
 DEFAULT_RETENTION = 2

@@ -4,9 +4,10 @@ Each is an ASGI wrapper around a true mock (`mockserver.create_app`): it passes 
 through untouched and changes the answers of the API, or what one request does, and nothing
 else. The contract suite must fail against every one of them, and pass against the true mock.
 
-The variants of backups are here, those of schedules, restores and copies in
-broken_schedules.py, broken_restores.py and broken_copies.py, the wrapper they share in
-broken_wrapper.py.
+The variants of backups (what their answers hold, and what becomes of them) are here, with the
+registry of every variant (`VARIANTS`); those of faults, schedules, restores and copies are in
+broken_faults.py, broken_schedules.py, broken_restores.py and broken_copies.py, the wrapper they
+share in broken_wrapper.py.
 
 `python tests/broken_mocks.py <variant>` serves one on a free port, prints its URL, and stops
 when its standard input closes (the tests run each in a process of its own, for two cores).
@@ -22,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 import broken_copies as copies
+import broken_faults as faults
 import broken_restores as restores
 import broken_schedules as schedules
 from broken_wrapper import (
@@ -43,7 +45,7 @@ from broken_wrapper import (
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.document import backup_document
+from mockserver.backup_document import backup_document
 from mockserver.threaded import ThreadedServer
 
 
@@ -113,32 +115,6 @@ class DeletedStillVisible(Broken):
             self.ghosts.pop(request.path, None)
 
 
-class AuthIgnored(Broken):
-    """Any request is served as if it carried the right token."""
-
-    def before(self, request: Request) -> Answer | None:
-        request.headers = [(k, v) for k, v in request.headers if k.lower() != b"x-auth-token"]
-        request.headers.append((b"x-auth-token", TOKEN.encode()))
-        return None
-
-
-class WrongFaultShape(Broken):
-    def after(self, request: Request, answer: Answer) -> None:
-        document = answer.json()
-        if answer.status >= 400 and isinstance(document, dict) and len(document) == 1:
-            fault = next(iter(document.values()))
-            answer.replace_json({"error": {"status": answer.status, "text": fault.get("message")}})
-
-
-class UndocumentedStatus(Broken):
-    """A second backup while one runs is 409 Conflict, which no operation documents."""
-
-    def after(self, request: Request, answer: Answer) -> None:
-        if request.method == "POST" and answer.status == 422:
-            answer.status = 409
-            answer.replace_json({"conflictingRequest": {"code": 409, "message": "busy"}})
-
-
 class PaginationSkipsAnItem(Broken):
     """Every page after the first loses its first item (an off-by-one on the marker)."""
 
@@ -160,15 +136,6 @@ class HaStateUnchanged(Broken):
             if isinstance(ha, dict) and ha.get("state") == "BACKUP":
                 ha["state"] = "ACTIVE"
                 answer.replace_json(document)
-
-
-class RunningDeleteAccepted(Broken):
-    """Deleting a running backup answers 202 (and deletes nothing)."""
-
-    def after(self, request: Request, answer: Answer) -> None:
-        if request.method == "DELETE" and answer.status == 422:
-            answer.status = 202
-            answer.empty()
 
 
 class NewestMissingFromInstanceList(Broken):
@@ -199,42 +166,6 @@ class InstanceStaysBusy(Broken):
                 answer.replace_json(document)
 
 
-class NoQuota(Broken):
-    """The account's backup quota is never enforced."""
-
-    def before(self, request: Request) -> Answer | None:
-        self.mock.store.quota = 10**9
-        return None
-
-
-class CrossAccountRead(Broken):
-    """Show answers a backup of any account, through any account."""
-
-    def before(self, request: Request) -> Answer | None:
-        found = BACKUP_PATH.match(request.path)
-        if request.method != "GET" or found is None or not authorized(request):
-            return None
-        for account in self.mock.store.snapshot()["accounts"].values():
-            for backup in account.get("backups", []):
-                if backup["id"] == found["id"]:
-                    body = json.dumps({"backup": backup}).encode()
-                    return Answer(200, [(b"content-type", b"application/json")], body)
-        return None
-
-
-class NonAsciiDescription500(Broken):
-    """A create whose description is not ASCII fails with a 500."""
-
-    def before(self, request: Request) -> Answer | None:
-        document = request.json()
-        backup = document.get("backup") if isinstance(document, dict) else None
-        description = backup.get("description") if isinstance(backup, dict) else None
-        if request.method == "POST" and isinstance(description, str) and not description.isascii():
-            body = b'{"instanceFault": {"code": 500, "message": "ascii codec can\'t encode"}}'
-            return Answer(500, [(b"content-type", b"application/json")], body)
-        return None
-
-
 class IncrementalFlagIgnored(Broken):
     """`incremental: 1` without `parent_id` makes a full backup."""
 
@@ -248,40 +179,6 @@ class IncrementalFlagIgnored(Broken):
         return None
 
 
-class PreferIgnored(Broken):
-    """`Prefer: code=` changes nothing: the request is answered as usual."""
-
-    def before(self, request: Request) -> Answer | None:
-        request.headers = [(k, v) for k, v in request.headers if k.lower() != b"prefer"]
-        return None
-
-
-class FirstViolationOnly(Broken):
-    """A 400 names only the first violation it found."""
-
-    def after(self, request: Request, answer: Answer) -> None:
-        document = answer.json()
-        fault = document.get("badRequest") if isinstance(document, dict) else None
-        if answer.status == 400 and isinstance(fault, dict):
-            message = str(fault.get("message", ""))
-            fault["message"] = message.split("; ")[0]
-            answer.replace_json(document)
-
-
-class NoBodyLimit(Broken):
-    """A body of any size is read and judged (its unknown members dropped)."""
-
-    def before(self, request: Request) -> Answer | None:
-        document = request.json()
-        if len(request.body) > 64 * 1024 and isinstance(document, dict):
-            backup = document.get("backup")
-            if isinstance(backup, dict):
-                known = ("name", "description", "instance", "source", "parent_id", "incremental")
-                document["backup"] = {k: v for k, v in backup.items() if k in known}
-                request.body = json.dumps(document).encode()
-        return None
-
-
 VARIANTS: Mapping[str, Callable[[Mock], Broken]] = MappingProxyType(
     {
         "wrong-success-status": WrongSuccessStatus,
@@ -289,21 +186,21 @@ VARIANTS: Mapping[str, Callable[[Mock], Broken]] = MappingProxyType(
         "wrong-type": WrongType,
         "no-cascade": NoCascade,
         "deleted-backup-still-visible": DeletedStillVisible,
-        "auth-ignored": AuthIgnored,
-        "wrong-fault-shape": WrongFaultShape,
-        "undocumented-status": UndocumentedStatus,
+        "auth-ignored": faults.AuthIgnored,
+        "wrong-fault-shape": faults.WrongFaultShape,
+        "undocumented-status": faults.UndocumentedStatus,
         "pagination-skips-an-item": PaginationSkipsAnItem,
         "ha-state-unchanged-while-backing-up": HaStateUnchanged,
-        "running-backup-delete-accepted": RunningDeleteAccepted,
+        "running-backup-delete-accepted": faults.RunningDeleteAccepted,
         "new-backup-missing-from-its-instance-list": NewestMissingFromInstanceList,
         "instance-stays-busy-after-its-backup": InstanceStaysBusy,
-        "no-quota": NoQuota,
-        "cross-account-read": CrossAccountRead,
-        "non-ascii-description-500": NonAsciiDescription500,
+        "no-quota": faults.NoQuota,
+        "cross-account-read": faults.CrossAccountRead,
+        "non-ascii-description-500": faults.NonAsciiDescription500,
         "incremental-flag-ignored": IncrementalFlagIgnored,
-        "prefer-ignored": PreferIgnored,
-        "first-violation-only": FirstViolationOnly,
-        "no-body-limit": NoBodyLimit,
+        "prefer-ignored": faults.PreferIgnored,
+        "first-violation-only": faults.FirstViolationOnly,
+        "no-body-limit": faults.NoBodyLimit,
         "schedules-refused": schedules.SchedulesRefused,
         "run-now-ignored": schedules.RunNowIgnored,
         "second-schedule-accepted": schedules.SecondScheduleAccepted,

@@ -1,6 +1,6 @@
 """What every broken variant of the mock is made of: an ASGI wrapper around a true mock that sees
 each API request and the mock's answer, and may change either (the variants are in
-broken_mocks.py, broken_schedules.py, broken_restores.py and broken_copies.py)."""
+broken_mocks.py, broken_faults.py, broken_schedules.py, broken_restores.py and broken_copies.py)."""
 
 from __future__ import annotations
 

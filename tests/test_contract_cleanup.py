@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from contract_tests import copying, restoring, scheduling
-from contract_tests.api import Api, Source
+from contract_tests.api import Api
 from contract_tests.cleanup import CleanupReport, clean_up, delete_command
 from contract_tests.contract import Contract
 from contract_tests.inventory import Inventory
@@ -30,6 +30,7 @@ from contract_tests.regions import Region
 from contract_tests.report import render
 from contract_tests.run import Run
 from contract_tests.settings import Settings as RunSettings
+from contract_tests.source import Source
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
 from mockserver import Settings, create_app

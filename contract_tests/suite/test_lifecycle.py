@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from contract_tests import lifecycle
-from contract_tests.api import Api, Source
+from contract_tests.api import Api
 from contract_tests.lifecycle import ENDED
 from contract_tests.plugin import not_run
+from contract_tests.source import Source
 
 # Names and descriptions beyond ASCII: accents, a dash, CJK, an emoji, a no-break space.
 NAME_TAIL = " ünïcödé ✓"

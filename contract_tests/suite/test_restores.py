@@ -17,9 +17,10 @@ import pytest
 
 from contract_tests import lifecycle, restores, restoring
 from contract_tests.account import wait_until_ended
-from contract_tests.api import Api, Source
+from contract_tests.api import Api
 from contract_tests.guard import NO_RESTORES
 from contract_tests.plugin import not_run
+from contract_tests.source import Source
 
 CHECKS = restores.CHECKS
 UNFINISHED = "restore_of_an_unfinished_backup_is_refused"

@@ -16,10 +16,11 @@ import pytest
 
 from contract_tests import runs, schedules, scheduling
 from contract_tests.account import wait_until_ended
-from contract_tests.api import Api, Source
+from contract_tests.api import Api
 from contract_tests.exchange import Exchange
 from contract_tests.lifecycle import ENDED
 from contract_tests.plugin import not_run
+from contract_tests.source import Source
 from contract_tests.timetable import DAY, EVERY_DAY, far_from, timestamp, weekday
 
 ON_THE_CLOCK = runs.CHECKS
