@@ -142,11 +142,7 @@ def test_a_target_without_control_api_is_restored_into_only_with_allow_restore()
         done = contract_tests("--base-url", url, *base, "-k", "restores", "--allow-restore")
     # Without it: no create of an instance at all, no delete of one that is there.
     assert strict.returncode == 1, strict.stdout[-6000:]
-    assert "Not run (a failure: --require-all)" in strict.stdout
-    assert (
-        all("--tokens" in not_run(strict.stdout)[check] for check in TOKEN_CHECKS)
-        and "Failures: 0" in strict.stdout
-    )
+    assert "Not run (a failure: --require-all)" in strict.stdout and "Failures: 0" in strict.stdout
     assert not [e for e in refused.journal.entries("POST") if e["path"].endswith("/instances")]
     deletes = [e for e in refused.journal.entries("DELETE") if "/instances/" in e["path"]]
     assert deletes and {e["status"] for e in deletes} <= {401, 404}  # each named nothing
@@ -181,11 +177,7 @@ def test_a_target_without_control_api_copies_backups_only_with_allow_copy() -> N
         done = contract_tests("--base-url", url, *base, "-k", "copies", "--allow-copy", iad)
     # Without it: no copy action at all.
     assert strict.returncode == 1, strict.stdout[-6000:]
-    assert "Not run (a failure: --require-all)" in strict.stdout
-    assert (
-        all("--tokens" in not_run(strict.stdout)[check] for check in TOKEN_CHECKS)
-        and "Failures: 0" in strict.stdout
-    )
+    assert "Not run (a failure: --require-all)" in strict.stdout and "Failures: 0" in strict.stdout
     assert not [e for e in refused.journal.entries("POST") if e["path"].endswith("/action")]
     skipped = not_run(strict.stdout)
     for check in (*copies.CHECKS, COPY_PHASES):
