@@ -13,7 +13,7 @@ by the clock is there when the target region is read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mockserver.clock import Clock
@@ -130,7 +130,7 @@ class Regions:
 
     # -- the hooks the stores call -----------------------------------------------------------
 
-    def _settler(self, code: str) -> Any:
+    def _settler(self, code: str) -> Callable[[str], None]:
         def settle_elsewhere(account_id: str) -> None:
             if self._settling:  # already bringing every region up to date
                 return
@@ -144,7 +144,7 @@ class Regions:
 
         return settle_elsewhere
 
-    def _copier(self, code: str) -> Any:
+    def _copier(self, code: str) -> Callable[[str, Backup, Sequence[str]], None]:
         def copy_elsewhere(account_id: str, original: Backup, regions: Sequence[str]) -> None:
             """A scheduled backup just COMPLETED: copy it to each region of copy_to, at the time
             it completed. A copy the copy action would refuse (its parent has no copy there, the
