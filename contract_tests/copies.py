@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from contract_tests.account import wait_until_ended
 from contract_tests.checks import CheckFailed, check, checks_in, deleted_and_gone
 from contract_tests.copying import Copied, find
+from contract_tests.exchange import Exchange
 from contract_tests.lifecycle import RUNNING
 from contract_tests.pages import walk
 from contract_tests.timeline import TimedOut
@@ -185,9 +186,8 @@ def original_stays_when_its_copy_is_deleted(
     and listed in its own region."""
     listed = there.path("/backups")
     answer = deleted_and_gone(there, "copy", f"{listed}/{copy_id}", lambda: walk(there, listed))
-    original = api.show(original_id)
-    items, exchanges = walk(api, api.path("/backups"))
-    if original.status != 200 or original_id not in [item.get("id") for item in items]:
+    original, exchanges, present = _still_there(api, original_id)
+    if not present:
         raise CheckFailed(
             "Deleting a copy deleted its original",
             f"after DELETE of copy {copy_id} (in {there.target.region}), its original"
@@ -205,15 +205,23 @@ def copy_stays_when_its_original_is_deleted(
     original = api.show(original_id)
     if original.status != 404:
         return  # the original is still there: nothing to say of its copies
-    shown = there.show(copy_id)
-    items, exchanges = walk(there, there.path("/backups"))
-    if shown.status != 200 or copy_id not in [item.get("id") for item in items]:
+    shown, exchanges, present = _still_there(there, copy_id)
+    if not present:
         raise CheckFailed(
             "Deleting a backup deleted its copy",
             f"original {original_id} was deleted; its copy {copy_id} in {there.target.region}"
             f" answers {shown.status}",
             [original, shown, *exchanges],
         )
+
+
+def _still_there(api: Api, backup_id: str) -> tuple[Exchange, list[Exchange], bool]:
+    """Show the backup and walk its region's list: the show, the list's exchanges, and whether
+    it is both shown (200) and listed."""
+    shown = api.show(backup_id)
+    items, exchanges = walk(api, api.path("/backups"))
+    listed = backup_id in [item.get("id") for item in items]
+    return shown, exchanges, shown.status == 200 and listed
 
 
 def _refused(made: Copied, there: Api, status: int, what: str) -> None:
