@@ -38,7 +38,7 @@ from contract_tests.timeline import Control, Timeline
 from contract_tests.transport import AbortableBackend, abortable_client
 from mockserver import Settings as MockSettings
 from mockserver import create_app
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 HANDLERS = pytest.StashKey[SignalHandlers]()
 

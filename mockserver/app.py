@@ -11,26 +11,26 @@ from connexion.exceptions import ProblemException
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from mockserver.clock import Clock
-from mockserver.control import ControlHandlers
-from mockserver.encoder import Encoder
-from mockserver.errors import MockError
-from mockserver.fastpath import FastPath
-from mockserver.faults import FaultFactory
-from mockserver.gateway import CONTROL_PREFIX, Gateway, Receive, Scope, Send
-from mockserver.handlers import Handlers
-from mockserver.injection import Injector
-from mockserver.journal import Journal
-from mockserver.middleware import MIDDLEWARES, App
-from mockserver.problems import Problems
-from mockserver.ratelimit import RateLimiter
-from mockserver.regional import RegionalPaths
-from mockserver.regions import Regions
+from mockserver.control.handlers import ControlHandlers
+from mockserver.control.injection import Injector
+from mockserver.control.journal import Journal
+from mockserver.http.encoder import Encoder
+from mockserver.http.fastpath import FastPath
+from mockserver.http.faults import FaultFactory
+from mockserver.http.gateway import CONTROL_PREFIX, Gateway, Receive, Scope, Send
+from mockserver.http.handlers import Handlers
+from mockserver.http.middleware import MIDDLEWARES, App
+from mockserver.http.problems import Problems
+from mockserver.http.ratelimit import RateLimiter
+from mockserver.http.regional import RegionalPaths
+from mockserver.http.validation import VALIDATOR_MAP
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.settings import Settings
 from mockserver.spec import Spec, read_yaml, with_components_of
-from mockserver.store import Store
-from mockserver.validation import VALIDATOR_MAP
+from mockserver.state.clock import Clock
+from mockserver.state.errors import MockError
+from mockserver.state.regions import Regions
+from mockserver.state.store import Store
 
 
 @dataclass

@@ -18,12 +18,12 @@ from typing import Any
 import uvicorn
 
 from mockserver.app import Mock, create_app
-from mockserver.errors import BadRequest
-from mockserver.persistence import StateFile, StateFileError, load_state_file
+from mockserver.http.transport import protocol_class
+from mockserver.http.validation import state_violations
 from mockserver.settings import Settings, TokenTable
 from mockserver.spec import Spec
-from mockserver.transport import protocol_class
-from mockserver.validation import state_violations
+from mockserver.state.errors import BadRequest
+from mockserver.state.persistence import StateFile, StateFileError, load_state_file
 
 log = logging.getLogger("mockserver")
 ENV_PREFIX = "MOCKSERVER_"

@@ -19,5 +19,5 @@ def data_file(name: str) -> Path:
 
 
 SPEC_PATH = data_file("openapi.yaml")
-CONTROL_SPEC_PATH = _PACKAGE / "control.yaml"
+CONTROL_SPEC_PATH = _PACKAGE / "control" / "control.yaml"
 DEFAULT_STATE_PATH = data_file("fixtures/state.json")

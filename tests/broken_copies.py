@@ -25,9 +25,9 @@ from broken_wrapper import (
 )
 
 from mockserver.app import Mock
-from mockserver.errors import MockError
-from mockserver.models import RUNNING, Backup, CopyRequest
-from mockserver.regions import NO_COPIES
+from mockserver.state.errors import MockError
+from mockserver.state.models import RUNNING, Backup, CopyRequest
+from mockserver.state.regions import NO_COPIES
 
 EMPTY_202 = Answer(202, [], b"")
 

@@ -45,8 +45,8 @@ from broken_wrapper import (
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.backup_document import backup_document
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
+from mockserver.state.backup_document import backup_document
 
 
 class WrongSuccessStatus(Broken):

@@ -19,9 +19,9 @@ from broken_wrapper import (
     authorized,
 )
 
-from mockserver.clock import timestamp
-from mockserver.errors import NotFound
-from mockserver.models import RUNNING
+from mockserver.state.clock import timestamp
+from mockserver.state.errors import NotFound
+from mockserver.state.models import RUNNING
 
 
 def _instances_of(document: Any) -> list[dict[str, Any]]:

@@ -19,11 +19,11 @@ from broken_wrapper import (
     edit_backups,
 )
 
-from mockserver.clock import timestamp
-from mockserver.core import StoreCore
-from mockserver.document import schedule_document
-from mockserver.errors import NotFound
-from mockserver.models import RUNNING
+from mockserver.state.clock import timestamp
+from mockserver.state.core import StoreCore
+from mockserver.state.document import schedule_document
+from mockserver.state.errors import NotFound
+from mockserver.state.models import RUNNING
 
 
 def _schedules_of(document: Any) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The compiled schemas (mockserver/compiled.py) never accept what the Python validators refuse,
+"""The compiled schemas (http/compiled.py) never accept what the Python validators refuse,
 and they cover every body and response of both APIs, so the fast path is the usual one. A list
 answer's schema checked in parts (envelope and items, items remembered) judges as it does whole."""
 
@@ -15,16 +15,16 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 from support import EXAMPLES, FIXTURES, load_spec, read_json
 
-from mockserver.compiled import (
+from mockserver.http.compiled import (
     BODY_NULLABLE_SKIPS,
     RESPONSE_NULLABLE_SKIPS,
     Compiled,
     CompiledList,
     compile_response,
 )
+from mockserver.http.validation import FORMATS, BodySchemaValidator
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.spec import read_yaml, with_components_of
-from mockserver.validation import FORMATS, BodySchemaValidator
 
 API = resolve_refs(load_spec())
 CONTROL = resolve_refs(with_components_of(read_yaml(CONTROL_SPEC_PATH), load_spec()))

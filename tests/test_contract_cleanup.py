@@ -35,7 +35,7 @@ from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 INSTANCE = fixture_ids.MYSQL
 HA = fixture_ids.HA

@@ -41,7 +41,7 @@ from contract_tests.ledger import Ledger
 from contract_tests.regions import Region
 from contract_tests.target import Target
 from contract_tests.timeline import Control, Timeline
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 ITEM = INSTANCE
 

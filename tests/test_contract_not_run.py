@@ -22,7 +22,7 @@ from contract_tests import copies, restores, runs, schedules
 from contract_tests.checks import TOKEN_CHECKS
 from contract_tests.conformance import COPY_PHASES, RESTORE_PHASES
 from mockserver import Settings, create_app
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 pytestmark = pytest.mark.slow
 COMMAND = Path(sys.executable).with_name("contract-tests")

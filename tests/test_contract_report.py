@@ -25,7 +25,7 @@ from contract_tests.run import Run
 from contract_tests.settings import Settings
 from contract_tests.target import Target
 from contract_tests.timeline import Timeline
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 
 def test_the_report_lists_statuses_checks_and_each_failure_with_its_repro_line() -> None:

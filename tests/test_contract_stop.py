@@ -23,7 +23,7 @@ from support import FIXTURES, read_json
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 pytestmark = pytest.mark.slow
 COMMAND = Path(sys.executable).with_name("contract-tests")

@@ -25,7 +25,7 @@ from support import FIXTURES, MockProcess
 from contract_tests.contract import SAFE_METHODS
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 pytestmark = pytest.mark.slow
 COMMAND = Path(sys.executable).with_name("contract-tests")

@@ -14,7 +14,7 @@ from contract_tests.regions import Region, named_by, parse_allow_copy, reach, ro
 from contract_tests.target import Target
 from contract_tests.timeline import Control
 from mockserver import Settings, create_app
-from mockserver.threaded import ThreadedServer
+from mockserver.plugin.threaded import ThreadedServer
 
 
 def test_a_base_url_splits_into_the_root_and_the_account() -> None:

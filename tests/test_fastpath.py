@@ -1,4 +1,4 @@
-"""The fast path (mockserver/fastpath.py) answers every request as connexion's pipeline does.
+"""The fast path (mockserver/http/fastpath.py) answers every request as connexion's pipeline does.
 
 Two mocks, one with the fast path and one without (`--no-fast-path`), get the same sequences of
 requests, valid and invalid, to every operation of openapi.yaml; every answer (status, headers but
@@ -29,14 +29,14 @@ from hypothesis import strategies as st
 from support import FIXTURES, read_json
 
 import mockserver.app
-import mockserver.copies
-import mockserver.core
-import mockserver.instances
-import mockserver.schedules
+import mockserver.state.copies
+import mockserver.state.core
+import mockserver.state.instances
+import mockserver.state.schedules
 from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import settings_from
-from mockserver.clock import Clock
+from mockserver.state.clock import Clock
 
 Message = MutableMapping[str, Any]
 
@@ -742,10 +742,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     spy = ConnexionSpy(fast.gateway.app)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fast.gateway, "app", spy)
-        patch.setattr(mockserver.core, "uuid", uuids)
-        patch.setattr(mockserver.schedules, "uuid", uuids)
-        patch.setattr(mockserver.instances, "uuid", uuids)
-        patch.setattr(mockserver.copies, "uuid", uuids)
+        patch.setattr(mockserver.state.core, "uuid", uuids)
+        patch.setattr(mockserver.state.schedules, "uuid", uuids)
+        patch.setattr(mockserver.state.instances, "uuid", uuids)
+        patch.setattr(mockserver.state.copies, "uuid", uuids)
         yield Pair(fast, slow, spy, uuids)
 
 

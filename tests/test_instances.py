@@ -22,10 +22,10 @@ from fixture_ids import (
 )
 from support import FIXTURES
 
-from mockserver.clock import Clock
-from mockserver.errors import BadRequest, MockError, NotFound, Unprocessable
-from mockserver.models import BackupRequest, InstanceRequest, ScheduleRequest
-from mockserver.store import Store
+from mockserver.state.clock import Clock
+from mockserver.state.errors import BadRequest, MockError, NotFound, Unprocessable
+from mockserver.state.models import BackupRequest, InstanceRequest, ScheduleRequest
+from mockserver.state.store import Store
 
 ACCOUNT = "1234"
 RESTORABLE = "61f12fef-edb1-4561-8122-e7c00ef26a82"  # COMPLETED, of SCHEDULABLE: the example's

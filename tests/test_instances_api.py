@@ -18,7 +18,7 @@ from support import EXAMPLES, FIXTURES, read_json
 from mockserver import create_app
 from mockserver.app import Mock
 from mockserver.cli import settings_from
-from mockserver.clock import parse_timestamp, timestamp
+from mockserver.state.clock import parse_timestamp, timestamp
 
 TOKEN = {"X-Auth-Token": "87c6033c-9ff6-405f-943e-2deb73f278b7"}
 BASE = "/v1.0/1234"

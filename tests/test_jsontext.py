@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import FIXTURES, read_json
 
-from mockserver import jsontext
+from mockserver.state import jsontext
 
 PATH = (("accounts", "*", "backups"),)
 STATE = read_json(FIXTURES / "state.json")

@@ -29,8 +29,8 @@ from fixture_ids import (
     SHUTDOWN,
 )
 
-from mockserver.plugin_endpoint import Endpoint
-from mockserver.pytest_plugin import BackupsMock
+from mockserver.plugin.plugin_endpoint import Endpoint
+from mockserver.plugin.pytest_plugin import BackupsMock
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fixture_ids import FIXTURE_BACKUPS, PERCONA_BACKUP
 
-from mockserver.plugin_endpoint import Endpoint
-from mockserver.pytest_plugin import BackupsMock, MockFactory, MockPool
+from mockserver.plugin.plugin_endpoint import Endpoint
+from mockserver.plugin.pytest_plugin import BackupsMock, MockFactory, MockPool
 
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
 SHUTDOWN = "7545e164-c45d-4ca7-bb6c-e2c677d2c864"

@@ -26,9 +26,9 @@ from fixture_ids import (
 )
 from support import FIXTURES, load_spec
 
-from mockserver.clock import Clock
-from mockserver.errors import BadRequest, MockError, NotFound, OverLimit, Unprocessable
-from mockserver.models import (
+from mockserver.state.clock import Clock
+from mockserver.state.errors import BadRequest, MockError, NotFound, OverLimit, Unprocessable
+from mockserver.state.models import (
     Backup,
     BackupRequest,
     CopyRequest,
@@ -36,7 +36,7 @@ from mockserver.models import (
     ScheduleChange,
     ScheduleRequest,
 )
-from mockserver.regions import Regions
+from mockserver.state.regions import Regions
 
 ACCOUNT = "1234"
 REGIONS = ("DFW", "IAD", "ORD", "LON", "HKG", "SYD")  # the contract's, in its order

@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.clock import parse_timestamp
+from mockserver.state.clock import parse_timestamp
 
 TOKEN = {"X-Auth-Token": "87c6033c-9ff6-405f-943e-2deb73f278b7"}
 ROOT = "http://testserver"

@@ -21,7 +21,7 @@ from support import FIXTURES, MockProcess, read_json
 
 from mockserver import Settings, create_app
 from mockserver.cli import main, save_periodically
-from mockserver.persistence import StateFile
+from mockserver.state.persistence import StateFile
 
 TOKEN = {"X-Auth-Token": "restart"}
 INSTANCES = [

@@ -11,10 +11,10 @@ import pytest
 from fixture_ids import HA, LEGACY, MYSQL, PERCONA, SCHEDULABLE, SHUTDOWN
 from support import FIXTURES
 
-from mockserver.clock import Clock, timestamp
-from mockserver.errors import BadRequest, NotFound, OverLimit, Unprocessable
-from mockserver.models import BackupRequest, Schedule, ScheduleChange, ScheduleRequest
-from mockserver.store import Store
+from mockserver.state.clock import Clock, timestamp
+from mockserver.state.errors import BadRequest, NotFound, OverLimit, Unprocessable
+from mockserver.state.models import BackupRequest, Schedule, ScheduleChange, ScheduleRequest
+from mockserver.state.store import Store
 
 ACCOUNT = "1234"
 HA_MEMBER = "9e63f30a-a29a-407c-9eeb-af071ae86404"

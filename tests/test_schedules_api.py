@@ -11,8 +11,8 @@ import pytest
 from fixture_ids import HA, LEGACY, SCHEDULABLE
 from support import EXAMPLES, read_json
 
-from mockserver.clock import parse_timestamp
-from mockserver.pytest_plugin import BackupsMock
+from mockserver.plugin.pytest_plugin import BackupsMock
+from mockserver.state.clock import parse_timestamp
 
 DAY = 86_400
 FULL, INCREMENTAL = "InnoBackupEx", "InnoBackupExIncremental"

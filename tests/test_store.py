@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from support import FIXTURES
 
-from mockserver.clock import Clock
-from mockserver.errors import BadRequest, NotFound, OverLimit, Unprocessable
-from mockserver.models import BackupRequest
-from mockserver.store import Store
+from mockserver.state.clock import Clock
+from mockserver.state.errors import BadRequest, NotFound, OverLimit, Unprocessable
+from mockserver.state.models import BackupRequest
+from mockserver.state.store import Store
 
 ACCOUNT = "1234"
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"

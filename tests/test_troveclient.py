@@ -32,8 +32,8 @@ from keystoneauth1 import token_endpoint
 from troveclient import exceptions
 from troveclient.v1 import client as trove
 
-from mockserver.plugin_endpoint import Endpoint
-from mockserver.pytest_plugin import BackupsMock, MockFactory
+from mockserver.plugin.plugin_endpoint import Endpoint
+from mockserver.plugin.pytest_plugin import BackupsMock, MockFactory
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 

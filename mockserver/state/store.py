@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from mockserver.copies import CopyRules
-from mockserver.core import copy, page_size
-from mockserver.document import dump_state, load_state
-from mockserver.errors import BadRequest, NotFound, Unprocessable, not_found
-from mockserver.models import (
+from mockserver.state.copies import CopyRules
+from mockserver.state.core import copy, page_size
+from mockserver.state.document import dump_state, load_state
+from mockserver.state.errors import BadRequest, NotFound, Unprocessable, not_found
+from mockserver.state.models import (
     RUNNING,
     Backup,
     BackupRequest,

@@ -17,18 +17,18 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
-from mockserver.answer import Answer
-from mockserver.clock import Clock
-from mockserver.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
-from mockserver.fastpath import FastPath
-from mockserver.faults import SERVER_ERROR, FaultFactory
-from mockserver.injection import Injector
-from mockserver.journal import Entry, Journal
-from mockserver.ratelimit import RateLimiter
-from mockserver.regional import PREFIX, REGION, RegionalPaths, sent_path
+from mockserver.control.injection import Injector
+from mockserver.control.journal import Entry, Journal
+from mockserver.http.answer import Answer
+from mockserver.http.fastpath import FastPath
+from mockserver.http.faults import SERVER_ERROR, FaultFactory
+from mockserver.http.ratelimit import RateLimiter
+from mockserver.http.regional import PREFIX, REGION, RegionalPaths, sent_path
+from mockserver.http.undefined_query import UndefinedQuery, warning, without
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
-from mockserver.undefined_query import UndefinedQuery, warning, without
+from mockserver.state.clock import Clock
+from mockserver.state.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

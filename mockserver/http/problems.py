@@ -15,11 +15,11 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from mockserver.errors import MockError, OverLimit, status_of
-from mockserver.faults import SERVER_ERROR, FaultFactory
-from mockserver.regional import sent_path
+from mockserver.http.faults import SERVER_ERROR, FaultFactory
+from mockserver.http.regional import sent_path
+from mockserver.http.validation import RequestInvalid
 from mockserver.spec import Spec
-from mockserver.validation import RequestInvalid
+from mockserver.state.errors import MockError, OverLimit, status_of
 
 log = logging.getLogger("mockserver")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from mockserver.core import copy, page_size
-from mockserver.errors import BadRequest, NotFound, Unprocessable, not_found
-from mockserver.models import (
+from mockserver.state.core import copy, page_size
+from mockserver.state.errors import BadRequest, NotFound, Unprocessable, not_found
+from mockserver.state.models import (
     Backup,
     DatastoreVersion,
     Flavor,
@@ -21,7 +21,7 @@ from mockserver.models import (
     InstanceRequest,
     Page,
 )
-from mockserver.schedules import ScheduleRules
+from mockserver.state.schedules import ScheduleRules
 
 # A flavor id, with the decimal part the WADL says is dropped ("1.5" is flavor 1), alone or at
 # the end of a flavor's link (`flavorRef` may be either). ASCII digits only (`\d` also takes

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.clock import timestamp
-from mockserver.models import Flavor, HaInstance, Instance
+from mockserver.state.clock import timestamp
+from mockserver.state.models import Flavor, HaInstance, Instance
 
 Json = dict[str, Any]
 

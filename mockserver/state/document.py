@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mockserver.backup_document import (
+from mockserver.state.backup_document import (
     Shared,
     dump_backup,
     invalid_document,
     load_backup,
 )
-from mockserver.clock import parse_timestamp, timestamp
-from mockserver.errors import BadRequest
-from mockserver.models import (
+from mockserver.state.clock import parse_timestamp, timestamp
+from mockserver.state.errors import BadRequest
+from mockserver.state.models import (
     Account,
     Backup,
     DatastoreVersion,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from mockserver.http.validation import query_pairs, undeclared_query
 from mockserver.spec import Spec
-from mockserver.validation import query_pairs, undeclared_query
 
 # What a header may carry of a parameter's name as it is; the rest is percent-encoded (`"` and
 # `\` would end or escape the quoted text, `%` would make the encoding ambiguous).

@@ -34,19 +34,17 @@ from connexion.json_schema import resolve_refs
 from connexion.lifecycle import ConnexionResponse
 from connexion.utils import coerce_type, is_nullable, make_type
 
-from mockserver.answer import Answer
-from mockserver.compiled import (
+from mockserver.http.answer import Answer
+from mockserver.http.compiled import (
     BODY_NULLABLE_SKIPS,
     RESPONSE_NULLABLE_SKIPS,
     Compiled,
     CompiledList,
     compile_response,
 )
-from mockserver.encoder import encode
-from mockserver.errors import MockError
-from mockserver.problems import Problems
-from mockserver.spec import HTTP_METHODS
-from mockserver.validation import (
+from mockserver.http.encoder import encode
+from mockserver.http.problems import Problems
+from mockserver.http.validation import (
     ParameterCheck,
     RequestInvalid,
     ResponseValidator,
@@ -55,6 +53,8 @@ from mockserver.validation import (
     query_pairs,
     query_violations,
 )
+from mockserver.spec import HTTP_METHODS
+from mockserver.state.errors import MockError
 
 Scope = MutableMapping[str, Any]
 Handler = Callable[..., Awaitable[Any]]

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 
 from mockserver.app import create_app
-from mockserver.plugin_mock import DEFAULT_ACCOUNT, DEFAULT_TOKEN, BackupsMock, Region
+from mockserver.plugin.plugin_mock import DEFAULT_ACCOUNT, DEFAULT_TOKEN, BackupsMock, Region
+from mockserver.plugin.threaded import ThreadedServer
 from mockserver.settings import Settings
-from mockserver.threaded import ThreadedServer
 
 __all__ = ["BackupsMock", "MockFactory", "MockPool", "Region"]
 

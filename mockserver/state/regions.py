@@ -16,12 +16,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mockserver.clock import Clock
-from mockserver.core import NO_COPIES, Fate
-from mockserver.document import load_regions
-from mockserver.errors import BadRequest, OverLimit
-from mockserver.models import Backup, CopyRequest
-from mockserver.store import Store
+from mockserver.state.clock import Clock
+from mockserver.state.core import NO_COPIES, Fate
+from mockserver.state.document import load_regions
+from mockserver.state.errors import BadRequest, OverLimit
+from mockserver.state.models import Backup, CopyRequest
+from mockserver.state.store import Store
 
 
 class Regions:

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from mockserver.clock import parse_timestamp
-from mockserver.models import location_of
+from mockserver.state.clock import parse_timestamp
+from mockserver.state.models import location_of
 
 Json = dict[str, Any]
 MYSQL_5_6 = "1379cc8b-4bc5-4c4a-9e9d-7a9ad27c0866"  # the fixture state's mysql 5.6 version_id

@@ -6,8 +6,8 @@ import math
 import threading
 from collections import deque
 
-from mockserver.clock import Clock
-from mockserver.errors import OverLimit
+from mockserver.state.clock import Clock
+from mockserver.state.errors import OverLimit
 
 WINDOW = 60.0
 

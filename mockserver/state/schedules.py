@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from mockserver.core import NO_COPIES, StoreCore, copy, page_size
-from mockserver.errors import BadRequest, Unprocessable, not_found
-from mockserver.models import (
+from mockserver.state.core import NO_COPIES, StoreCore, copy, page_size
+from mockserver.state.errors import BadRequest, Unprocessable, not_found
+from mockserver.state.models import (
     RUNNING,
     Account,
     Backup,
@@ -23,7 +23,7 @@ from mockserver.models import (
     ScheduleRequest,
     SortedIndex,
 )
-from mockserver.timetable import EVERY_DAY, is_full_day, next_time, run_name
+from mockserver.state.timetable import EVERY_DAY, is_full_day, next_time, run_name
 
 FULL = "InnoBackupEx"
 # Datastores a schedule can back up: MySQL 5.6, Percona 5.6, MariaDB 10.x.

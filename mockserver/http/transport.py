@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mockserver.faults import FaultFactory
+from mockserver.http.faults import FaultFactory
 
 MESSAGE = (
     "The request is not valid HTTP/1.1: a malformed request line or header (such as one with a"

@@ -15,9 +15,11 @@ from urllib.parse import parse_qsl, urlencode
 from connexion.lifecycle import ConnexionResponse
 from starlette.requests import HTTPConnection
 
-from mockserver.backup_document import backup_document
-from mockserver.document import schedule_document
-from mockserver.models import (
+from mockserver.http.regional import PREFIX, region_of
+from mockserver.http.views import datastore, flavor_detail, ha_instance_view, instance_view
+from mockserver.state.backup_document import backup_document
+from mockserver.state.document import schedule_document
+from mockserver.state.models import (
     BackupRequest,
     CopyRequest,
     InstanceRequest,
@@ -25,10 +27,8 @@ from mockserver.models import (
     ScheduleChange,
     ScheduleRequest,
 )
-from mockserver.regional import PREFIX, region_of
-from mockserver.regions import Regions
-from mockserver.store import Store
-from mockserver.views import datastore, flavor_detail, ha_instance_view, instance_view
+from mockserver.state.regions import Regions
+from mockserver.state.store import Store
 
 Json = dict[str, Any]
 Scope = MutableMapping[str, Any]

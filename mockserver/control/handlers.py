@@ -8,14 +8,14 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 from connexion.utils import split_content_type
 
-from mockserver import jsontext
-from mockserver.backup_document import backup_reader
-from mockserver.clock import Clock, timestamp
-from mockserver.errors import BadRequest
-from mockserver.injection import Injector
-from mockserver.journal import Journal
-from mockserver.ratelimit import RateLimiter
-from mockserver.regions import Regions
+from mockserver.control.injection import Injector
+from mockserver.control.journal import Journal
+from mockserver.http.ratelimit import RateLimiter
+from mockserver.state import jsontext
+from mockserver.state.backup_document import backup_reader
+from mockserver.state.clock import Clock, timestamp
+from mockserver.state.errors import BadRequest
+from mockserver.state.regions import Regions
 
 Json = dict[str, Any]
 # Where a state document lists backups: the own region's accounts, and every other region's.

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockserver.plugin_endpoint import Control, Endpoint, Json, accounts_of
+from mockserver.plugin.plugin_endpoint import Control, Endpoint, Json, accounts_of
 
 if TYPE_CHECKING:
     from mockserver.app import Mock
-    from mockserver.store import Store
+    from mockserver.state.store import Store
 
 DEFAULT_ACCOUNT = "1234"
 DEFAULT_TOKEN = "test-token"

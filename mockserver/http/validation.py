@@ -29,7 +29,7 @@ from connexion.validators import (
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 
-from mockserver.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
+from mockserver.http.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.spec import read_yaml, with_components_of
 

@@ -1,5 +1,5 @@
 """Domain errors: a small tree that knows no HTTP. `STATUS` is the one table that maps them
-(and every other error the mock answers) to a status; `mockserver.faults` turns a status into
+(and every other error the mock answers) to a status; `mockserver.http.faults` turns a status into
 the documented fault body, whose name comes from the spec."""
 
 from __future__ import annotations

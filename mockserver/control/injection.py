@@ -7,7 +7,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mockserver.journal import path_matches
+from mockserver.control.journal import path_matches
 
 
 @dataclass

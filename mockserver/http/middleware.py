@@ -43,7 +43,7 @@ from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.routing import Mount, Route
 
-from mockserver.compiled import Compiled
+from mockserver.http.compiled import Compiled
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

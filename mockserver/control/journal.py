@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mockserver.validation import parse_json, too_deep
+from mockserver.http.validation import parse_json, too_deep
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from mockserver.clock import parse_timestamp, timestamp
-from mockserver.errors import BadRequest
-from mockserver.models import RUNNING, Backup, Lifecycle
+from mockserver.state.clock import parse_timestamp, timestamp
+from mockserver.state.errors import BadRequest
+from mockserver.state.models import RUNNING, Backup, Lifecycle
 
 T = TypeVar("T")
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from mockserver.clock import Clock
-from mockserver.document import load_state
-from mockserver.errors import BadRequest, OverLimit, Unprocessable, not_found
-from mockserver.models import (
+from mockserver.state.clock import Clock
+from mockserver.state.document import load_state
+from mockserver.state.errors import BadRequest, OverLimit, Unprocessable, not_found
+from mockserver.state.models import (
     RUNNING,
     Account,
     Backup,

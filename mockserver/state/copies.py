@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import uuid
 
-from mockserver.core import NO_COPIES, QUOTA_EXCEEDED, copy
-from mockserver.errors import BadRequest, OverLimit, Unprocessable, not_found
-from mockserver.instances import InstanceRules
-from mockserver.models import Account, Backup, CopyRequest
+from mockserver.state.core import NO_COPIES, QUOTA_EXCEEDED, copy
+from mockserver.state.errors import BadRequest, OverLimit, Unprocessable, not_found
+from mockserver.state.instances import InstanceRules
+from mockserver.state.models import Account, Backup, CopyRequest
 
 
 class CopyRules(InstanceRules):

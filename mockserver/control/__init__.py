@@ -1,0 +1,1 @@
+"""The control API (`/__mock`): its handlers, the request journal and fault injection."""

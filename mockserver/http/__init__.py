@@ -1,0 +1,1 @@
+"""The API over HTTP: the gateway, the fast path, connexion's pipeline, handlers and faults."""
