@@ -1,0 +1,194 @@
+"""The command line's options: argv and `MOCKSERVER_<OPTION>` read into one frozen Settings.
+
+Only `cli.py` calls this; every other module takes the Settings it is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mockserver.settings import Settings, TokenTable
+
+ENV_PREFIX = "MOCKSERVER_"
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+class UsageError(Exception):
+    """A bad option value or option file: reported in one line, exit status 2."""
+
+
+def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    def env(name: str, default: Any) -> Any:
+        return environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
+
+    def flag(name: str) -> bool:
+        value = env(name, "").strip().lower()
+        if value not in TRUE | FALSE:
+            raise UsageError(f"{ENV_PREFIX}{name.upper().replace('-', '_')}={value!r}: use 1 or 0")
+        return value in TRUE
+
+    p = argparse.ArgumentParser(
+        prog="mockserver",
+        description="A stateful mock of the Rackspace Cloud Databases backups API v1.0.",
+        epilog="Every option can also be set as MOCKSERVER_<OPTION>, e.g. MOCKSERVER_PORT=9000.",
+    )
+    p.add_argument("--host", default=env("host", "127.0.0.1"), help="address to listen on")
+    p.add_argument("--port", type=int, default=env("port", 8779), help="port (default 8779)")
+    p.add_argument(
+        "--state-file",
+        type=Path,
+        default=env("state_file", None),
+        metavar="PATH",
+        help="load the state from PATH at start; save it there on exit and periodically",
+    )
+    p.add_argument(
+        "--save-interval",
+        type=float,
+        default=env("save_interval", 5.0),
+        metavar="S",
+        help="seconds between saves of --state-file when it changed (0: only on exit)",
+    )
+    p.add_argument("--quota", type=int, default=env("quota", 50), help="backups per account")
+    p.add_argument("--new-seconds", type=float, default=env("new_seconds", 1.0), metavar="S")
+    p.add_argument(
+        "--building-seconds", type=float, default=env("building_seconds", 4.0), metavar="S"
+    )
+    p.add_argument(
+        "--build-seconds",
+        type=float,
+        default=env("build_seconds", 5.0),
+        metavar="S",
+        help="seconds a created (or restored) instance stays in BUILD before it is ACTIVE",
+    )
+    p.add_argument(
+        "--frozen-clock",
+        action="store_true",
+        default=flag("frozen_clock"),
+        help="time moves only through POST /__mock/clock",
+    )
+    p.add_argument(
+        "--rate-limits",
+        action="store_true",
+        default=flag("rate_limits"),
+        help="enforce the documented rate limits (413 with Retry-After)",
+    )
+    p.add_argument(
+        "--tokens",
+        type=Path,
+        default=env("tokens", None),
+        metavar="PATH",
+        help='token table: JSON {"<token>": ["<account>", ...]} ("*": every account)',
+    )
+    p.add_argument(
+        "--region",
+        type=str.upper,
+        default=env("region", "DFW"),
+        metavar="R",
+        help=(
+            "the mock's own region, served at /v1.0 with the default state: DFW (default), IAD,"
+            " ORD, LON, HKG or SYD (every region is served under /<code>/v1.0)"
+        ),
+    )
+    p.add_argument(
+        "--strict-query",
+        action="store_true",
+        default=flag("strict_query"),
+        help="a query parameter the operation does not define is 400 (default: ignored, with a"
+        " Warning header, as the real service ignores it)",
+    )
+    p.add_argument(
+        "--no-control",
+        action="store_true",
+        default=flag("no_control"),
+        help="turn the control API (/__mock) off",
+    )
+    p.add_argument(
+        "--control-token",
+        default=env("control_token", None),
+        metavar="T",
+        help="require X-Mock-Token: T on the control API",
+    )
+    p.add_argument("--journal-size", type=int, default=env("journal_size", 1000), metavar="N")
+    p.add_argument(
+        "--control-max-body-bytes",
+        type=int,
+        default=env("control_max_body_bytes", 64 * 1024),
+        metavar="N",
+        help="largest request body of the control API (default 65536; the API's own stays 64 KiB)",
+    )
+    p.add_argument(
+        "--no-response-validation",
+        action="store_true",
+        default=flag("no_response_validation"),
+        help="skip checking responses against the spec (faster; for benchmarks)",
+    )
+    p.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        default=flag("no_fast_path"),
+        help="send every request through connexion's pipeline (slower; to rule the fast path out)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=env("log_level", "info"),
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
+    return p
+
+
+def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
+    args = parser(environ).parse_args(argv)
+    for name in ("quota", "journal_size", "control_max_body_bytes"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("new_seconds", "building_seconds", "build_seconds", "save_interval"):
+        if not getattr(args, name) >= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be a number >= 0")
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be between 0 and 65535")
+    return Settings(
+        host=args.host,
+        port=args.port,
+        state_file=args.state_file,
+        save_interval=args.save_interval or None,
+        quota=args.quota,
+        new_seconds=args.new_seconds,
+        building_seconds=args.building_seconds,
+        build_seconds=args.build_seconds,
+        frozen_clock=args.frozen_clock,
+        region=args.region,
+        rate_limits=args.rate_limits,
+        tokens=read_tokens(args.tokens) if args.tokens else None,
+        strict_query=args.strict_query,
+        control=not args.no_control,
+        control_token=args.control_token or None,
+        log_level=args.log_level,
+        journal_size=args.journal_size,
+        control_max_body_bytes=args.control_max_body_bytes,
+        validate_responses=not args.no_response_validation,
+        fast_path=not args.no_fast_path,
+    )
+
+
+def read_tokens(path: Path) -> TokenTable:
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--tokens {path}: {error}") from error
+    valid = isinstance(table, dict) and all(
+        isinstance(token, str)
+        and token
+        and isinstance(accounts, list)
+        and all(isinstance(a, str) and a for a in accounts)
+        for token, accounts in table.items()
+    )
+    if not valid:
+        raise UsageError(f'--tokens {path}: expected {{"<token>": ["<account>", ...]}}')
+    return {token: frozenset(accounts) for token, accounts in table.items()}
+
+
