@@ -17,13 +17,17 @@ from mockserver.control.journal import Journal
 from mockserver.http.encoder import Encoder
 from mockserver.http.fastpath import FastPath
 from mockserver.http.faults import FaultFactory
-from mockserver.http.gateway import CONTROL_PREFIX, Gateway, Receive, Scope, Send
+from mockserver.http.gateway import CONTROL_PREFIX, Gateway, Message, Receive, Scope, Send
 from mockserver.http.handlers import Handlers
 from mockserver.http.middleware import MIDDLEWARES, App
 from mockserver.http.problems import Problems
 from mockserver.http.ratelimit import RateLimiter
 from mockserver.http.regional import RegionalPaths
 from mockserver.http.validation import VALIDATOR_MAP
+from mockserver.proxy.checker import ExchangeChecker
+from mockserver.proxy.forwarder import Proxy
+from mockserver.proxy.upstream import Upstream, UpstreamSettings
+from mockserver.proxy.verdicts import Verdicts
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.settings import Settings
 from mockserver.spec import Spec, read_yaml, with_components_of
@@ -47,9 +51,26 @@ class Mock:
     limiter: RateLimiter
     connexion_app: connexion.AsyncApp
     gateway: Gateway
+    verdicts: Verdicts  # the proxy's (empty without an upstream)
+    upstream: Upstream | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.upstream is not None:
+            receive = self._closing(receive, self.upstream)
         await self.gateway(scope, receive, send)
+
+    @staticmethod
+    def _closing(receive: Receive, upstream: Upstream) -> Receive:
+        """`receive`, which closes the upstream's pooled connections when the server shuts
+        down, in the event loop they were opened in."""
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await upstream.aclose()
+            return message
+
+        return receiving
 
 
 def create_app(settings: Settings | None = None, state: dict[str, Any] | None = None) -> Mock:
@@ -74,6 +95,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     injector = Injector()
     limiter = RateLimiter(clock)
     faults = FaultFactory(spec.fault_names)
+    verdicts = Verdicts(settings.upstream)
 
     app = App(__name__, middlewares=MIDDLEWARES, validator_map=VALIDATOR_MAP, jsonifier=Encoder())
     handlers = Handlers(regions)
@@ -92,7 +114,9 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     specs = {"": spec}
     if settings.control:
         control_document = with_components_of(read_yaml(CONTROL_SPEC_PATH), spec.document)
-        control = ControlHandlers(regions, clock, journal, injector, limiter, fixture_state)
+        control = ControlHandlers(
+            regions, clock, journal, injector, limiter, fixture_state, verdicts
+        )
         app.add_api(
             control_document,
             base_path=CONTROL_PREFIX,
@@ -116,6 +140,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         if settings.fast_path
         else None
     )
+    regional = RegionalPaths(spec.regions, settings.region)
     gateway = Gateway(
         app,
         spec=spec,
@@ -126,9 +151,35 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         injector=injector,
         limiter=limiter,
         request_scope=handlers.scope,
-        regional=RegionalPaths(spec.regions, settings.region),
+        regional=regional,
         fast_path=fast_path,
     )
+    upstream = None
+    if settings.upstream is not None:
+        upstream = Upstream(
+            UpstreamSettings(settings.upstream, settings.upstream_ca, settings.upstream_timeout)
+        )
+        checker = ExchangeChecker(spec, regional, strict_query=settings.strict_query)
+        gateway.proxy = Proxy(
+            upstream,
+            checker,
+            verdicts,
+            faults.encode,
+            clock.now,
+            on_violation=settings.on_violation,
+            fallback=gateway.answer_from_mock if settings.fallback_to_mock else None,
+        )
     return Mock(
-        settings, spec, regions, regions.store, clock, journal, injector, limiter, app, gateway
+        settings,
+        spec,
+        regions,
+        regions.store,
+        clock,
+        journal,
+        injector,
+        limiter,
+        app,
+        gateway,
+        verdicts,
+        upstream,
     )

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -57,6 +58,9 @@ async def serve(settings: Settings, mock: Mock) -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
         http=protocol_class(mock.gateway.faults),
+        # A proxy passes the upstream's Server and Date on; uvicorn's own would double them.
+        server_header=mock.upstream is None,
+        date_header=mock.upstream is None,
     )
     server = uvicorn.Server(config)
     state_file = (
@@ -79,6 +83,25 @@ async def serve(settings: Settings, mock: Mock) -> None:
         if state_file is not None:
             state_file.save()
             log.info("state saved to %s", state_file.path)
+        if mock.upstream is not None:
+            await mock.upstream.aclose()
+        if settings.junit_path is not None:
+            write_junit(mock, settings.junit_path)
+
+
+def write_junit(mock: Mock, path: Path) -> None:
+    try:
+        path.write_bytes(mock.verdicts.junit())
+    except OSError as error:  # said where the user looks; the exit status stays the server's
+        log.error("cannot write the JUnit report to %s: %s", path, error)
+    else:
+        summary = mock.verdicts.summary()
+        log.info(
+            "JUnit report written to %s: %d exchanges, %d with violations",
+            path,
+            summary["exchanges"],
+            summary["violating_exchanges"],
+        )
 
 
 async def save_periodically(mock: Mock, state_file: StateFile, interval: float) -> None:
@@ -105,6 +128,14 @@ async def announce_when_started(server: uvicorn.Server, settings: Settings) -> N
             port = sock.getsockname()[1]
     base = f"http://{settings.host}:{port}"
     control = f"{base}/__mock" if settings.control else "off"
+    if settings.upstream is not None:
+        log.info(
+            "mockserver proxying %s to %s, checking every exchange (violations: %s/violations)",
+            base,
+            settings.upstream,
+            control,
+        )
+        return
     log.info(
         "mockserver listening on %s — API %s/v1.0/<account>, spec %s/openapi.json and"
         " %s/openapi.yaml, docs %s/ui/, control API %s",

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mockserver.settings import Settings, TokenTable
 
@@ -133,6 +135,52 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=flag("no_fast_path"),
         help="send every request through connexion's pipeline (slower; to rule the fast path out)",
     )
+    proxy = p.add_argument_group(
+        "validating proxy",
+        "pass every API request on to a real service and check both directions against the"
+        " contract (the control API stays the mock's)",
+    )
+    proxy.add_argument(
+        "--upstream",
+        default=env("upstream", None),
+        metavar="URL",
+        help="the real service's root (http or https), e.g. https://dfw.databases.api.example",
+    )
+    proxy.add_argument(
+        "--upstream-ca",
+        type=Path,
+        default=env("upstream_ca", None),
+        metavar="PATH",
+        help="a PEM bundle of the CA(s) to trust for an https upstream (default: the system's)",
+    )
+    proxy.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=env("upstream_timeout", 30.0),
+        metavar="S",
+        help="seconds for the upstream's whole answer; then 503 (default 30)",
+    )
+    proxy.add_argument(
+        "--on-violation",
+        choices=["pass", "fault"],
+        default=env("on_violation", "pass"),
+        help="pass: answers reach the client unchanged (default); fault: a violating exchange is"
+        " answered with a fault naming its violations",
+    )
+    proxy.add_argument(
+        "--fallback-to-mock",
+        action="store_true",
+        default=flag("fallback_to_mock"),
+        help="the mock answers, from its own state, what the upstream answers 501 or cannot",
+    )
+    proxy.add_argument(
+        "--junit",
+        type=Path,
+        default=env("junit", None),
+        metavar="PATH",
+        help="write the checked exchanges as JUnit XML to PATH on exit (one test per operation"
+        " and status)",
+    )
     p.add_argument(
         "--log-level",
         default=env("log_level", "info"),
@@ -151,6 +199,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
             raise UsageError(f"--{name.replace('_', '-')} must be a number >= 0")
     if not 0 <= args.port <= 65535:
         raise UsageError("--port must be between 0 and 65535")
+    check_upstream(args)
     return Settings(
         host=args.host,
         port=args.port,
@@ -172,7 +221,36 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
         control_max_body_bytes=args.control_max_body_bytes,
         validate_responses=not args.no_response_validation,
         fast_path=not args.no_fast_path,
+        upstream=args.upstream or None,
+        upstream_ca=args.upstream_ca,
+        upstream_timeout=args.upstream_timeout,
+        on_violation=args.on_violation,
+        fallback_to_mock=args.fallback_to_mock,
+        junit_path=args.junit,
     )
+
+
+def check_upstream(args: argparse.Namespace) -> None:
+    """The proxy's options make sense together, and its CA bundle loads, before serving."""
+    if not args.upstream:
+        for name in ("upstream_ca", "junit"):
+            if getattr(args, name):
+                raise UsageError(f"--{name.replace('_', '-')} needs --upstream")
+        if args.fallback_to_mock or args.on_violation != "pass":
+            raise UsageError("--fallback-to-mock and --on-violation need --upstream")
+        return
+    parts = urlsplit(args.upstream)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--upstream {args.upstream}: expected http(s)://host[:port][/path]")
+    if parts.query or parts.fragment:
+        raise UsageError(f"--upstream {args.upstream}: the root takes no query or fragment")
+    if not args.upstream_timeout > 0:
+        raise UsageError("--upstream-timeout must be a number > 0")
+    if args.upstream_ca is not None:
+        try:
+            ssl.create_default_context(cafile=str(args.upstream_ca))
+        except (OSError, ssl.SSLError) as error:
+            raise UsageError(f"--upstream-ca {args.upstream_ca}: {error}") from error
 
 
 def read_tokens(path: Path) -> TokenTable:
@@ -190,5 +268,3 @@ def read_tokens(path: Path) -> TokenTable:
     if not valid:
         raise UsageError(f'--tokens {path}: expected {{"<token>": ["<account>", ...]}}')
     return {token: frozenset(accounts) for token, accounts in table.items()}
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from mockserver.resources import DEFAULT_STATE_PATH, SPEC_PATH
 
@@ -41,3 +42,10 @@ class Settings:
     validate_responses: bool = True
     # Plainly valid requests to documented operations skip connexion's pipeline (fastpath.py).
     fast_path: bool = True
+    # The validating proxy (proxy/): the real service's root; None: the mock answers.
+    upstream: str | None = None
+    upstream_ca: Path | None = None  # a CA bundle to trust for an https upstream
+    upstream_timeout: float = 30.0  # seconds, for the upstream's whole answer
+    on_violation: Literal["pass", "fault"] = "pass"
+    fallback_to_mock: bool = False  # the mock answers what the upstream answers 501 or cannot
+    junit_path: Path | None = None  # the proxy's exchanges as JUnit XML, written on exit

@@ -11,6 +11,7 @@ from connexion.utils import split_content_type
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Journal
 from mockserver.http.ratelimit import RateLimiter
+from mockserver.proxy.verdicts import Verdicts
 from mockserver.state import jsontext
 from mockserver.state.backup_document import backup_reader
 from mockserver.state.clock import Clock, timestamp
@@ -31,6 +32,7 @@ class ControlHandlers:
         injector: Injector,
         limiter: RateLimiter,
         fixture_state: Json,
+        verdicts: Verdicts,
     ) -> None:
         self.regions = regions
         self.clock = clock
@@ -38,6 +40,7 @@ class ControlHandlers:
         self.injector = injector
         self.limiter = limiter
         self.fixture_state = fixture_state
+        self.verdicts = verdicts
 
     async def reset(self) -> Json:
         self.regions.replace(self.fixture_state)  # the own region's; the others empty
@@ -75,6 +78,13 @@ class ControlHandlers:
 
     async def clearRequests(self) -> ConnexionResponse:
         self.journal.clear()
+        return ConnexionResponse(status_code=204)
+
+    async def getViolations(self) -> Json:
+        return self.verdicts.summary()
+
+    async def clearViolations(self) -> ConnexionResponse:
+        self.verdicts.clear()
         return ConnexionResponse(status_code=204)
 
     async def getFaults(self) -> Json:

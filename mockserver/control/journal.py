@@ -27,6 +27,12 @@ class Entry:
     at: float  # seconds since the epoch, by the mock's clock
     ignored_query: tuple[str, ...] = ()  # query parameters its operation does not define
     region: str | None = None  # the region the request went to (None: the control API)
+    # Who answered: the mock; or, with an upstream, "upstream", "mock" (the fallback), "proxy"
+    # (its own fault) or "fault" (a fault rule).
+    answered_by: str = "mock"
+    violations: tuple[dict[str, str], ...] = ()  # what the proxy found (rule and message)
+    unchecked: tuple[str, ...] = ()  # what the proxy could not check, and why
+    upstream: dict[str, Any] | None = None  # the upstream's status, or why it could not answer
 
     def document(self) -> dict[str, Any]:
         """The entry as GET /__mock/journal shows it."""
@@ -41,7 +47,24 @@ class Entry:
             "at": at.replace("+00:00", "Z"),
             "ignored_query": list(self.ignored_query),
             "region": self.region,
+            "answered_by": self.answered_by,
+            "violations": list(self.violations),
+            "unchecked": list(self.unchecked),
+            "upstream": self.upstream,
         }
+
+
+# Headers that carry credentials: the journal of a proxy, which sees a real service's tokens,
+# shows them masked.
+SECRET_HEADERS = frozenset({"x-auth-token", "authorization", "proxy-authorization", "x-mock-token"})
+
+
+def masked(headers: dict[str, str]) -> dict[str, str]:
+    """The headers with each credential replaced by a mask that keeps only its length."""
+    return {
+        name: f"***({len(value)} characters)" if name in SECRET_HEADERS else value
+        for name, value in headers.items()
+    }
 
 
 class Journal:

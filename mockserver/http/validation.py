@@ -16,7 +16,11 @@ from urllib.parse import parse_qsl
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
-from connexion.json_schema import Draft4RequestValidator, allow_nullable
+from connexion.json_schema import (
+    Draft4RequestValidator,
+    Draft4ResponseValidator,
+    allow_nullable,
+)
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     FormDataValidator,
@@ -29,7 +33,12 @@ from connexion.validators import (
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 
-from mockserver.http.compiled import BODY_NULLABLE_SKIPS, RESPONSE_NULLABLE_SKIPS, Compiled
+from mockserver.http.compiled import (
+    BODY_NULLABLE_SKIPS,
+    RESPONSE_NULLABLE_SKIPS,
+    Compiled,
+    CompiledList,
+)
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.spec import read_yaml, with_components_of
 
@@ -120,6 +129,23 @@ def body_violations(schema: Mapping[str, Any], compiled: Compiled | None, body: 
         return []  # only a body it finds invalid needs the (slow) Python validator's word
     try:
         errors = list(BodySchemaValidator(schema, format_checker=FORMATS).iter_errors(body))
+    except RecursionError:
+        return ["body: JSON nested too deeply"]
+    return sorted(f"{_where('body', e)}: {e.message}" for e in errors)
+
+
+def answer_violations(
+    schema: Mapping[str, Any], nullable: bool, compiled: Compiled | CompiledList | None, body: Any
+) -> list[str]:
+    """Every way an answer's `body` breaks `schema`, judged as connexion's response validation
+    judges it (its validator class and format checker), but listing every error, not the first."""
+    if compiled is not None and compiled.accepts(body):
+        return []
+    if body is None and nullable:
+        return []
+    validator = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    try:
+        errors = list(validator.iter_errors(body))
     except RecursionError:
         return ["body: JSON nested too deeply"]
     return sorted(f"{_where('body', e)}: {e.message}" for e in errors)

@@ -251,9 +251,10 @@ class Endpoint:
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Json]:
         """Journal entries (`method`, `path`, `query`, `headers`, `body`, `status`, `at`,
-        `ignored_query`, `region`), oldest first. `path` is a pattern (`*` matches anything)
-        relative to `base_url` (`"/backups"`), unless it starts with `/v1.0`, a region's
-        `/iad/v1.0`, `*`, or is `/`."""
+        `ignored_query`, `region`, and who answered and what was wrong with it behind a proxy:
+        `answered_by`, `violations`, `unchecked`, `upstream`), oldest first. `path` is a
+        pattern (`*` matches anything) relative to `base_url` (`"/backups"`), unless it starts
+        with `/v1.0`, a region's `/iad/v1.0`, `*`, or is `/`."""
         query = {
             "method": method,
             "path": self._path(path) if path else None,

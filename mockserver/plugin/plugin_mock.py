@@ -79,6 +79,16 @@ class BackupsMock(Endpoint):
         """Empty the journal (of every region)."""
         self._control.call("DELETE", "/requests")
 
+    def violations(self) -> Json:
+        """What a proxy (`mockserver --upstream`) found in the traffic since the last clear
+        (`GET /__mock/violations`): counts by operation and rule, with examples. A mock that is
+        no proxy checks nothing, and reports no upstream and no exchanges."""
+        summary: Json = self._control.call("GET", "/violations")
+        return summary
+
+    def clear_violations(self) -> None:
+        self._control.call("DELETE", "/violations")
+
     def fail_next_backup(self) -> None:
         """The next backup created ends FAILED instead of COMPLETED."""
         self._control.call("POST", "/faults", {"backups": "fail_next"})

@@ -38,6 +38,8 @@ __all__ = ["BackupsMock", "MockFactory", "MockPool", "Region"]
 
 Json = dict[str, Any]
 URL_ENV = "BACKUPS_MOCK_URL"
+ACCOUNT_ENV = "BACKUPS_MOCK_ACCOUNT"
+TOKEN_ENV = "BACKUPS_MOCK_TOKEN"
 # The plugin picks these; a factory call cannot change them.
 _FIXED_SETTINGS = frozenset({"host", "port", "control"})
 
@@ -47,7 +49,13 @@ class ServerThread(ThreadedServer):
 
     def __init__(self, settings: Settings) -> None:
         self.app = create_app(settings)
-        super().__init__(self.app, settings.host, log_level=settings.log_level)
+        super().__init__(
+            self.app,
+            settings.host,
+            log_level=settings.log_level,
+            default_headers=settings.upstream is None,
+            lifespan=settings.upstream is not None,
+        )
 
 
 class MockPool:
@@ -126,11 +134,33 @@ def token_for(account: str, settings: Settings) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("backups-mock").addoption(
+    group = parser.getgroup("backups-mock")
+    group.addoption(
         "--backups-mock-url",
         default=os.environ.get(URL_ENV) or None,
         metavar="URL",
-        help=f"drive the mock already running at URL instead of starting one (env: {URL_ENV})",
+        help="drive the mock (or the validating proxy, `mockserver --upstream`) already running"
+        f" at URL instead of starting one (env: {URL_ENV})",
+    )
+    group.addoption(
+        "--backups-mock-account",
+        default=os.environ.get(ACCOUNT_ENV) or DEFAULT_ACCOUNT,
+        metavar="ID",
+        help=f"the account of --backups-mock-url's endpoint (default 1234; env: {ACCOUNT_ENV})",
+    )
+    group.addoption(
+        "--backups-mock-token",
+        default=os.environ.get(TOKEN_ENV) or DEFAULT_TOKEN,
+        metavar="TOKEN",
+        help="the X-Auth-Token for --backups-mock-url (through a proxy: a real service's token;"
+        f" env: {TOKEN_ENV})",
+    )
+    group.addoption(
+        "--backups-fail-on-violation",
+        action="store_true",
+        default=False,
+        help="fail a test that uses backups_mock when the proxy at --backups-mock-url found a"
+        " contract violation in the traffic of that test",
     )
 
 
@@ -147,7 +177,9 @@ def backups_mock_session(request: pytest.FixtureRequest) -> Iterator[BackupsMock
     """The session's default mock, not reset: tests use `backups_mock`."""
     url: str | None = request.config.getoption("--backups-mock-url")
     if url is not None:
-        remote = BackupsMock(url)
+        account: str = request.config.getoption("--backups-mock-account")
+        token: str = request.config.getoption("--backups-mock-token")
+        remote = BackupsMock(url, account=account, token=token)
         yield remote
         remote.close()
         return
@@ -157,10 +189,42 @@ def backups_mock_session(request: pytest.FixtureRequest) -> Iterator[BackupsMock
 
 
 @pytest.fixture
-def backups_mock(backups_mock_session: BackupsMock) -> BackupsMock:
-    """The session's mock, reset for this test."""
+def backups_mock(
+    backups_mock_session: BackupsMock, request: pytest.FixtureRequest
+) -> Iterator[BackupsMock]:
+    """The session's mock, reset for this test. With --backups-fail-on-violation, the test
+    fails (at teardown) when the proxy found a violation in its traffic."""
     backups_mock_session.reset()
-    return backups_mock_session
+    if not request.config.getoption("--backups-fail-on-violation"):
+        yield backups_mock_session
+        return
+    before = backups_mock_session.violations()
+    if before["upstream"] is None:
+        pytest.fail(
+            f"--backups-fail-on-violation: {backups_mock_session.url} is a mock, not a proxy"
+            " (start it with --upstream URL): there is no traffic to check",
+            pytrace=False,
+        )
+    yield backups_mock_session
+    after = backups_mock_session.violations()
+    if after["violating_exchanges"] > before["violating_exchanges"]:
+        pytest.fail(violations_report(backups_mock_session, after, before), pytrace=False)
+
+
+def violations_report(mock: BackupsMock, after: Json, before: Json) -> str:
+    """The violations of this test's exchanges, each with its request, as the journal has them
+    (the counts come from the unbounded summary, so none is missed when the journal is full)."""
+    count = after["violating_exchanges"] - before["violating_exchanges"]
+    lines = [f"{count} exchange(s) through the proxy at {mock.url} broke the contract:"]
+    for entry in mock._control.call("GET", "/requests")["requests"]:
+        for violation in entry.get("violations", []):
+            lines.append(
+                f"  {entry['method']} {entry['path']} -> {entry['status']}:"
+                f" {violation['rule']}: {violation['message']}"
+            )
+    if len(lines) == 1:
+        lines.append("  (the journal no longer holds them: see GET /__mock/violations)")
+    return "\n".join(lines)
 
 
 MockFactory = Callable[..., BackupsMock]

@@ -23,6 +23,8 @@ class ThreadedServer:
         log_level: str = "error",
         graceful_timeout: int | None = 2,
         timeout: float = 30.0,
+        default_headers: bool = True,  # uvicorn's Server and Date (a proxy passes the upstream's)
+        lifespan: bool = False,  # a proxy closes its upstream connections at shutdown
     ) -> None:
         # The socket is bound here, so the URL is known before the server thread starts.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -34,9 +36,11 @@ class ThreadedServer:
             app,
             log_config=None,  # leave logging to whoever runs this process (pytest, a CLI)
             log_level=log_level,
-            lifespan="off",
+            lifespan="on" if lifespan else "off",
             ws="none",
             timeout_graceful_shutdown=graceful_timeout,
+            server_header=default_headers,
+            date_header=default_headers,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
