@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 from support import EXAMPLES, MockProcess, read_json
 
 from mockserver.cli import UsageError, settings_from
@@ -77,6 +79,48 @@ def test_command_line_wins_over_the_environment() -> None:
 def test_bad_values_are_usage_errors(argv: list[str], environ: dict[str, str]) -> None:
     with pytest.raises(UsageError):
         settings_from(argv, environ)
+
+
+def test_the_proxys_options_come_from_the_command_line_and_the_environment(
+    tmp_path: Path,
+) -> None:
+    ca = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    environ = {
+        "MOCKSERVER_UPSTREAM": "https://staging.example:8443/cdb",
+        "MOCKSERVER_UPSTREAM_CA": str(ca),
+        "MOCKSERVER_UPSTREAM_TIMEOUT": "2.5",
+        "MOCKSERVER_ON_VIOLATION": "fault",
+        "MOCKSERVER_FALLBACK_TO_MOCK": "1",
+        "MOCKSERVER_JUNIT": str(tmp_path / "junit.xml"),
+    }
+    settings = settings_from([], environ)
+    assert settings.upstream == "https://staging.example:8443/cdb"
+    assert (settings.upstream_ca, settings.upstream_timeout) == (ca, 2.5)
+    assert (settings.on_violation, settings.fallback_to_mock) == ("fault", True)
+    assert settings.junit_path == tmp_path / "junit.xml"
+    assert settings_from([], {}).upstream is None  # the mock, unless asked
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--junit", "r.xml"], "--junit needs --upstream"),
+        (["--upstream-ca", "ca.pem"], "--upstream-ca needs --upstream"),
+        (["--fallback-to-mock"], "--fallback-to-mock and --on-violation need --upstream"),
+        (["--on-violation", "fault"], "--fallback-to-mock and --on-violation need --upstream"),
+        (["--upstream", "ftp://host"], "expected http(s)://host[:port][/path]"),
+        (["--upstream", "http://"], "expected http(s)://host[:port][/path]"),
+        (["--upstream", "http://h/?a=1"], "the root takes no query or fragment"),
+        (["--upstream", "http://h", "--upstream-timeout", "0"], "--upstream-timeout must be"),
+        (["--upstream", "http://h", "--upstream-ca", "/no/such/ca.pem"], "--upstream-ca"),
+    ],
+)
+def test_proxy_options_that_cannot_work_are_refused_before_serving(
+    argv: list[str], message: str
+) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        settings_from(argv, {})
 
 
 def test_a_region_the_spec_does_not_name_is_refused_with_a_clear_error() -> None:
