@@ -92,13 +92,14 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         sent = request_headers(scope)  # as the client sent them: what the journal shows
+        as_sent = scope  # what a proxy passes on
         scope, headers = media_type_lowered(scope, sent)
         path: str = scope["path"]  # as sent: what the journal shows and fault rules match
         if _is_control(path):
             await self._control(scope, receive, send, headers)
             return
         if self.proxy is not None:
-            await self._proxied(scope, receive, send, sent, headers)
+            await self._proxied(as_sent, receive, send, sent, headers)
             return
         scope = self.regional.route(scope)
         if _is_control(scope["path"]):  # the control API is one, at /__mock only
@@ -158,6 +159,7 @@ class Gateway:
     ) -> int:
         """The mock's own answer to a request the proxy could not have answered upstream
         (`--fallback-to-mock`); the status it answered."""
+        scope, headers = media_type_lowered(scope, request_headers(scope))  # as __call__ does
         scope = self.regional.route(scope)
         if _is_control(scope["path"]):
             scope = {**scope, "path": scope[PREFIX] + scope["path"], PREFIX: ""}

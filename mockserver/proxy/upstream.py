@@ -90,9 +90,10 @@ class Upstream:
         """Send the request; the answer's head, its body still to be read (`aiter_raw`)."""
         target = self._prefix + raw_path + (b"?" + query if query else b"")
         url = self._base.copy_with(raw_path=target)
-        forwarded = [
-            (n, v) for n, v in headers if n.decode("latin-1").lower() not in _NOT_FORWARDED
-        ]
+        # The length of a body held whole is set again by httpx; a streamed one keeps the
+        # length the client declared (else httpx would send it chunked).
+        dropped = _NOT_FORWARDED if isinstance(body, bytes) else _NOT_FORWARDED - {"content-length"}
+        forwarded = [(n, v) for n, v in headers if n.decode("latin-1").lower() not in dropped]
         request = httpx.Request(method, url, headers=forwarded, content=body)
         try:
             return await self._pool().send(request, stream=True)
