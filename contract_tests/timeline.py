@@ -17,6 +17,7 @@ from contract_tests.shutdown import Shutdown, nap
 
 CLOCK_PATH = "/__mock/clock"
 STATE_PATH = "/__mock/state"
+VIOLATIONS_PATH = "/__mock/violations"
 
 
 class TimedOut(Exception):
@@ -43,7 +44,7 @@ class Control:
             except (httpx.HTTPError, ValueError):
                 continue
             if isinstance(clock, dict) and "now" in clock:
-                return cls(http, candidate)
+                return None if _is_proxy(http, candidate) else cls(http, candidate)
         return None
 
     def region(self) -> str | None:
@@ -65,6 +66,18 @@ class Control:
         answer = self.http.get(self.root + CLOCK_PATH)
         answer.raise_for_status()
         return float(answer.json()["epoch"])
+
+
+def _is_proxy(http: httpx.Client, root: str) -> bool:
+    """Whether `root` is a validating proxy (`mockserver --upstream`): its control API is its
+    own, not the target's behind it, whose clock it cannot move. The target is then run as a
+    real service is."""
+    try:
+        answer = http.get(root + VIOLATIONS_PATH)
+        summary = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("upstream") is not None
 
 
 class Timeline:

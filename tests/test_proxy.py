@@ -21,6 +21,7 @@ from support import MockProcess
 from troveclient import exceptions
 from troveclient.v1 import client as trove
 
+from contract_tests.timeline import Control
 from mockserver.plugin.threaded import ThreadedServer
 
 TOKEN = {"X-Auth-Token": "a-real-token-1234"}
@@ -355,3 +356,12 @@ def test_without_an_upstream_the_summary_reports_none() -> None:
         "groups": [],
     }
     assert (entry["answered_by"], entry["violations"], entry["upstream"]) == ("mock", [], None)
+
+
+def test_contract_tests_run_a_target_behind_a_proxy_as_a_real_service(upstream: str) -> None:
+    with serving_proxy(upstream) as (_, proxy), httpx.Client() as http:
+        behind_proxy = Control.detect(http, proxy)
+        direct = Control.detect(http, upstream)
+
+    assert behind_proxy is None  # the proxy's clock is not the target's: nothing moves it
+    assert direct is not None
