@@ -41,6 +41,11 @@ from contract_tests.timeline import Control
 from mockserver.resources import SPEC_PATH
 
 PHASES = ("examples", "coverage", "fuzzing")  # and the stateful phase (`outcomes.STATEFUL`)
+# The stateful phase follows the spec's links, and links learnt from Location headers, but no
+# links schemathesis infers from the schemas: it inferred getFlavors' integer `id` into
+# getFlavorById's string `flavorId`, then judged that valid request negative and its 200 an
+# error (ST201), at random. The spec left that link out for this reason.
+STATEFUL: dict[str, Any] = {"inference": {"algorithms": ["location-headers"]}}
 # Statuses the contract documents for input the schema accepts (see each operation's notes).
 ACCEPTED_FOR_VALID_INPUT = ["2xx", "401", "403", "404", "413"]  # 413: rate limits, everywhere
 VALID_INPUT_EXTRAS = {
@@ -130,7 +135,7 @@ def config(
         "request-timeout": 30,
         "parameters": {"accountId": target.account},
         "generation": {"max-examples": settings.max_examples, "database": "none"},
-        "phases": {"coverage": coverage, "stateful": {"enabled": not target.read_only}},
+        "phases": {"coverage": coverage, "stateful": STATEFUL | {"enabled": not target.read_only}},
         "checks": checks,
         "operations": operations,
     }

@@ -1,6 +1,6 @@
 """`make fuzz`: a long schemathesis run of the mock, the API and the control API.
 
-Three runs, each against a mock process of its own, started on a free port of 127.0.0.1 (the
+Five runs, each against a mock process of its own, started on a free port of 127.0.0.1 (the
 control API's run replaces the state and moves the clock; a run must not see another's):
 
 - api: every phase (examples, coverage, fuzzing, stateful) and every check, with a token table
@@ -12,6 +12,12 @@ control API's run replaces the state and moves the clock; a run must not see ano
   prefix: fewer than `api`). The mock's own region stays DFW, and its IAD is given a copy of
   the fixture's account 1234, so that valid requests through the prefix find backups and
   instances there (an empty IAD would answer most of them 404);
+- api-proxy: every phase and check through a validating proxy (`mockserver --upstream`) in
+  front of the mock, with PROXY_EXAMPLES examples an operation. schemathesis must find nothing
+  more than directly (the proxy passes everything on unchanged), and the proxy's verdicts must
+  agree with the mock's: no violation in any of the mock's answers (the proxy judges with the
+  mock's validators), and no request the proxy found breaking the contract answered with
+  success.
 - control: every phase and check on the control API, with a control token.
 
 The run fails when schemathesis finds anything, when a mock does not survive it (stopped with
@@ -53,14 +59,18 @@ SELECTING = ("--include", "--exclude", "--phases")
 API_MOCK = ["--tokens", str(HERE / "tokens.json"), "--quota", "100000"]
 API_MOCK += ["--new-seconds", "0", "--building-seconds", "0", "--build-seconds", "0"]
 IAD_EXAMPLES = 200
+PROXY_EXAMPLES = 200
 RUNS = {
     "api": (API_MOCK, []),
     "api-stateful": (API_MOCK, ["--phases", "stateful", "--max-time", str(STATEFUL_SECONDS)]),
     "api-iad": (API_MOCK, ["--max-examples", str(IAD_EXAMPLES)]),
+    "api-proxy": (API_MOCK, ["--max-examples", str(PROXY_EXAMPLES)]),
     "control": (["--control-token", CONTROL_TOKEN], []),
 }
 # The base path of each run under the mock's root (the default: the root itself).
 PREFIXES = {"api-iad": "/iad"}
+# Runs sent through a validating proxy in front of their mock (its journal holds every exchange).
+PROXIED = {"api-proxy": ["--journal-size", "10000000"]}
 
 
 def regional_state() -> bytes:
@@ -159,6 +169,40 @@ def summary(events: Path, document: Path) -> tuple[str, list[str]]:
     return "\n".join(lines), sorted(documented - set(operations))
 
 
+def proxy_agrees(name: str, url: str) -> bool:
+    """Whether the proxy's verdicts agree with the mock behind it (see api-proxy above)."""
+    with urllib.request.urlopen(f"{url}/__mock/violations", timeout=30) as answer:
+        summary = json.load(answer)
+    with urllib.request.urlopen(f"{url}/__mock/requests", timeout=300) as answer:
+        entries = json.load(answer)["requests"]
+    rules = Counter({g["rule"]: 0 for g in summary["groups"]})
+    for group in summary["groups"]:
+        rules[group["rule"]] += group["count"]
+    print(f"fuzz: {name}: the proxy checked {summary['exchanges']} exchanges: {dict(rules)}")
+    wrong = [g for g in summary["groups"] if g["rule"].startswith("answer-")]
+    for group in wrong:
+        print(
+            f"fuzz: {name}: the mock's answers broke {group['rule']} ({group['count']}x) in"
+            f" {group['operation']}, e.g. {group['examples'][0]}"
+        )
+    accepted = [
+        e
+        for e in entries
+        if e["status"] < 400
+        and e["path"] != "/openapi.json"  # the mock's own spec, fetched by this script
+        and any(v["rule"].startswith("request-") for v in e["violations"])
+    ]
+    for entry in accepted[:10]:
+        print(
+            f"fuzz: {name}: the mock accepted ({entry['status']}) what the proxy refused:"
+            f" {entry['method']} {entry['path']}?{entry['query']} {entry['violations']}"
+        )
+    if len(entries) < summary["exchanges"]:
+        print(f"fuzz: {name}: the journal holds {len(entries)} of {summary['exchanges']}")
+        return False
+    return not wrong and not accepted
+
+
 def main(argv: list[str]) -> int:
     REPORT.mkdir(exist_ok=True)
     failed = False
@@ -167,6 +211,9 @@ def main(argv: list[str]) -> int:
         process, url = start(name, options)
         if name in PREFIXES:
             seed_regions(url)
+        proxy = None
+        if name in PROXIED:
+            proxy, url = start(f"{name}-proxy", ["--upstream", url, *PROXIED[name]])
         started = time.monotonic()
         events = REPORT / f"events-{name}.ndjson"
         document, location = schema(name, url)
@@ -174,10 +221,15 @@ def main(argv: list[str]) -> int:
         command += ["--report", "junit,ndjson", "--report-junit-path", f"report/junit-{name}.xml"]
         command += ["--report-ndjson-path", str(events.relative_to(HERE)), *arguments, *argv]
         print(f"fuzz: {name}: {' '.join(command)}", flush=True)
+        agreed = True
         try:
             code = subprocess.run(command, cwd=HERE, check=False).returncode
+            if proxy is not None:
+                agreed = proxy_agrees(name, url)
         finally:
             survived = stop(name, process)
+            if proxy is not None:
+                survived = stop(f"{name}-proxy", proxy) and survived
         print(f"fuzz: {name}: schemathesis exit {code} in {time.monotonic() - started:.0f} s")
         every = not any(a.startswith(SELECTING) for a in [*arguments, *argv])
         missed: list[str] = []
@@ -186,7 +238,7 @@ def main(argv: list[str]) -> int:
             print(text, flush=True)
         if every and missed:
             print(f"fuzz: {name}: no test case reached {', '.join(missed)}")
-        failed = failed or code != 0 or not survived or (every and bool(missed))
+        failed = failed or code != 0 or not survived or not agreed or (every and bool(missed))
     print(f"fuzz: {'FAILED' if failed else 'clean'} in {time.monotonic() - began:.0f} s")
     return 1 if failed else 0
 
