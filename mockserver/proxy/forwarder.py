@@ -97,6 +97,7 @@ class Proxy:
         exchange.violations += violations
         exchange.token_sent = not any(v.rule == "request-token-missing" for v in violations)
         content: bytes | AsyncIterator[bytes] = _chain(held, receive) if more else held
+        response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self.upstream.settings.timeout):
                 response = await self.upstream.open(
@@ -104,6 +105,8 @@ class Proxy:
                 )
                 chunks, rest = await _hold_answer(response)
         except (UpstreamError, TimeoutError, httpx.HTTPError) as error:
+            if response is not None:  # it broke off mid-body: its connection is not reused
+                await response.aclose()
             problem = _upstream_error(error, self.upstream.settings.timeout)
             exchange.upstream_error = f"{problem.kind}: {problem.message}"
             if self._fallback is not None and not more:
@@ -118,6 +121,11 @@ class Proxy:
             return self._recorded(exchange, method, path)
         try:
             await self._pass_on(exchange, response, chunks, rest, send)
+        except httpx.HTTPError as error:
+            # A streamed answer broke off: the client's ends short, its connection closed (the
+            # server closes a connection whose answer did not end).
+            exchange.upstream_error = f"broken: the answer broke off mid-body: {error}"
+            log.warning("%s %s: the upstream's answer broke off mid-body: %s", method, path, error)
         finally:
             await response.aclose()
         return self._recorded(exchange, method, path)
