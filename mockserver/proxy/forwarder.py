@@ -40,6 +40,8 @@ Fallback = Callable[[Scope, dict[str, str], bytes, Receive, Send], Awaitable[int
 FaultBody = Callable[[int, str, "str | None"], bytes]
 
 HOLD = 1024 * 1024
+# Answers that carry no Content-Length of their own body (RFC 9110, 8.6): none is added.
+_NO_CONTENT = frozenset({100, 101, 102, 103, 204, 304})
 COUNT_HEADER = "x-contract-violations"
 log = logging.getLogger("mockserver.proxy")
 
@@ -124,8 +126,9 @@ class Proxy:
         except httpx.HTTPError as error:
             # A streamed answer broke off: the client's ends short, its connection closed (the
             # server closes a connection whose answer did not end).
-            exchange.upstream_error = f"broken: the answer broke off mid-body: {error}"
-            log.warning("%s %s: the upstream's answer broke off mid-body: %s", method, path, error)
+            problem = _upstream_error(error, self.upstream.settings.timeout)
+            exchange.upstream_error = f"{problem.kind}: {problem.message}"
+            log.warning("%s %s: the upstream's answer broke off: %s", method, path, problem.message)
         finally:
             await response.aclose()
         return self._recorded(exchange, method, path)
@@ -173,7 +176,11 @@ class Proxy:
             for name, value in response.headers.raw
             if name.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        if rest is None and b"content-length" not in {n.lower() for n, _ in lines}:
+        if (
+            rest is None
+            and exchange.status not in _NO_CONTENT
+            and b"content-length" not in {n.lower() for n, _ in lines}
+        ):
             lines.append((b"content-length", str(len(raw)).encode()))
         lines.append((COUNT_HEADER.encode(), str(count).encode()))
         await send({"type": "http.response.start", "status": exchange.status, "headers": lines})
@@ -254,7 +261,8 @@ def _upstream_error(error: Exception, timeout: float) -> UpstreamError:
         return error
     if isinstance(error, TimeoutError | httpx.TimeoutException):
         return UpstreamError("timeout", f"no whole answer within {timeout:g} s")
-    return UpstreamError("broken", f"the answer broke off: {type(error).__name__}: {error}")
+    cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return UpstreamError("broken", f"the answer broke off: {cause}")
 
 
 async def _hold_request(receive: Receive) -> tuple[bytes, bool]:
