@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cpus import pinned
 from bench.tools import BENCH_DIR
 from bench.workloads import Workload
 
@@ -35,7 +37,9 @@ def run(
     seconds: float,
     connections: int,
     threads: int = 1,
+    cpus: Sequence[int] = (),
 ) -> Run:
+    """One wrk run; with `cpus`, wrk runs on those CPUs only (see cpus)."""
     with tempfile.NamedTemporaryFile("w", suffix=".requests", encoding="utf-8") as listing:
         for method, path, body in workload.requests:
             listing.write(f"{method}\t{path}\t{body}\n" if body else f"{method}\t{path}\n")
@@ -51,7 +55,7 @@ def run(
             "--",
             listing.name,
         ]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(pinned(command, cpus), capture_output=True, text=True, check=True)
     line = done.stdout.strip().splitlines()[-1]
     raw = json.loads(line)
     statuses = {str(k): int(v) for k, v in raw["statuses"].items()}

@@ -63,7 +63,7 @@ def throughput(
     body = json.dumps(document).encode()
     loads = workloads.throughput(seed.backup_ids(document)[0], seed.instance_ids(document))
     ports = [free_port() for _ in range(3)]
-    servers = _start_all(
+    servers = start_all(
         [
             ("ours", "ours", ports[0], ours_command(ports[0], *OURS)),
             (
@@ -112,9 +112,8 @@ def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
     try:
         for size in args.sizes:
             port = free_port()
-            server = start(
-                f"ours, {size:,} backups", "ours", ours_command(port, *OURS), port, _log("scale")
-            )
+            name = f"ours, {size:,} backups"
+            server = start(name, "ours", ours_command(port, *OURS), port, log_path("scale"))
             idle = server.rss_mb()
             document = seed.state(backups=size)
             body = json.dumps(document).encode()
@@ -161,11 +160,11 @@ def _paired(loads: list[workloads.Workload], swapped: bool) -> list[workloads.Wo
     return ordered
 
 
-def _start_all(specs: list[tuple[str, str, int, list[str]]]) -> list[Server]:
+def start_all(specs: list[tuple[str, str, int, list[str]]]) -> list[Server]:
     servers: list[Server] = []
     try:
         for name, kind, port, command in specs:
-            servers.append(start(name, kind, command, port, _log(name)))
+            servers.append(start(name, kind, command, port, log_path(name)))
     except BaseException:
         for server in servers:
             server.stop()
@@ -194,5 +193,5 @@ def _drive(
     )
 
 
-def _log(name: str) -> Path:
+def log_path(name: str) -> Path:
     return LOGS / (name.replace(",", "").replace(" ", "-") + ".log")

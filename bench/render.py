@@ -1,4 +1,4 @@
-"""The printed report: one table per phase, the ratios, and the targets."""
+"""The printed report: one table per phase that ran, the ratios, and the targets."""
 
 from __future__ import annotations
 
@@ -8,19 +8,50 @@ from bench.report import Summary, ratio, regional_ratios, table
 
 
 def render(results: dict[str, Any]) -> str:
+    out = _head(results)
+    if "throughput" in results:
+        out += _throughput(results["throughput"])
+    if "startup_s" in results or "peak_rss_mb" in results:
+        out += _startup_and_memory(results)
+    if "scaling" in results:
+        out += _scaling(results["scaling"])
+    if "proxy" in results:
+        out += _proxy(results["proxy"])
+    out.append(
+        table(
+            ["target", "", "measured", "met"],
+            [
+                [t["target"], "", t["measured"], "yes" if t["met"] else "NO"]
+                for t in results["targets"]
+            ],
+        )
+    )
+    out.append(f"\nelapsed: {results['elapsed_s']:.0f} s")
+    return "\n".join(out)
+
+
+def _head(results: dict[str, Any]) -> list[str]:
     settings, machine = results["settings"], results["machine"]
-    out = [
+    peer = (
+        f", Prism {machine['prism']} on Node {machine['node']}"
+        if machine.get("prism")
+        else " (Prism not run)"
+    )
+    return [
         "",
-        f"make bench: {machine['cpus']} CPUs, Python {machine['python']}, {machine['wrk']},"
-        f" Prism {machine['prism']} on Node {machine['node']}",
+        f"make bench: {machine['cpus']} CPUs, Python {machine['python']}, {machine['wrk']}{peer}",
+        f"phases: {', '.join(settings['phases'])}",
         f"wrk: {settings['connections']} connections, 1 thread; {settings['rounds']} interleaved"
         f" rounds of {settings['seconds']:g} s; medians (error counts: sums over the rounds)",
-        "load average (1 min) at start, after the throughput rounds, at the end: "
-        + ", ".join(f"{v:.1f}" for v in results["load_average_1min"]),
+        "load average (1 min): "
+        + ", ".join(f"{when} {value:.1f}" for when, value in results["load_average_1min"].items()),
         "",
     ]
+
+
+def _throughput(throughput: dict[str, dict[str, Summary]]) -> list[str]:
     rows = []
-    for name, by_server in results["throughput"].items():
+    for name, by_server in throughput.items():
         for server, s in by_server.items():
             rows.append(
                 [
@@ -36,14 +67,14 @@ def render(results: dict[str, Any]) -> str:
                 ]
             )
     header = ["workload", "server", "req/s", "p50 ms", "p99 ms", "non-2xx*", "sock err"]
-    out.append(table([*header, "statuses", "bytes/answer"], rows))
+    out = [table([*header, "statuses", "bytes/answer"], rows)]
     out.append(
         "* answers whose status is not the right one for the workload and server"
         " (invalid create: 400 from ours, 422 from Prism)"
     )
     out.append("")
     ratios = []
-    for name, by_server in results["throughput"].items():
+    for name, by_server in throughput.items():
         if "prism" not in by_server:
             continue
         ours, bare, prism = (
@@ -81,7 +112,7 @@ def render(results: dict[str, Any]) -> str:
             ],
             [
                 [default, name.partition(" at ")[2], *figures]
-                for name, default, figures in regional_ratios(results["throughput"])
+                for name, default, figures in regional_ratios(throughput)
             ],
         )
     )
@@ -90,36 +121,37 @@ def render(results: dict[str, Any]) -> str:
         " side by side in every round; medians of the rounds' ratios; 1.00 is the same cost)"
     )
     out.append("")
-    boot, peak = results["startup_s"], results["peak_rss_mb"]
-    out.append(
-        table(
-            ["start-up and memory", "", "ours", "Prism", "ours/Prism"],
+    return out
+
+
+def _startup_and_memory(results: dict[str, Any]) -> list[str]:
+    rows = []
+    if "startup_s" in results:
+        boot = results["startup_s"]
+        ours, prism = boot["ours"]["median"], boot["prism"]["median"]
+        rows.append(["start-up to first answer, s (median)", "", ours, prism, ratio(ours, prism)])
+    if "peak_rss_mb" in results:
+        peak = results["peak_rss_mb"]
+        rows.append(
             [
-                [
-                    "start-up to first answer, s (median)",
-                    "",
-                    boot["ours"]["median"],
-                    boot["prism"]["median"],
-                    ratio(boot["ours"]["median"], boot["prism"]["median"]),
-                ],
-                [
-                    "peak RSS after the throughput rounds, MB",
-                    "",
-                    peak["ours"],
-                    peak["prism"],
-                    ratio(peak["ours"], peak["prism"]),
-                ],
-            ],
+                "peak RSS after the throughput rounds, MB",
+                "",
+                peak["ours"],
+                peak["prism"],
+                ratio(peak["ours"], peak["prism"]),
+            ]
         )
-    )
-    out.append("")
-    sizes = sorted(results["scaling"], key=int)
-    base = results["scaling"][sizes[0]]
-    scale_rows = []
+    return [table(["start-up and memory", "", "ours", "Prism", "ours/Prism"], rows), ""]
+
+
+def _scaling(scaling: dict[str, Any]) -> list[str]:
+    sizes = sorted(scaling, key=int)
+    base = scaling[sizes[0]]
+    rows = []
     for size in sizes:
-        entry = results["scaling"][size]
+        entry = scaling[size]
         page: Summary = entry["list"]
-        scale_rows.append(
+        rows.append(
             [
                 f"{int(size):,}",
                 f"{entry['seed_mb']:.1f} MB in {entry['seed_s']:.1f} s",
@@ -133,36 +165,81 @@ def render(results: dict[str, Any]) -> str:
                 ratio(entry["rss_after_seed_mb"], base["rss_after_seed_mb"]),
             ]
         )
-    out.append(
-        table(
-            [
-                "backups",
-                "PUT /__mock/state",
-                "list req/s",
-                "p50 ms",
-                "p99 ms",
-                f"p50 / at {int(sizes[0]):,}",
-                "errors",
-                "RSS MB",
-                "peak MB",
-                f"RSS / at {int(sizes[0]):,}",
-            ],
-            scale_rows,
-        )
-    )
-    out.append(
+    header = [
+        "backups",
+        "PUT /__mock/state",
+        "list req/s",
+        "p50 ms",
+        "p99 ms",
+        f"p50 / at {int(sizes[0]):,}",
+        "errors",
+        "RSS MB",
+        "peak MB",
+        f"RSS / at {int(sizes[0]):,}",
+    ]
+    return [
+        table(header, rows),
         "(list: pages of 20 from all along the list; RSS: 1 s after the PUT; peak: its high"
-        " water mark, the PUT included)"
-    )
-    out.append("")
-    out.append(
-        table(
-            ["target", "", "measured", "met"],
-            [
-                [t["target"], "", t["measured"], "yes" if t["met"] else "NO"]
-                for t in results["targets"]
-            ],
+        " water mark, the PUT included)",
+        "",
+    ]
+
+
+def _proxy(found: dict[str, Any]) -> list[str]:
+    rows = []
+    for level, by_load in found["levels"].items():
+        for name, c in by_load.items():
+            direct, proxied = c["direct"], c["proxy"]
+            rows.append(
+                [
+                    name,
+                    level,
+                    direct.requests_per_s,
+                    proxied.requests_per_s,
+                    c["requests_per_s_ratio"],
+                    direct.p50_ms,
+                    proxied.p50_ms,
+                    c["p50_added_ms"],
+                    direct.p99_ms,
+                    proxied.p99_ms,
+                    sum(s.wrong_status + s.socket_errors for s in (direct, proxied)),
+                ]
+            )
+    header = [
+        "proxy",
+        "conns",
+        "req/s direct",
+        "req/s proxy",
+        "proxy/direct",
+        "p50 direct",
+        "p50 proxy",
+        "p50 added (ms)",
+        "p99 direct",
+        "p99 proxy",
+        "errors",
+    ]
+    verdicts = found["violations"]
+    violating = verdicts["violating_exchanges"]
+    out = [
+        table(header, rows),
+        "(the mock called directly, and through `mockserver --upstream` in front of it: the two"
+        " runs side by side in every round, which goes first alternating; req/s, and p50 and p99"
+        " in ms: medians of the rounds; proxy/direct and p50 added: medians of the rounds'"
+        " ratios and differences)",
+        f"(CPUs: {found['cpus']['described']}: the proxy and its upstream share the servers'"
+        f" CPUs; at {found['target_connections']} connections p50 is mostly the wait in line,"
+        " about connections / req/s; at 1, the time of one request)",
+        f"contract: {verdicts['exchanges']:,} exchanges through the proxy, {violating:,} violating"
+        f" (GET /__mock/violations); peak RSS: upstream {found['peak_rss_mb']['direct']} MB,"
+        f" proxy {found['peak_rss_mb']['proxy']} MB",
+    ]
+    if violating:
+        groups = "; ".join(
+            f"{g['count']} x {g['operation']} {g['rule']}" for g in verdicts["groups"]
         )
-    )
-    out.append(f"\nelapsed: {results['elapsed_s']:.0f} s")
-    return "\n".join(out)
+        out.append(
+            f"!! FLAGGED: the proxy found violations in the bench's valid traffic ({groups}); the"
+            " figures above include their cost (journal, one log line each)"
+        )
+    out.append("")
+    return out

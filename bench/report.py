@@ -103,6 +103,12 @@ def paired(base: Summary, other: Summary, figure: str) -> float:
     return statistics.median(ratio(b[figure], a[figure]) for a, b in rounds)
 
 
+def paired_difference(base: Summary, other: Summary, figure: str) -> float:
+    """The median over the rounds of other - base for one figure of a run (as `paired`)."""
+    rounds = zip(base.rounds, other.rounds, strict=True)
+    return statistics.median(float(b[figure]) - float(a[figure]) for a, b in rounds)
+
+
 def _default_of(name: str, throughput: dict[str, Any]) -> str | None:
     """The workload a regional one mirrors ("show at /iad": "show"); None for one at /v1.0."""
     default, separator, _ = name.partition(" at /")

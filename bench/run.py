@@ -1,4 +1,12 @@
-"""`make bench`: install the tools, run the phases, print the report and save it as JSON."""
+"""`make bench`: install the tools, run the phases, print the report and save it as JSON.
+
+The phases, in this order: startup (seconds to the first answer, ours and Prism), throughput
+(req/s and latency of each workload, ours beside Prism, and through a region's prefix),
+scaling (a page of the list, and memory, as the account grows) and proxy (the mock called
+directly and through `mockserver --upstream` in front of it: the latency the proxy adds).
+`--only` runs some of them, e.g. `python -m bench --only proxy --rounds 3`; the report and the
+targets then cover those only. Prism is installed only for the phases that drive it.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +20,26 @@ from pathlib import Path
 from typing import Any
 
 from bench.phases import scaling, startup, throughput
+from bench.proxy import proxy
 from bench.render import render
 from bench.report import save
 from bench.tools import ROOT, ensure_prism, ensure_wrk, prism_version, wrk_version
 from bench.verdict import targets
+
+PHASES = ("startup", "throughput", "scaling", "proxy")
+WITH_PRISM = {"startup", "throughput"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     began = time.perf_counter()
     wrk = ensure_wrk()
-    prism = ensure_prism()
+    prism = ensure_prism() if WITH_PRISM & set(args.only) else None
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": _machine(wrk, prism),
         "settings": {
+            "phases": args.only,
             "rounds": args.rounds,
             "seconds": args.seconds,
             "connections": args.connections,
@@ -34,12 +47,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sizes": args.sizes,
         },
     }
-    load = [os.getloadavg()[0]]  # other work on the machine: the medians absorb only some
-    results["startup_s"] = startup(prism, args.startup_runs)
-    results["throughput"], results["peak_rss_mb"] = throughput(wrk, prism, args)
-    load.append(os.getloadavg()[0])
-    results["scaling"] = scaling(wrk, args)
-    load.append(os.getloadavg()[0])
+    # Other work on the machine: the medians absorb only some, so the report shows it.
+    load = {"at start": os.getloadavg()[0]}
+    if "startup" in args.only:
+        assert prism is not None
+        results["startup_s"] = startup(prism, args.startup_runs)
+    if "throughput" in args.only:
+        assert prism is not None
+        results["throughput"], results["peak_rss_mb"] = throughput(wrk, prism, args)
+        load["after throughput"] = os.getloadavg()[0]
+    if "scaling" in args.only:
+        results["scaling"] = scaling(wrk, args)
+        load["after scaling"] = os.getloadavg()[0]
+    if "proxy" in args.only:
+        results["proxy"] = proxy(wrk, args)
+        load["after proxy"] = os.getloadavg()[0]
     results["load_average_1min"] = load
     results["targets"] = targets(results)
     results["elapsed_s"] = round(time.perf_counter() - began, 1)
@@ -49,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the docstring's lines as written
+    )
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians are kept)")
     p.add_argument("--seconds", type=float, default=4.0, help="length of one wrk run (whole s)")
     p.add_argument("--connections", type=int, default=50)
@@ -60,16 +86,37 @@ def _parser() -> argparse.ArgumentParser:
         default=[100, 10_000, 100_000],
         help="backups in the account for the list scaling (default 100,10000,100000)",
     )
+    p.add_argument(
+        "--only",
+        type=_phases,
+        default=list(PHASES),
+        metavar="PHASE[,PHASE...]",
+        help=f"run only these phases, in the usual order: {', '.join(PHASES)} (default: all)",
+    )
     return p
 
 
-def _machine(wrk: Path, prism: Path) -> dict[str, Any]:
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+def _phases(text: str) -> list[str]:
+    named = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = named - set(PHASES)
+    if unknown or not named:
+        raise argparse.ArgumentTypeError(
+            f"unknown phase(s) {', '.join(sorted(unknown)) or '(none)'}; choose from"
+            f" {', '.join(PHASES)}"
+        )
+    return [name for name in PHASES if name in named]
+
+
+def _machine(wrk: Path, prism: Path | None) -> dict[str, Any]:
+    node = None  # Node.js only matters to Prism, and need not be installed without it
+    if prism is not None:
+        done = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+        node = done.stdout.strip()
     return {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "wrk": wrk_version(wrk),
-        "prism": prism_version(prism),
-        "node": node.stdout.strip(),
+        "prism": prism_version(prism) if prism is not None else None,
+        "node": node,
     }

@@ -1,4 +1,4 @@
-"""The issue's targets, judged from the results."""
+"""The issue's targets, judged from the results (of the phases that ran)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,29 @@ from bench.report import ratio, regional_ratios
 # machine of the default's (rounds interleaved, medians), and so its median latency.
 REGIONAL_FLOOR = 0.9
 REGIONAL_CEILING = 1.1
+# Issue 15: the proxy adds at most this to p50 at 50 connections over calling the upstream.
+PROXY_P50_ADDED_MS = 1.0
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for name, by_server in results["throughput"].items():
+    if "throughput" in results:
+        rows += _throughput(results["throughput"])
+    if "scaling" in results:
+        rows += _scaling(results["scaling"])
+    if "throughput" in results:
+        rows += _regional(results["throughput"])
+    if "proxy" in results:
+        rows += _proxy(results["proxy"])
+    if "startup_s" in results:
+        boot = results["startup_s"]["ours"]["median"]
+        rows.append(_target("start-up to first answer < 1.5 s", f"{boot:.2f} s", boot < 1.5))
+    return rows
+
+
+def _throughput(throughput: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, by_server in throughput.items():
         if "prism" not in by_server:
             continue
         ours, prism = by_server["ours"], by_server["prism"]
@@ -22,8 +40,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_target(f"{name}: req/s ours/Prism >= 2", f"{speed:.2f}x", speed >= 2))
         tail = ratio(ours.p99_ms, prism.p99_ms)
         rows.append(_target(f"{name}: p99 ours/Prism <= 1", f"{tail:.2f}x", tail <= 1))
-    sizes = sorted(results["scaling"], key=int)
-    smallest, largest = results["scaling"][sizes[0]], results["scaling"][sizes[-1]]
+    return rows
+
+
+def _scaling(scaling: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    sizes = sorted(scaling, key=int)
+    smallest, largest = scaling[sizes[0]], scaling[sizes[-1]]
     if int(sizes[-1]) >= 100_000 and int(sizes[0]) <= 100:
         slower = ratio(largest["list"].p50_ms, smallest["list"].p50_ms)
         rows.append(
@@ -37,7 +60,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             _target(f"{int(sizes[-1]):,} backups held in < 200 MB", f"{held:.0f} MB", held < 200)
         )
-    for name, _, figures in regional_ratios(results["throughput"]):
+    return rows
+
+
+def _regional(throughput: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, _, figures in regional_ratios(throughput):
         speed, p50 = figures[0], figures[1]
         rows.append(
             _target(
@@ -53,8 +81,33 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 p50 <= REGIONAL_CEILING,
             )
         )
-    boot = results["startup_s"]["ours"]["median"]
-    rows.append(_target("start-up to first answer < 1.5 s", f"{boot:.2f} s", boot < 1.5))
+    return rows
+
+
+def _proxy(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """At the bench's connections (the requirement's 50) only: the unloaded level is there to
+    tell the proxy's own time from the wait in line, not to be judged."""
+    level = found["target_connections"]
+    rows = []
+    for name, compared in found["levels"][str(level)].items():
+        added = compared["p50_added_ms"]
+        rows.append(
+            _target(
+                f"proxy, {name}: p50 added <= {PROXY_P50_ADDED_MS:g} ms at {level} connections",
+                f"{added:.2f} ms",
+                added <= PROXY_P50_ADDED_MS,
+            )
+        )
+    # The bench's traffic is valid: a violation means the proxy (or the mock) is wrong, and the
+    # figures above then include the cost of recording and logging violations.
+    violating = found["violations"]["violating_exchanges"]
+    rows.append(
+        _target(
+            "proxy: no contract violation in the bench's traffic",
+            f"{violating:,} violating",
+            violating == 0,
+        )
+    )
     return rows
 
 
