@@ -23,10 +23,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from mockserver.proxy.checker import ExchangeChecker, Violation
-from mockserver.proxy.upstream import HOP_BY_HOP, Upstream, UpstreamError
+from mockserver.proxy.upstream import HOP_BY_HOP, Upstream, UpstreamAnswer, UpstreamError
 from mockserver.proxy.verdicts import Verdicts
 from mockserver.spec import Operation
 
@@ -99,16 +97,16 @@ class Proxy:
         exchange.violations += violations
         exchange.token_sent = not any(v.rule == "request-token-missing" for v in violations)
         content: bytes | AsyncIterator[bytes] = _chain(held, receive) if more else held
-        response: httpx.Response | None = None
+        response: UpstreamAnswer | None = None
         try:
             async with asyncio.timeout(self.upstream.settings.timeout):
                 response = await self.upstream.open(
                     method, scope.get("raw_path") or path.encode(), query, scope["headers"], content
                 )
                 chunks, rest = await _hold_answer(response)
-        except (UpstreamError, TimeoutError, httpx.HTTPError) as error:
+        except (UpstreamError, TimeoutError) as error:
             if response is not None:  # it broke off mid-body: its connection is not reused
-                await response.aclose()
+                response.close()
             problem = _upstream_error(error, self.upstream.settings.timeout)
             exchange.upstream_error = f"{problem.kind}: {problem.message}"
             if self._fallback is not None and not more:
@@ -116,33 +114,33 @@ class Proxy:
             else:
                 await self._own_fault(exchange, send, problem)
             return self._recorded(exchange, method, path)
-        exchange.upstream_status = response.status_code
-        if response.status_code == 501 and self._fallback is not None and not more:
-            await response.aclose()
+        exchange.upstream_status = response.status
+        if response.status == 501 and self._fallback is not None and not more:
+            response.close()
             await self._by_mock(exchange, scope, headers, receive, send)
             return self._recorded(exchange, method, path)
         try:
             await self._pass_on(exchange, response, chunks, rest, send)
-        except httpx.HTTPError as error:
+        except UpstreamError as error:
             # A streamed answer broke off: the client's ends short, its connection closed (the
             # server closes a connection whose answer did not end).
             problem = _upstream_error(error, self.upstream.settings.timeout)
             exchange.upstream_error = f"{problem.kind}: {problem.message}"
             log.warning("%s %s: the upstream's answer broke off: %s", method, path, problem.message)
         finally:
-            await response.aclose()
+            response.close()
         return self._recorded(exchange, method, path)
 
     async def _pass_on(
         self,
         exchange: Exchange,
-        response: httpx.Response,
+        response: UpstreamAnswer,
         chunks: list[bytes],
         rest: AsyncIterator[bytes] | None,
         send: Send,
     ) -> None:
-        exchange.status = response.status_code
-        answer_headers = {k.lower(): v for k, v in response.headers.items()}
+        exchange.status = response.status
+        answer_headers = response.headers
         raw = b"".join(chunks)
         if rest is None:
             decoded, reason = _decoded(raw, answer_headers.get("content-encoding", ""))
@@ -151,7 +149,7 @@ class Proxy:
             else:
                 exchange.violations += self.checker.answer(
                     exchange.operation,
-                    response.status_code,
+                    response.status,
                     answer_headers,
                     decoded,
                     token_sent=exchange.token_sent,
@@ -160,7 +158,7 @@ class Proxy:
             exchange.unchecked.append(f"answer body: over {HOLD} bytes, streamed unchecked")
             exchange.violations += self.checker.answer(  # its head only
                 exchange.operation,
-                response.status_code,
+                response.status,
                 answer_headers,
                 None,
                 token_sent=exchange.token_sent,
@@ -173,7 +171,7 @@ class Proxy:
             return
         lines = [
             (name, value)
-            for name, value in response.headers.raw
+            for name, value in response.raw_headers
             if name.decode("latin-1").lower() not in HOP_BY_HOP
         ]
         if (
@@ -259,7 +257,7 @@ def _request_broken(violations: list[Violation]) -> bool:
 def _upstream_error(error: Exception, timeout: float) -> UpstreamError:
     if isinstance(error, UpstreamError):
         return error
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
+    if isinstance(error, TimeoutError):
         return UpstreamError("timeout", f"no whole answer within {timeout:g} s")
     cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return UpstreamError("broken", f"the answer broke off: {cause}")
@@ -292,12 +290,12 @@ async def _chain(held: bytes, receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-async def _hold_answer(response: httpx.Response) -> tuple[list[bytes], AsyncIterator[bytes] | None]:
+async def _hold_answer(response: UpstreamAnswer) -> tuple[list[bytes], AsyncIterator[bytes] | None]:
     """The answer's raw body when it ends within HOLD bytes (rest None); else its first part and
     an iterator over the rest."""
     chunks: list[bytes] = []
     size = 0
-    raw = response.aiter_raw()
+    raw = response.chunks()
     async for chunk in raw:
         chunks.append(chunk)
         size += len(chunk)
