@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.proxy.checker import ExchangeChecker, Violation
-from mockserver.proxy.upstream import HOP_BY_HOP, Upstream, UpstreamAnswer, UpstreamError
+from mockserver.proxy.upstream import (
+    HOP_BY_HOP,
+    Upstream,
+    UpstreamAnswer,
+    UpstreamError,
+    upstream_error,
+)
 from mockserver.proxy.verdicts import Verdicts
 from mockserver.spec import Operation
 
@@ -107,7 +113,7 @@ class Proxy:
         except (UpstreamError, TimeoutError) as error:
             if response is not None:  # it broke off mid-body: its connection is not reused
                 response.close()
-            problem = _upstream_error(error, self.upstream.settings.timeout)
+            problem = upstream_error(error, self.upstream.settings.timeout)
             exchange.upstream_error = f"{problem.kind}: {problem.message}"
             if self._fallback is not None and not more:
                 await self._by_mock(exchange, scope, headers, receive, send)
@@ -124,7 +130,7 @@ class Proxy:
         except UpstreamError as error:
             # A streamed answer broke off: the client's ends short, its connection closed (the
             # server closes a connection whose answer did not end).
-            problem = _upstream_error(error, self.upstream.settings.timeout)
+            problem = upstream_error(error, self.upstream.settings.timeout)
             exchange.upstream_error = f"{problem.kind}: {problem.message}"
             log.warning("%s %s: the upstream's answer broke off: %s", method, path, problem.message)
         finally:
@@ -252,15 +258,6 @@ class Proxy:
 
 def _request_broken(violations: list[Violation]) -> bool:
     return any(violation.rule.startswith("request-") for violation in violations)
-
-
-def _upstream_error(error: Exception, timeout: float) -> UpstreamError:
-    if isinstance(error, UpstreamError):
-        return error
-    if isinstance(error, TimeoutError):
-        return UpstreamError("timeout", f"no whole answer within {timeout:g} s")
-    cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return UpstreamError("broken", f"the answer broke off: {cause}")
 
 
 async def _hold_request(receive: Receive) -> tuple[bytes, bool]:

@@ -71,7 +71,7 @@ class UpstreamAnswer:
             async for chunk in self._response.content.iter_any():
                 yield chunk
         except Exception as error:
-            raise _upstream_error(error, self._timeout) from error
+            raise upstream_error(error, self._timeout) from error
 
     def close(self) -> None:
         """Done with it: its connection is reused when the body was read whole."""
@@ -138,7 +138,7 @@ class Upstream:
                 skip_auto_headers=_AUTOMATIC,
             )
         except Exception as error:
-            raise _upstream_error(error, self.settings.timeout, self.url) from error
+            raise upstream_error(error, self.settings.timeout, self.url) from error
         return UpstreamAnswer(response, self.settings.timeout)
 
     async def aclose(self) -> None:
@@ -151,11 +151,11 @@ class Upstream:
 _AUTOMATIC = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
-def _upstream_error(error: Exception, timeout: float, url: str = "the upstream") -> UpstreamError:
+def upstream_error(error: Exception, timeout: float, url: str = "the upstream") -> UpstreamError:
     if isinstance(error, UpstreamError):
         return error
     if isinstance(error, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
-        return UpstreamError("timeout", f"no answer within {timeout:g} s")
+        return UpstreamError("timeout", f"no whole answer within {timeout:g} s")
     if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ClientSSLError):
         return UpstreamError("unreachable", f"cannot connect to {url}: {error}")
     cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
