@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -38,8 +39,10 @@ def run(
     connections: int,
     threads: int = 1,
     cpus: Sequence[int] = (),
+    pace_ms: int = 0,
 ) -> Run:
-    """One wrk run; with `cpus`, wrk runs on those CPUs only (see cpus)."""
+    """One wrk run; with `cpus`, wrk runs on those CPUs only (see cpus); with `pace_ms`, each
+    connection waits about that long after an answer before its next request (see wrk.lua)."""
     with tempfile.NamedTemporaryFile("w", suffix=".requests", encoding="utf-8") as listing:
         for method, path, body in workload.requests:
             listing.write(f"{method}\t{path}\t{body}\n" if body else f"{method}\t{path}\n")
@@ -55,7 +58,13 @@ def run(
             "--",
             listing.name,
         ]
-        done = subprocess.run(pinned(command, cpus), capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            pinned(command, cpus),
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "BENCH_PACE_MS": str(pace_ms)},
+        )
     line = done.stdout.strip().splitlines()[-1]
     raw = json.loads(line)
     statuses = {str(k): int(v) for k, v in raw["statuses"].items()}

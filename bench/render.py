@@ -228,7 +228,10 @@ def _proxy(found: dict[str, Any]) -> list[str]:
         " ratios and differences)",
         f"(CPUs: {found['cpus']['described']}: the proxy and its upstream share the servers'"
         f" CPUs; at {found['target_connections']} connections p50 is mostly the wait in line,"
-        " about connections / req/s; at 1, the time of one request)",
+        f" about connections / req/s; '{found['judged_level']}': each connection waits after an"
+        f" answer, offering {found['paced']['share']:.0%} of the proxy's saturated req/s"
+        f" ({_offers(found['paced'])}), the same to both, and the target is judged there;"
+        " at 1, the time of one request)",
         f"contract: {verdicts['exchanges']:,} exchanges through the proxy, {violating:,} violating"
         f" (GET /__mock/violations); peak RSS: upstream {found['peak_rss_mb']['direct']} MB,"
         f" proxy {found['peak_rss_mb']['proxy']} MB",
@@ -243,3 +246,10 @@ def _proxy(found: dict[str, Any]) -> list[str]:
         )
     out.append("")
     return out
+
+
+def _offers(paced: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{name} ~{offered:,}/s, a wait of ~{paced['pace_ms'][name]} ms"
+        for name, offered in paced["offered_per_s"].items()
+    )

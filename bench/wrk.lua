@@ -7,6 +7,20 @@ local requests = {}
 local index = 0
 counts = {}
 
+-- BENCH_PACE_MS paces the load: after an answer each connection waits that long on average
+-- before it sends its next request, so N connections offer about N * 1000 / pace requests a
+-- second, below what the server could take. The wait is drawn from pace/2 to 3*pace/2: with one
+-- fixed wait the connections, started together, would stay in step and arrive in bursts of N.
+-- wrk decides from the main script (not from init) whether delay() exists, and times a request
+-- from its first byte written: the wait is not in the latency.
+local pace = math.floor(tonumber(os.getenv("BENCH_PACE_MS") or "0"))
+if pace > 0 then
+  function delay()
+    local half = math.floor(pace / 2)
+    return math.random(pace - half, pace + half)
+  end
+end
+
 function init(args)
   local file = assert(io.open(args[1], "r"))
   for line in file:lines() do
