@@ -11,13 +11,14 @@ from connexion.exceptions import ProblemException
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
+from mockserver.asgi import Message, Receive, Scope, Send
 from mockserver.control.handlers import ControlHandlers
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Journal
 from mockserver.http.encoder import Encoder
 from mockserver.http.fastpath import FastPath
 from mockserver.http.faults import FaultFactory
-from mockserver.http.gateway import CONTROL_PREFIX, Gateway, Message, Receive, Scope, Send
+from mockserver.http.gateway import CONTROL_PREFIX, Gateway
 from mockserver.http.handlers import Handlers
 from mockserver.http.middleware import MIDDLEWARES, App
 from mockserver.http.problems import Problems

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.app import Mock
-from mockserver.http.gateway import Message, Receive, Scope, Send
+from mockserver.asgi import Message, Receive, Scope, Send
 
 TOKEN = "contract-tests"
 ACCOUNT = "1234"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from connexion.json_schema import resolve_refs
 from connexion.lifecycle import ConnexionResponse
 from connexion.utils import coerce_type, is_nullable, make_type
 
+from mockserver.asgi import Scope
 from mockserver.http.answer import Answer
 from mockserver.http.compiled import (
     BODY_NULLABLE_SKIPS,
@@ -56,7 +57,6 @@ from mockserver.http.validation import (
 from mockserver.spec import HTTP_METHODS
 from mockserver.state.errors import MockError
 
-Scope = MutableMapping[str, Any]
 Handler = Callable[..., Awaitable[Any]]
 log = logging.getLogger("mockserver")
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any
 
+from mockserver.asgi import ASGIApp, Message, Receive, Scope, Send
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Entry, Journal, masked
 from mockserver.http.answer import Answer
@@ -45,12 +44,6 @@ from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
 from mockserver.state.clock import Clock
 from mockserver.state.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CONTROL_PREFIX = "/__mock"
 log = logging.getLogger("mockserver")

@@ -7,7 +7,6 @@ has already passed the spec's validation when a handler runs.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 from connexion.lifecycle import ConnexionResponse
 from starlette.requests import HTTPConnection
 
+from mockserver.asgi import Scope
 from mockserver.http.regional import PREFIX, region_of
 from mockserver.http.views import datastore, flavor_detail, ha_instance_view, instance_view
 from mockserver.state.backup_document import backup_document
@@ -31,7 +31,6 @@ from mockserver.state.regions import Regions
 from mockserver.state.store import Store
 
 Json = dict[str, Any]
-Scope = MutableMapping[str, Any]
 
 
 class Handlers:

@@ -3,15 +3,8 @@ replayed, an answer sent. Plain helpers of the gateway, with no rule of the mock
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
+from mockserver.asgi import Message, Receive, Scope, Send
 from mockserver.http.answer import Answer
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 def request_headers(scope: Scope) -> dict[str, str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 from connexion import AsyncApp, utils
@@ -43,10 +43,9 @@ from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.routing import Mount, Route
 
+from mockserver.asgi import Message, Scope
 from mockserver.http.compiled import Compiled
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
 ASGIApp = Callable[..., Any]
 log = logging.getLogger("connexion.middleware.validation")
 

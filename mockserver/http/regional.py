@@ -6,10 +6,9 @@ the handlers find the region's store and build links under the same prefix.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-Scope = MutableMapping[str, Any]
+from mockserver.asgi import Scope
 
 REGION = "mockserver.region"  # scope keys: the region's code,
 PREFIX = "mockserver.prefix"  # and the prefix its path was sent with ("" for the own region's)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from mockserver.asgi import Message, Receive, Scope, Send
 from mockserver.proxy.checker import ExchangeChecker, Violation
 from mockserver.proxy.upstream import (
     HOP_BY_HOP,
@@ -34,10 +34,6 @@ from mockserver.proxy.upstream import (
 from mockserver.proxy.verdicts import Verdicts
 from mockserver.spec import Operation
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 # The mock's own answer to a request whose body was read whole; returns the status it answered.
 Fallback = Callable[[Scope, dict[str, str], bytes, Receive, Send], Awaitable[int]]
 # The fault body of a status: (status, message, details) -> JSON bytes.
