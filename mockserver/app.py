@@ -12,6 +12,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from mockserver.asgi import Message, Receive, Scope, Send
+from mockserver.control.coverage import Coverage
 from mockserver.control.handlers import ControlHandlers
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Journal
@@ -53,6 +54,7 @@ class Mock:
     connexion_app: connexion.AsyncApp
     gateway: Gateway
     verdicts: Verdicts  # the proxy's (empty without an upstream)
+    coverage: Coverage
     upstream: Upstream | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         build_seconds=settings.build_seconds,
     )
     journal = Journal(settings.journal_size)
+    coverage = Coverage(spec)
     injector = Injector()
     limiter = RateLimiter(clock)
     faults = FaultFactory(spec.fault_names)
@@ -116,7 +119,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
     if settings.control:
         control_document = with_components_of(read_yaml(CONTROL_SPEC_PATH), spec.document)
         control = ControlHandlers(
-            regions, clock, journal, injector, limiter, fixture_state, verdicts
+            regions, clock, journal, coverage, injector, limiter, fixture_state, verdicts
         )
         app.add_api(
             control_document,
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         settings=settings,
         clock=clock,
         journal=journal,
+        coverage=coverage,
         injector=injector,
         limiter=limiter,
         request_scope=handlers.scope,
@@ -182,5 +186,6 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         app,
         gateway,
         verdicts,
+        coverage,
         upstream,
     )

@@ -8,6 +8,8 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 from connexion.utils import split_content_type
 
+from mockserver.control.coverage import Coverage
+from mockserver.control.coverage_page import journal_link, matrix_html, page
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Journal
 from mockserver.http.ratelimit import RateLimiter
@@ -29,6 +31,7 @@ class ControlHandlers:
         regions: Regions,
         clock: Clock,
         journal: Journal,
+        coverage: Coverage,
         injector: Injector,
         limiter: RateLimiter,
         fixture_state: Json,
@@ -37,6 +40,7 @@ class ControlHandlers:
         self.regions = regions
         self.clock = clock
         self.journal = journal
+        self.coverage = coverage
         self.injector = injector
         self.limiter = limiter
         self.fixture_state = fixture_state
@@ -47,6 +51,7 @@ class ControlHandlers:
         self.regions.fate.mode = "normal"
         self.injector.clear()
         self.limiter.clear()
+        self.coverage.clear(self.journal.next_seq)
         return {"reset": True}
 
     async def getState(self) -> Json:
@@ -72,13 +77,44 @@ class ControlHandlers:
         return self._clock()
 
     async def getRequests(
-        self, method: str | None = None, path: str | None = None, region: str | None = None
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        region: str | None = None,
+        operation: str | None = None,
+        status: int | None = None,
+        from_seq: int | None = None,
     ) -> Json:
-        return {"requests": self.journal.entries(method, path, region)}
+        found = self.journal.entries(
+            method, path, region, operation=operation, status=status, from_seq=from_seq
+        )
+        return {"requests": found}
 
     async def clearRequests(self) -> ConnexionResponse:
         self.journal.clear()
         return ConnexionResponse(status_code=204)
+
+    async def getCoverage(self) -> Json:
+        return self.coverage.matrix()
+
+    async def clearCoverage(self) -> ConnexionResponse:
+        self.coverage.clear(self.journal.next_seq)
+        return ConnexionResponse(status_code=204)
+
+    async def getCoveragePage(self) -> ConnexionResponse:
+        document = self.coverage.matrix()
+        note = (
+            f"<p>Each count links to the journal's entries behind it; the journal keeps the last"
+            f" {self.journal.size:,} requests, the counts every answer since the last reset or"
+            ' clear. The same figures as JSON: <a href="coverage">coverage</a>.</p>'
+        )
+        html = page(
+            "Backups API mock: contract coverage",
+            [matrix_html(document, journal_link(document["first_seq"])), note],
+        )
+        return ConnexionResponse(
+            status_code=200, body=html, content_type="text/html; charset=utf-8"
+        )
 
     async def getViolations(self) -> Json:
         return self.verdicts.summary()

@@ -33,11 +33,14 @@ class Entry:
     violations: tuple[dict[str, str], ...] = ()  # what the proxy found (rule and message)
     unchecked: tuple[str, ...] = ()  # what the proxy could not check, and why
     upstream: dict[str, Any] | None = None  # the upstream's status, or why it could not answer
+    operation: str | None = None  # the operationId it went to (None: none, or the control API)
 
-    def document(self) -> dict[str, Any]:
-        """The entry as GET /__mock/journal shows it."""
+    def document(self, seq: int) -> dict[str, Any]:
+        """The entry as GET /__mock/requests shows it; `seq`: its number in the journal."""
         at = datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds")
         return {
+            "seq": seq,
+            "operation": self.operation,
             "method": self.method,
             "path": self.path,
             "query": self.query,
@@ -68,28 +71,57 @@ def masked(headers: dict[str, str]) -> dict[str, str]:
 
 
 class Journal:
+    """Entries are numbered from 0 in the order they were recorded; the numbers go on across a
+    clear, so that a number names one request for good (the coverage page links by them)."""
+
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=size)
+        self._entries: deque[tuple[int, Entry]] = deque(maxlen=size)
+        self._next = 0
         self._lock = threading.Lock()
 
     def record(self, entry: Entry) -> None:
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append((self._next, entry))
+            self._next += 1
+
+    @property
+    def size(self) -> int:
+        """How many entries it keeps."""
+        return self._entries.maxlen or 0
+
+    @property
+    def next_seq(self) -> int:
+        """The number the next entry will have."""
+        return self._next
 
     def entries(
-        self, method: str | None = None, path: str | None = None, region: str | None = None
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        region: str | None = None,
+        *,
+        operation: str | None = None,
+        status: int | None = None,
+        from_seq: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Entries whose method matches (any case), whose path matches a `*` pattern, and that
-        went to `region`."""
+        """Entries whose method matches (any case), whose path matches a `*` pattern, that went
+        to `region` and to `operation`, were answered with `status`, and are numbered `from_seq`
+        or later."""
         with self._lock:
             chosen = list(self._entries)
         if method:
-            chosen = [e for e in chosen if e.method == method.upper()]
+            chosen = [(n, e) for n, e in chosen if e.method == method.upper()]
         if path:
-            chosen = [e for e in chosen if path_matches(path, e.path)]
+            chosen = [(n, e) for n, e in chosen if path_matches(path, e.path)]
         if region:
-            chosen = [e for e in chosen if e.region == region]
-        return [e.document() for e in chosen]
+            chosen = [(n, e) for n, e in chosen if e.region == region]
+        if operation:
+            chosen = [(n, e) for n, e in chosen if e.operation == operation]
+        if status is not None:
+            chosen = [(n, e) for n, e in chosen if e.status == status]
+        if from_seq is not None:
+            chosen = [(n, e) for n, e in chosen if n >= from_seq]
+        return [e.document(n) for n, e in chosen]
 
     def clear(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 
 from mockserver.asgi import ASGIApp, Message, Receive, Scope, Send
+from mockserver.control.coverage import Coverage
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Entry, Journal, masked
 from mockserver.http.answer import Answer
@@ -59,6 +60,7 @@ class Gateway:
         settings: Settings,
         clock: Clock,
         journal: Journal,
+        coverage: Coverage,
         injector: Injector,
         limiter: RateLimiter,
         request_scope: ContextVar[Scope],
@@ -74,6 +76,7 @@ class Gateway:
         self.settings = settings
         self.clock = clock
         self.journal = journal
+        self.coverage = coverage
         self.injector = injector
         self.limiter = limiter
         self.regional = regional
@@ -121,7 +124,7 @@ class Gateway:
                 await respond(sending, self._fault(500, SERVER_ERROR))
         finally:
             entry = self._entry(scope, path, query, sent, body, status[0] or 500, ignored)
-            self.journal.record(entry)
+            self._record(entry)
 
     async def _dispatch(
         self,
@@ -224,7 +227,7 @@ class Gateway:
                     unchecked=tuple(exchange.unchecked),
                     upstream={"status": exchange.upstream_status, "error": exchange.upstream_error},
                 )
-            self.journal.record(entry)
+            self._record(entry)
 
     async def _control(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -326,6 +329,11 @@ class Gateway:
             )
         return self._fault(413, f"The request body is larger than {limit} bytes.")
 
+    def _record(self, entry: Entry) -> None:
+        """Into the journal (the last N) and the coverage counters (every answer)."""
+        self.journal.record(entry)
+        self.coverage.record(entry.operation, entry.method, entry.path, entry.status)
+
     def _entry(
         self,
         scope: Scope,
@@ -336,6 +344,9 @@ class Gateway:
         status: int,
         ignored_query: tuple[str, ...],
     ) -> Entry:
+        method: str = scope["method"]
+        found = self.spec.match(scope["path"])
+        operation = found[0].operations.get(method) if found else None
         return Entry(
             scope["method"],
             path,
@@ -346,6 +357,7 @@ class Gateway:
             self.clock.now(),
             ignored_query,
             scope.get(REGION),
+            operation=operation.operation_id if operation else None,
         )
 
 
