@@ -16,6 +16,7 @@ from mockserver.control.coverage import Coverage
 from mockserver.control.handlers import ControlHandlers
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Journal
+from mockserver.control.recorder import Recorder
 from mockserver.http.encoder import Encoder
 from mockserver.http.fastpath import FastPath
 from mockserver.http.faults import FaultFactory
@@ -150,9 +151,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         spec=spec,
         faults=faults,
         settings=settings,
-        clock=clock,
-        journal=journal,
-        coverage=coverage,
+        recorder=Recorder(spec, clock, journal, coverage),
         injector=injector,
         limiter=limiter,
         request_scope=handlers.scope,

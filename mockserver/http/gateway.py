@@ -20,9 +20,9 @@ from contextvars import ContextVar
 from dataclasses import replace
 
 from mockserver.asgi import ASGIApp, Message, Receive, Scope, Send
-from mockserver.control.coverage import Coverage
 from mockserver.control.injection import Injector
-from mockserver.control.journal import Entry, Journal, masked
+from mockserver.control.journal import masked
+from mockserver.control.recorder import Recorder
 from mockserver.http.answer import Answer
 from mockserver.http.fastpath import FastPath
 from mockserver.http.faults import SERVER_ERROR, FaultFactory
@@ -43,7 +43,6 @@ from mockserver.http.undefined_query import UndefinedQuery, warning, without
 from mockserver.proxy.forwarder import Exchange, Proxy
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
-from mockserver.state.clock import Clock
 from mockserver.state.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
 
 CONTROL_PREFIX = "/__mock"
@@ -58,9 +57,7 @@ class Gateway:
         spec: Spec,
         faults: FaultFactory,
         settings: Settings,
-        clock: Clock,
-        journal: Journal,
-        coverage: Coverage,
+        recorder: Recorder,
         injector: Injector,
         limiter: RateLimiter,
         request_scope: ContextVar[Scope],
@@ -74,9 +71,7 @@ class Gateway:
         self.spec = spec
         self.faults = faults
         self.settings = settings
-        self.clock = clock
-        self.journal = journal
-        self.coverage = coverage
+        self.recorder = recorder  # the journal and the coverage
         self.injector = injector
         self.limiter = limiter
         self.regional = regional
@@ -123,8 +118,8 @@ class Gateway:
             if status[0] == 0:
                 await respond(sending, self._fault(500, SERVER_ERROR))
         finally:
-            entry = self._entry(scope, path, query, sent, body, status[0] or 500, ignored)
-            self._record(entry)
+            entry = self.recorder.entry(scope, path, query, sent, body, status[0] or 500, ignored)
+            self.recorder.record(entry)
 
     async def _dispatch(
         self,
@@ -214,7 +209,7 @@ class Gateway:
         finally:
             query: bytes = scope.get("query_string", b"")
             body = exchange.body if exchange else b""
-            entry = self._entry(
+            entry = self.recorder.entry(
                 routed, scope["path"], query, masked(sent), body, status[0] or 500, ()
             )
             if exchange is None:  # a fault rule (or the last resort) answered
@@ -227,7 +222,7 @@ class Gateway:
                     unchecked=tuple(exchange.unchecked),
                     upstream={"status": exchange.upstream_status, "error": exchange.upstream_error},
                 )
-            self._record(entry)
+            self.recorder.record(entry)
 
     async def _control(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -328,37 +323,6 @@ class Gateway:
                 415, "The request body must be JSON (Content-Type: application/json)."
             )
         return self._fault(413, f"The request body is larger than {limit} bytes.")
-
-    def _record(self, entry: Entry) -> None:
-        """Into the journal (the last N) and the coverage counters (every answer)."""
-        self.journal.record(entry)
-        self.coverage.record(entry.operation, entry.method, entry.path, entry.status)
-
-    def _entry(
-        self,
-        scope: Scope,
-        path: str,
-        query: bytes,
-        headers: dict[str, str],
-        body: bytes,
-        status: int,
-        ignored_query: tuple[str, ...],
-    ) -> Entry:
-        method: str = scope["method"]
-        found = self.spec.match(scope["path"])
-        operation = found[0].operations.get(method) if found else None
-        return Entry(
-            scope["method"],
-            path,
-            query.decode("latin-1"),
-            headers,
-            body,
-            status,
-            self.clock.now(),
-            ignored_query,
-            scope.get(REGION),
-            operation=operation.operation_id if operation else None,
-        )
 
 
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
