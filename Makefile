@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint fuzz bench clean
+.PHONY: serve test lint fuzz bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ fuzz: $(STAMP) ## schemathesis on the mock, API and control API: every phase and
 
 bench: $(STAMP) ## throughput, latency, start-up and memory beside Prism 5, and the proxy's cost; installs wrk and Prism (about 13 min; not a test)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+screenshots: $(STAMP) ## the README's pictures, docs/screenshots/*.png: the mock's coverage page after a consumer-like mix, a contract-tests report (headless Chromium; apt-get installs it when missing)
+	$(BIN)/python tools/screenshots.py $(SCREENSHOTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

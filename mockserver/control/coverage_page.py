@@ -49,6 +49,9 @@ def page(title: str, sections: Iterable[str]) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        # An empty icon: else a browser asks the mock for /favicon.ico, a request to no
+        # operation that the page it is viewing would then count.
+        '<link rel="icon" href="data:,">\n'
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
         f"<body>\n<h1>{escape(title)}</h1>\n{body}\n</body>\n</html>\n"
     )
