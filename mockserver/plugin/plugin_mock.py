@@ -7,7 +7,7 @@ only over HTTP, so they work the same on a mock in this process and on one start
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mockserver.plugin.plugin_endpoint import Control, Endpoint, Json, accounts_of
 
@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 DEFAULT_ACCOUNT = "1234"
 DEFAULT_TOKEN = "test-token"
+
+
+class MockObserver(Protocol):
+    """Told before a handle wipes its mock's coverage counters (a reset, a clear) and before it
+    closes: the plugin's session coverage (plugin_coverage.py) reads the counters then."""
+
+    def before_clear(self, mock: BackupsMock) -> None: ...
+
+    def before_close(self, mock: BackupsMock) -> None: ...
 
 
 class BackupsMock(Endpoint):
@@ -35,6 +44,7 @@ class BackupsMock(Endpoint):
         super().__init__(Control(url.rstrip("/"), control_token), url, account, token)
         self.app = app  # the in-process mock (store, clock, journal...), None for a remote one
         self._regions: tuple[str, ...] = ()  # the own region first; read once, when needed
+        self.observer: MockObserver | None = None  # set by the plugin on the mocks it hands out
 
     @property
     def region_code(self) -> str:
@@ -59,7 +69,9 @@ class BackupsMock(Endpoint):
 
     def reset(self) -> None:
         """Back to the fixture state (every other region empty), no fault rules, normal
-        backups, an empty journal."""
+        backups, an empty journal, the coverage counted from zero."""
+        if self.observer is not None:
+            self.observer.before_clear(self)
         self._control.call("POST", "/reset")
         self._control.call("DELETE", "/requests")
 
@@ -79,6 +91,17 @@ class BackupsMock(Endpoint):
         """Empty the journal (of every region)."""
         self._control.call("DELETE", "/requests")
 
+    def coverage(self) -> Json:
+        """The answers of the API by operation and documented status since the last reset or
+        clear (`GET /__mock/coverage`, control.yaml's `Coverage`)."""
+        document: Json = self._control.call("GET", "/coverage")
+        return document
+
+    def clear_coverage(self) -> None:
+        if self.observer is not None:
+            self.observer.before_clear(self)
+        self._control.call("DELETE", "/coverage")
+
     def violations(self) -> Json:
         """What a proxy (`mockserver --upstream`) found in the traffic since the last clear
         (`GET /__mock/violations`): counts by operation and rule, with examples. A mock that is
@@ -97,6 +120,9 @@ class BackupsMock(Endpoint):
         self._control.call("POST", "/faults", {"backups": "fail_all"})
 
     def close(self) -> None:
+        if self.observer is not None:
+            self.observer.before_close(self)
+            self.observer = None
         self._control.close()
 
 

@@ -10,6 +10,10 @@ Fixtures:
   distinct mock, reset; mocks are reused by later tests that ask for the same settings and
   stopped at the end of the session.
 
+At the end of the session, the contract coverage of what the tests made the mocks answer
+(plugin_coverage.py): a table in the terminal summary, `--backups-coverage-html PATH` and
+`--backups-coverage-json PATH` write it, `--backups-coverage-fail-under PERCENT` fails below.
+
 `backups_mock.region("IAD")` is one region of a mock (contract section 12): its endpoint
 (`<url>/iad/v1.0/<account>`) and the same helpers, acting on that region.
 
@@ -30,6 +34,7 @@ from typing import Any
 import pytest
 
 from mockserver.app import create_app
+from mockserver.plugin.plugin_coverage import PLUGIN_NAME, CoverageReport, SessionCoverage
 from mockserver.plugin.plugin_mock import DEFAULT_ACCOUNT, DEFAULT_TOKEN, BackupsMock, Region
 from mockserver.plugin.threaded import ThreadedServer
 from mockserver.settings import Settings
@@ -61,8 +66,9 @@ class ServerThread(ThreadedServer):
 class MockPool:
     """Mocks started by settings, so that later tests reuse them; all stopped by `close`."""
 
-    def __init__(self) -> None:
+    def __init__(self, coverage: SessionCoverage | None = None) -> None:
         self._started: dict[str, list[tuple[ServerThread, BackupsMock]]] = {}
+        self._coverage = coverage  # the session's: it counts every mock handed out
 
     @staticmethod
     def key(account: str, token: str | None, options: Mapping[str, Any]) -> str:
@@ -91,14 +97,16 @@ class MockPool:
             )
             started.append((server, handle))
         mock = started[index][1]
-        mock.reset()
+        mock.reset()  # a watched mock's counters are read first (they hold the last test's)
+        if self._coverage is not None:
+            self._coverage.watch(mock)  # after the reset: a new mock has nothing to read yet
         return mock
 
     def close(self) -> None:
         servers = [server for started in self._started.values() for server, _ in started]
         for started in self._started.values():
             for server, handle in started:
-                handle.close()
+                handle.close()  # first: the session's coverage reads the mock's last answers
                 server.stop(wait=False)  # all at once: each takes a tick of its loop to stop
         for server in servers:
             server.join()
@@ -162,12 +170,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test that uses backups_mock when the proxy at --backups-mock-url found a"
         " contract violation in the traffic of that test",
     )
+    group.addoption(
+        "--backups-coverage-html",
+        default=None,
+        metavar="PATH",
+        help="write the contract coverage of the session (every answer of the backups mocks,"
+        " by operation and documented status) as an offline HTML page at PATH",
+    )
+    group.addoption(
+        "--backups-coverage-json",
+        default=None,
+        metavar="PATH",
+        help="write the contract coverage of the session as JSON at PATH (the shape of"
+        " GET /__mock/coverage, with the mocks measured)",
+    )
+    group.addoption(
+        "--backups-coverage-fail-under",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="fail the session when its tests made the backups mocks answer less than PERCENT"
+        " of the documented statuses (or used no backups mock)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(CoverageReport(config), PLUGIN_NAME)
+
+
+def session_coverage(config: pytest.Config) -> SessionCoverage:
+    report = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    assert isinstance(report, CoverageReport), "the plugin's pytest_configure registers it"
+    return report.coverage
 
 
 @pytest.fixture(scope="session")
-def backups_mock_pool() -> Iterator[MockPool]:
+def backups_mock_pool(request: pytest.FixtureRequest) -> Iterator[MockPool]:
     """The mocks of `backups_mock_factory`; all stopped at the end of the session."""
-    pool = MockPool()
+    pool = MockPool(session_coverage(request.config))
     yield pool
     pool.close()
 
@@ -180,10 +220,12 @@ def backups_mock_session(request: pytest.FixtureRequest) -> Iterator[BackupsMock
         account: str = request.config.getoption("--backups-mock-account")
         token: str = request.config.getoption("--backups-mock-token")
         remote = BackupsMock(url, account=account, token=token)
+        # Its counters may hold answers from before this session: counted from zero.
+        session_coverage(request.config).watch(remote, clear=True)
         yield remote
         remote.close()
         return
-    pool = MockPool()
+    pool = MockPool(session_coverage(request.config))
     yield pool.get(0, DEFAULT_ACCOUNT, None, {})
     pool.close()
 
