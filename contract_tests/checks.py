@@ -23,8 +23,11 @@ if TYPE_CHECKING:
     from contract_tests.api import Api
 
 P = ParamSpec("P")
-# The checks that need a target which refuses tokens it does not know.
-TOKEN_CHECKS = ("ignored_auth", "unknown_token_is_unauthorized")
+# The checks that need a target which refuses tokens it does not know (or accounts they do not
+# hold).
+TOKEN_CHECKS = ("ignored_auth", "unknown_token_is_unauthorized", "foreign_account_is_forbidden")
+# An account id no token holds: the spec's accountId is at most 64 characters.
+TOO_LONG_ACCOUNT = "contract-tests-" + "x" * 50
 
 
 class CheckFailed(AssertionError):
@@ -166,6 +169,35 @@ def unknown_token_is_unauthorized(api: Api, path: str) -> None:
         raise CheckFailed(
             "A token the target does not know is not refused",
             f"GET {path} answered {answer.status}, not 401",
+            [answer],
+        )
+
+
+@check
+def foreign_account_is_forbidden(
+    api: Api, method: str, path: str, account: str, body: Any = None
+) -> None:
+    """The run's token on an account it does not hold is 403 `forbidden` (contract section 6),
+    whatever the request."""
+    answer = api.call(method, path, body=body)
+    if answer.status != 403:
+        raise CheckFailed(
+            "An account the token does not hold is not refused",
+            f"{method} {path} with the run's token, which does not hold account {account},"
+            f" answered {answer.status}, not 403 forbidden",
+            [answer],
+        )
+
+
+@check
+def malformed_account_is_refused(api: Api, method: str, path: str, body: Any = None) -> None:
+    """An account id over 64 characters is 400 `badRequest`, or 403 where the target judges the
+    token (which cannot hold it) first."""
+    answer = api.call(method, path, body=body)
+    if answer.status not in (400, 403):
+        raise CheckFailed(
+            "An account id over 64 characters is not refused",
+            f"{method} {path} answered {answer.status}, not 400 (or 403: no token holds it)",
             [answer],
         )
 

@@ -59,6 +59,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report to PATH")
     p.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="write the report as an HTML page to PATH (offline, one file): the contract"
+        " coverage matrix of what the target answered, the statuses it never returned, the"
+        " checks, and each failure with its curl lines; written also when the run fails",
+    )
+    p.add_argument(
         "--read-only",
         action="store_true",
         help="create and delete nothing: skip every check that needs a backup of its own",
@@ -130,6 +138,7 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> list[str]:
         "other_account",
         "other_token",
         "allow_copy",
+        "html",
     )
     for name in valued:
         value = getattr(args, name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +78,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "copy backups to this region on a target without the control API: [REGION=]URL, the"
         " root URL of the region's endpoint (IAD=https://iad.databases.api.rackspacecloud.com)",
     )
+    option(
+        "html",
+        "write the report page to this path: the coverage matrix, the checks, each failure"
+        " with its curl lines (also when the run fails)",
+    )
     flag("discover", "back up the first ACTIVE instance and HA instance the target lists")
     flag("require-all", "fail when a check could not run")
 
@@ -104,7 +110,10 @@ def pytest_configure(config: pytest.Config) -> None:
         other_token=given("other_token", None),
         allow_restore=bool(config.getoption("allow_restore")),
         allow_copy=_allow_copy(given("allow_copy", None)),
+        html=given("html", None),
     )
+    if settings.html and not Path(settings.html).resolve().parent.is_dir():
+        raise pytest.UsageError(f"--html {settings.html}: its directory does not exist")
     if settings.base_url and not settings.token:
         raise pytest.UsageError("--base-url needs --token (or CONTRACT_TESTS_TOKEN)")
     if settings.other_account_url:

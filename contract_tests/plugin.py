@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import NoReturn
 
 import httpx
 import pytest
 
-from contract_tests import conformance, report
+from contract_tests import conformance, html_report, report
 from contract_tests.api import Api
 from contract_tests.checks import TOKEN_CHECKS, CheckFailed
 from contract_tests.cleanup import clean_up
@@ -41,6 +42,7 @@ from mockserver import create_app
 from mockserver.plugin.threaded import ThreadedServer
 
 HANDLERS = pytest.StashKey[SignalHandlers]()
+PAGE_NOTE = pytest.StashKey[str]()  # where the report page was written, until it is said
 
 
 class EngineFailures(AssertionError):
@@ -62,6 +64,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     handlers = config.stash.get(HANDLERS, None)
     if handlers is not None:
         handlers.restore()
+    note = config.stash.get(PAGE_NOTE, None)
+    if note is not None:  # no report was printed (the run could not start)
+        print(note)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -120,10 +125,11 @@ def api(run: Run, target: Target) -> Iterator[Api]:
     stop_cutting = run.shutdown.on_request(backend.abort)  # requests in flight end at a stop
     with abortable_client(backend, timeout=30.0) as http:
         try:
-            http.get(target.url("/"))
+            reached = http.get(target.url("/"))
         except httpx.HTTPError as error:
             pytest.exit(f"contract-tests: {target.base_url} cannot be reached: {error}", 3)
         contract = Contract.load()
+        run.ledger.saw(contract.label("GET", "/"), reached.status_code)  # an answer like any
         codes = contract.spec.regions
         control = Control.detect(http, target.root, codes)
         run.has_control = control is not None
@@ -182,9 +188,10 @@ def each_test_cleans_up(request: pytest.FixtureRequest, run: Run) -> Iterator[No
 
 
 @pytest.fixture(scope="session")
-def target_checks_tokens(api: Api) -> bool:
+def target_checks_tokens(api: Api, run: Run) -> bool:
     """Whether the target refuses a token it does not know. A real service must; the mock does
     only when started with a token table (by default it accepts any non-empty token)."""
+    run.checks_tokens = True
     if api.timeline.control is None:
         return True
     answer = api.call(
@@ -198,7 +205,8 @@ def target_checks_tokens(api: Api) -> bool:
         why = "the target is a mock that accepts any token; start it with --tokens to run it"
         for check in TOKEN_CHECKS:
             api.ledger.not_run(check, why)
-    return answer.status == 401
+    run.checks_tokens = answer.status == 401
+    return run.checks_tokens
 
 
 @pytest.fixture(scope="session")
@@ -257,6 +265,13 @@ def pytest_runtest_makereport(
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash[RUN]
+    try:
+        _exit_status(session, run)
+    finally:  # the page is written whatever the run's outcome
+        _write_page(session.config, run)
+
+
+def _exit_status(session: pytest.Session, run: Run) -> None:
     if run.shutdown.signal is not None:  # as a command stopped by a signal exits
         session.exitstatus = 128 + run.shutdown.signal
         return
@@ -268,5 +283,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # --require-all: no check may skip
 
 
+def _write_page(config: pytest.Config, run: Run) -> None:
+    """`--html`: the report page, and a line that says where it is (or why it is not)."""
+    if not run.settings.html:
+        return
+    path = Path(run.settings.html)
+    try:
+        html_report.write(run, path)
+        said = f"contract-tests: the report page is {path}"
+    except OSError as error:
+        said = f"contract-tests: the report page could not be written to {path}: {error}"
+    config.stash[PAGE_NOTE] = said  # said after the report, or at the end without one
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    terminalreporter.write_line(report.render(terminalreporter.config.stash[RUN]))
+    config = terminalreporter.config
+    terminalreporter.write_line(report.render(config.stash[RUN]))
+    note = config.stash.get(PAGE_NOTE, None)
+    if note is not None:
+        terminalreporter.write_line(note)
+        del config.stash[PAGE_NOTE]

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import textwrap
+
+from contract_tests import coverage
 from contract_tests.cleanup import delete_command
 from contract_tests.copying import why_not
 from contract_tests.exchange import TOKEN_VARIABLE
@@ -15,12 +18,8 @@ WIDTH = 100
 
 def render(run: Run) -> str:
     lines = ["", " contract-tests report ".center(WIDTH, "=")]
-    lines += _target(run)
-    lines += ["", "Operations and statuses exercised"]
-    statuses = run.ledger.statuses()
-    for operation in sorted(statuses, key=_by_path):
-        counts = "  ".join(f"{s} x{n}" for s, n in sorted(statuses[operation].items()))
-        lines.append(f"  {operation:<58} {counts}")
+    lines += target_lines(run)
+    lines += _coverage(run)
     lines += ["", "Checks run (passed / failed)"]
     for name, (passed, failed) in sorted(run.ledger.checks().items()):
         lines.append(f"  {name:<58} {passed:>6} / {failed}")
@@ -43,7 +42,7 @@ def render(run: Run) -> str:
     notes = run.ledger.notes()
     if notes:
         lines += ["", "Notes"] + [f"  {note}" for note in notes]
-    lines += ["", _cleanup(run)]
+    lines += ["", cleanup_line(run)]
     for schedule_id, why in run.cleanup.schedules_left.items():
         lines.append(f"  left: schedule {schedule_id}: {why}")
         if run.target is not None:
@@ -104,7 +103,7 @@ def last_words(run: Run) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _target(run: Run) -> list[str]:
+def target_lines(run: Run) -> list[str]:
     settings = run.settings
     where = run.target.base_url if run.target else "(not reached)"
     kind = "the mock, served in this process" if run.in_process else "given by --base-url"
@@ -163,7 +162,7 @@ def _in_region(run: Run, code: str) -> Target | None:
     return run.target.in_region(region) if run.target is not None and region else None
 
 
-def _cleanup(run: Run) -> str:
+def cleanup_line(run: Run) -> str:
     cleanup = run.cleanup
     created = len(run.inventory.created())
     schedules = len(run.inventory.schedules_created())
@@ -182,6 +181,47 @@ def _cleanup(run: Run) -> str:
     )
 
 
-def _by_path(operation: str) -> tuple[str, str]:
-    method, _, path = operation.partition(" ")
-    return path, method
+def _coverage(run: Run) -> list[str]:
+    """The matrix in short: the share of documented statuses the target returned, and what each
+    operation answered; then what it never returned, the run's gaps apart from what no request
+    can produce here (coverage.py)."""
+    document, never = coverage.of_run(run)
+    rows = document["operations"]
+    lines = [
+        "",
+        f"Contract coverage: {document['percent']:.1f}% of the documented statuses returned"
+        f" ({document['covered']} of {document['documented']}, {len(rows)} operations);"
+        f" {coverage.of_the_reachable(document, never)}",
+    ]
+    for row in rows:
+        answered = {**row["statuses"], **row["undocumented"]}
+        counts = "  ".join(f"{s} x{n}" for s, n in answered.items() if n)
+        where = f"{row['method']} {row['path']}"
+        lines.append(f"  {row['operation']:<26} {where:<48} {row['percent']:>5.1f}%  {counts}")
+    unmatched = document["unmatched"]
+    kinds = ", ".join(f"{status} x{n}" for status, n in unmatched["statuses"].items())
+    lines.append(
+        "  answers to no operation (an undocumented method, an unknown path):"
+        f" {unmatched['count']}" + (f" ({kinds})" if kinds else "")
+    )
+    lines.append(
+        f"  answers with a status their operation does not document: {document['undocumented']}"
+    )
+    gaps = [item for item in never if item.reason is None]
+    if gaps:
+        lines += ["", f"Documented statuses never returned ({len(gaps)})"]
+        by_operation: dict[str, list[str]] = {}
+        for item in gaps:
+            by_operation.setdefault(item.operation, []).append(str(item.status))
+        lines += [f"  {name:<26} {', '.join(found)}" for name, found in by_operation.items()]
+    else:
+        lines += ["", "Documented statuses never returned: none but those no request can produce"]
+    found = coverage.unreachable(document, never)
+    if found:
+        lines.append("No request can produce these on this target")
+    for status, which, reason in found:
+        lines += textwrap.wrap(
+            f"{status} on {which}", WIDTH, initial_indent="  ", subsequent_indent="    "
+        )
+        lines += textwrap.wrap(reason, WIDTH, initial_indent="      ", subsequent_indent="      ")
+    return lines

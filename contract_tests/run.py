@@ -22,6 +22,8 @@ class Run:
     target: Target | None = None
     in_process: bool = False  # the target is the mock, served by this process
     has_control: bool | None = None  # None until the target was asked
+    # Whether the target refuses what a token does not hold (None until the run asked).
+    checks_tokens: bool | None = None
     sources: list[str] = field(default_factory=list)  # what it backs up, and how it was chosen
     engine_checks: tuple[str, ...] = ()  # schemathesis' checks the run turned on
     creates: str = ""  # what became of the fuzzed valid creates

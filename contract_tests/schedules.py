@@ -1,8 +1,8 @@
 """Scheduled backups (contract section 10), checked by hand: a schedule keeps what was asked and
 says when it runs next; a target has one schedule at most; an update recomputes `next_run`;
-`run_now` backs the source up at once with a backup marked automated, and the schedule is
-`running` while that backup runs; a deleted schedule is gone and its backups stay. (The runs on
-the clock are `runs.py`'s.)
+`run_now` backs the source up at once with a backup marked automated, the schedule is `running`
+while that backup runs, and `run_now` meanwhile is refused (the source is busy); a deleted
+schedule is gone and its backups stay. (The runs on the clock are `runs.py`'s.)
 """
 
 from __future__ import annotations
@@ -179,6 +179,23 @@ def schedule_is_running_exactly_while_its_backup_runs(
         f" {running!r}, not {expected}",
         [before, shown, after],
     )
+
+
+@check
+def run_now_of_a_busy_source_is_refused(api: Api, schedule_id: str, backup_id: str) -> None:
+    """While the schedule's backup runs, its source is not ACTIVE: `run_now` is 422 (judged
+    only when the backup runs before and after the update)."""
+    before = api.show(backup_id)
+    answer = update(api, schedule_id, run_now=True)
+    after = api.show(backup_id)
+    statuses = [e.document("backup").get("status") for e in (before, after)]
+    if all(status in RUNNING for status in statuses) and answer.status != 422:
+        raise CheckFailed(
+            "run_now of a busy source is not refused",
+            f"backup {backup_id} of the schedule runs ({statuses[-1]}); run_now of schedule"
+            f" {schedule_id} answered {answer.status}, not 422",
+            [before, answer, after],
+        )
 
 
 @check

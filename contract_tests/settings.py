@@ -41,3 +41,4 @@ class Settings:
     other_token: str | None = None  # its token (default: --token)
     allow_restore: bool = False  # restore into new instances on a target without the control API
     allow_copy: Region | None = None  # copy backups there, on a target without the control API
+    html: str | None = None  # where to write the report page (html_report.py), if anywhere

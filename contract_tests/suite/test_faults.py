@@ -1,14 +1,17 @@
 """Common mistakes get their documented status and fault body (the shape of every fault the
-suite sees, here and everywhere, is checked by `fault_body_is_documented`)."""
+suite sees, here and everywhere, is checked by `fault_body_is_documented`): among them a restore
+of a backup, and a schedule of a target, that the account does not have."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
 from contract_tests import checks
 from contract_tests.api import Api
+from contract_tests.guard import NO_RESTORES
 
 NO_SUCH_ID = "contract-tests-no-such-id"  # not a UUID: it names nothing on any service
 JSON = {"Content-Type": "application/json"}
@@ -52,4 +55,26 @@ def test_mistake_gets_its_documented_fault(
 
 def test_unknown_version_is_not_found(api: Api) -> None:
     answer = api.call("GET", f"/v9.9/{api.target.account}/backups")
+    checks.mistake_gets_its_documented_fault(api, answer, 404)
+
+
+def test_restore_of_a_backup_the_account_lacks_is_not_found(api: Api) -> None:
+    if api.target.read_only or not api.target.restores:
+        pytest.skip(f"no instance create, even one that should be refused: {NO_RESTORES}")
+    restore = {"restorePoint": {"backupRef": str(uuid.uuid4())}, "volume": {"size": 1}}
+    instance = {"name": api.new_name(), "flavorRef": "1", **restore}
+    answer = api.call("POST", api.path("/instances"), body={"instance": instance})
+    checks.mistake_gets_its_documented_fault(api, answer, 404)
+
+
+def test_schedule_of_a_target_the_account_lacks_is_not_found(api: Api) -> None:
+    if api.target.read_only or not api.sources():
+        pytest.skip("read-only, or no source to name: no schedule create")
+    # The run's own source named as the other kind: no such instance (or HA instance) exists,
+    # and the guard lets it be named.
+    source = api.sources()[0]
+    other = "ha" if source.kind == "instance" else "instance"
+    schedule = {"action": "backup", "day_of_week": 0, "hour": 0, "minute": 0}
+    body = {"schedule": {**schedule, "source_id": source.id, "source_type": other}}
+    answer = api.call("POST", api.path("/schedules"), body=body)
     checks.mistake_gets_its_documented_fault(api, answer, 404)

@@ -8,9 +8,13 @@ import pytest
 from contract_tests import promises
 from contract_tests.api import Api
 from contract_tests.checks import checks_in
+from contract_tests.contract import Contract
 from contract_tests.plugin import not_run
+from contract_tests.probes import probe, why_not_sent
+from mockserver.spec import Operation
 
 CHECKS = checks_in(promises)
+OPERATIONS = Contract.load().operations
 
 
 @pytest.fixture
@@ -34,5 +38,10 @@ def test_a_bad_request_lists_every_violation(mock: Api) -> None:
     promises.bad_request_lists_every_violation(mock)
 
 
-def test_a_body_over_the_limit_is_too_large(mock: Api) -> None:
-    promises.body_over_the_limit_is_too_large(mock)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[o.operation_id for o in OPERATIONS])
+def test_a_body_over_the_limit_is_too_large(mock: Api, operation: Operation) -> None:
+    why = why_not_sent(mock, operation)
+    if why is not None:
+        pytest.skip(why)
+    found = probe(mock, operation)
+    promises.body_over_the_limit_is_too_large(mock, found.method, found.path, found.body)

@@ -111,6 +111,7 @@ def test_run_now_backs_up_the_source_and_the_backup_outlives_the_schedule(
     schedules.run_now_backs_up_the_source(api, answer, made, source, listing)
     backup_id = made[0]["id"]
     schedules.schedule_is_running_exactly_while_its_backup_runs(api, schedule_id, backup_id)
+    schedules.run_now_of_a_busy_source_is_refused(api, schedule_id, backup_id)
     wait_until_ended(api, backup_id)
     schedules.schedule_is_running_exactly_while_its_backup_runs(api, schedule_id, backup_id)
     schedules.deleted_schedule_is_gone_and_its_backups_stay(api, schedule_id, [backup_id])

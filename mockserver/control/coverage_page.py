@@ -10,7 +10,7 @@ and a few lines do not pay for a dependency.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +34,8 @@ td.cell a:hover { text-decoration: underline; }
 .mid { background: #9fd998; }
 .high { background: #4cae47; color: #fff; }
 .absent { background: #f2f2f2; color: #aaa; }
+.unreachable { background: repeating-linear-gradient(45deg, #f2f2f2 0 4px, #e2e2e2 4px 8px);
+  color: #888; }
 .undocumented { background: #ffd27a; }
 td.percent { font-weight: 600; }
 .legend span { display: inline-block; padding: 0 .5em; margin-right: .3em;
@@ -57,15 +59,21 @@ def page(title: str, sections: Iterable[str]) -> str:
     )
 
 
-def matrix_html(document: dict[str, Any], link: CellLink | None = None) -> str:
-    """The summary line, the legend and the table of a coverage document."""
+def matrix_html(
+    document: dict[str, Any],
+    link: CellLink | None = None,
+    unreachable: Collection[tuple[str, int]] = (),
+) -> str:
+    """The summary line, the legend and the table of a coverage document; the cells of
+    `unreachable` (operationId, status) are shaded as what no request can produce, not as
+    gaps."""
     rows = document["operations"]
     columns = sorted({int(status) for row in rows for status in row["statuses"]})
     undocumented = document["undocumented"]
     head = ['<th class="operation">operation</th>']
     head += [f"<th>{status}</th>" for status in columns]
     head += ["<th>undocumented</th>", "<th>covered</th>"]
-    body = [_row(row, columns, link) for row in rows]
+    body = [_row(row, columns, link, unreachable) for row in rows]
     unmatched = document["unmatched"]
     examples = ", ".join(_example(e) for e in unmatched["examples"])
     notes = [
@@ -82,7 +90,9 @@ def matrix_html(document: dict[str, Any], link: CellLink | None = None) -> str:
             '<p class="legend">Answers: <span class="none">0</span><span class="low">1</span>'
             '<span class="mid">2&ndash;9</span><span class="high">10 or more</span>'
             '<span class="absent">&middot; not documented</span>'
-            '<span class="undocumented">answered, not documented</span></p>',
+            '<span class="undocumented">answered, not documented</span>'
+            + (_UNREACHABLE_LEGEND if unreachable else "")
+            + "</p>",
             '<table id="matrix">',
             "<thead><tr>" + "".join(head) + "</tr></thead>",
             "<tbody>",
@@ -92,6 +102,9 @@ def matrix_html(document: dict[str, Any], link: CellLink | None = None) -> str:
             *(f'<p class="note">{escape(note)}</p>' for note in notes),
         ]
     )
+
+
+_UNREACHABLE_LEGEND = '<span class="unreachable">0: no request can produce it</span>'
 
 
 def journal_link(first_seq: int | None) -> CellLink:
@@ -107,7 +120,12 @@ def journal_link(first_seq: int | None) -> CellLink:
     return link
 
 
-def _row(row: dict[str, Any], columns: list[int], link: CellLink | None) -> str:
+def _row(
+    row: dict[str, Any],
+    columns: list[int],
+    link: CellLink | None,
+    unreachable: Collection[tuple[str, int]],
+) -> str:
     operation = row["operation"]
     cells = [
         f'<td class="operation">{escape(operation)}<br>'
@@ -122,8 +140,9 @@ def _row(row: dict[str, Any], columns: list[int], link: CellLink | None) -> str:
         target = link(operation, status) if link and count else None
         if target is not None:
             text = f'<a href="{escape(target)}">{text}</a>'
+        shade = _shade(count, (operation, status) in unreachable)
         cells.append(
-            f'<td class="cell {_shade(count)}" data-operation="{escape(operation)}"'
+            f'<td class="cell {shade}" data-operation="{escape(operation)}"'
             f' data-status="{status}" data-count="{count}">{text}</td>'
         )
     extra = ", ".join(f"{status}&times;{count:,}" for status, count in row["undocumented"].items())
@@ -135,9 +154,9 @@ def _row(row: dict[str, Any], columns: list[int], link: CellLink | None) -> str:
     return f'<tr data-operation="{escape(operation)}">' + "".join(cells) + "</tr>"
 
 
-def _shade(count: int) -> str:
+def _shade(count: int, unreachable: bool = False) -> str:
     if count == 0:
-        return "none"
+        return "unreachable" if unreachable else "none"
     if count == 1:
         return "low"
     return "mid" if count < 10 else "high"
