@@ -5,8 +5,9 @@ refused while it runs, and a delete takes its incremental descendants along."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from contract_tests.checks import CheckFailed, check, checks_in
 from contract_tests.exchange import Exchange
@@ -18,6 +19,36 @@ if TYPE_CHECKING:
 
 RUNNING = ("NEW", "BUILDING")
 ENDED = ("COMPLETED", "FAILED")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Bracketed(Generic[T]):
+    """An action between two looks at a backup: what a rule that holds "while a backup runs"
+    (or "once it ended") is judged on, only when both looks agree."""
+
+    before: Exchange
+    result: T
+    after: Exchange
+
+    @property
+    def statuses(self) -> tuple[Any, Any]:
+        return (_status(self.before), _status(self.after))
+
+    def throughout(self, phase: Sequence[str]) -> bool:
+        """Whether the backup was in `phase` (RUNNING, ENDED) at both looks."""
+        return all(status in phase for status in self.statuses)
+
+
+def bracketed(api: Api, backup_id: str, action: Callable[[Exchange], T]) -> Bracketed[T]:
+    """Show the backup, do `action` (given that first look), show it again."""
+    before = api.show(backup_id)
+    result = action(before)
+    return Bracketed(before, result, api.show(backup_id))
+
+
+def _status(shown: Exchange) -> Any:
+    return shown.document("backup").get("status")
 
 
 @check
@@ -122,15 +153,13 @@ def created_backup_is_visible(api: Api, backup: dict[str, Any], source: Source) 
 @check
 def target_is_busy_while_backup_runs(api: Api, backup_id: str, source: Source) -> None:
     """While the backup is NEW or BUILDING (before and after the look), its source is BACKUP."""
-    before = api.show(backup_id)
-    state, seen = source.state(api)
-    after = api.show(backup_id)
-    statuses = (before.document("backup").get("status"), after.document("backup").get("status"))
-    if all(status in RUNNING for status in statuses) and state != "BACKUP":
+    looked = bracketed(api, backup_id, lambda _: source.state(api))
+    state, seen = looked.result
+    if looked.throughout(RUNNING) and state != "BACKUP":
         raise CheckFailed(
             f"{source.kind_name} is not BACKUP while its backup runs",
-            f"backup {backup_id} is {statuses[1]}, {source} is {state}",
-            [before, seen, after],
+            f"backup {backup_id} is {looked.statuses[1]}, {source} is {state}",
+            [looked.before, seen, looked.after],
         )
 
 
@@ -170,16 +199,14 @@ def second_backup_is_refused_while_one_runs(
     api: Api, running_id: str, source: Source, parent_id: str | None = None
 ) -> None:
     """While a backup of a source runs (before and after the try), another one is 422."""
-    before = api.show(running_id)
-    again = source.create(api, parent_id)
-    after = api.show(running_id)
-    statuses = (before.document("backup").get("status"), after.document("backup").get("status"))
-    if all(status in RUNNING for status in statuses) and again.status != 422:
+    tried = bracketed(api, running_id, lambda _: source.create(api, parent_id))
+    again = tried.result
+    if tried.throughout(RUNNING) and again.status != 422:
         raise CheckFailed(
             "A second backup while one runs is not refused",
-            f"backup {running_id} of {source} is {statuses[1]}; another create answered"
+            f"backup {running_id} of {source} is {tried.statuses[1]}; another create answered"
             f" {again.status}, not 422",
-            [before, again],
+            [tried.before, again],
         )
 
 

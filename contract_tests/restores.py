@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract_tests.checks import CheckFailed, check, checks_in, deleted_and_gone
 from contract_tests.exchange import Exchange
-from contract_tests.lifecycle import RUNNING
+from contract_tests.lifecycle import RUNNING, bracketed
 from contract_tests.pages import walk
 from contract_tests.restoring import (
     BUILD,
@@ -196,16 +196,16 @@ def deleted_instance_is_gone_and_its_backups_stay(
 @check
 def restore_of_an_unfinished_backup_is_refused(api: Api, backup_id: str) -> None:
     """While a backup is NEW or BUILDING (before and after the try), a restore of it is 422."""
-    before = api.show(backup_id)
-    answer = restore(api, {"id": backup_id, **before.document("backup")})
-    after = api.show(backup_id)
-    statuses = [e.document("backup").get("status") for e in (before, after)]
-    if all(status in RUNNING for status in statuses) and answer.status != 422:
+    tried = bracketed(
+        api, backup_id, lambda before: restore(api, {"id": backup_id, **before.document("backup")})
+    )
+    answer = tried.result
+    if tried.throughout(RUNNING) and answer.status != 422:
         raise CheckFailed(
             "A restore of an unfinished backup is not refused",
-            f"backup {backup_id} is {statuses[-1]}; a restore of it answered {answer.status},"
-            " not 422",
-            [before, answer, after],
+            f"backup {backup_id} is {tried.statuses[-1]}; a restore of it answered"
+            f" {answer.status}, not 422",
+            [tried.before, answer, tried.after],
         )
 
 

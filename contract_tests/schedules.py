@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract_tests.checks import CheckFailed, check, checks_in, deleted_and_gone
 from contract_tests.exchange import Exchange
-from contract_tests.lifecycle import ENDED, RUNNING
+from contract_tests.lifecycle import ENDED, RUNNING, bracketed
 from contract_tests.scheduling import (
     create,
     differences,
@@ -162,22 +162,20 @@ def schedule_is_running_exactly_while_its_backup_runs(
 ) -> None:
     """`running` is true while a backup the schedule made is NEW or BUILDING (before and after
     the look), and false once it ended."""
-    before = api.show(backup_id)
-    shown = show(api, schedule_id)
-    after = api.show(backup_id)
-    statuses = [e.document("backup").get("status") for e in (before, after)]
+    looked = bracketed(api, backup_id, lambda _: show(api, schedule_id))
+    shown = looked.result
     running = shown.document("schedule").get("running")
-    if all(status in RUNNING for status in statuses) and running is not True:
+    if looked.throughout(RUNNING) and running is not True:
         expected = True
-    elif all(status in ENDED for status in statuses) and running is not False:
+    elif looked.throughout(ENDED) and running is not False:
         expected = False
     else:
         return
     raise CheckFailed(
         "A schedule's running does not follow its backup",
-        f"backup {backup_id} is {statuses[-1]}; schedule {schedule_id} says running"
+        f"backup {backup_id} is {looked.statuses[-1]}; schedule {schedule_id} says running"
         f" {running!r}, not {expected}",
-        [before, shown, after],
+        [looked.before, shown, looked.after],
     )
 
 
@@ -185,16 +183,14 @@ def schedule_is_running_exactly_while_its_backup_runs(
 def run_now_of_a_busy_source_is_refused(api: Api, schedule_id: str, backup_id: str) -> None:
     """While the schedule's backup runs, its source is not ACTIVE: `run_now` is 422 (judged
     only when the backup runs before and after the update)."""
-    before = api.show(backup_id)
-    answer = update(api, schedule_id, run_now=True)
-    after = api.show(backup_id)
-    statuses = [e.document("backup").get("status") for e in (before, after)]
-    if all(status in RUNNING for status in statuses) and answer.status != 422:
+    tried = bracketed(api, backup_id, lambda _: update(api, schedule_id, run_now=True))
+    answer = tried.result
+    if tried.throughout(RUNNING) and answer.status != 422:
         raise CheckFailed(
             "run_now of a busy source is not refused",
-            f"backup {backup_id} of the schedule runs ({statuses[-1]}); run_now of schedule"
-            f" {schedule_id} answered {answer.status}, not 422",
-            [before, answer, after],
+            f"backup {backup_id} of the schedule runs ({tried.statuses[-1]}); run_now of"
+            f" schedule {schedule_id} answered {answer.status}, not 422",
+            [tried.before, answer, tried.after],
         )
 
 
