@@ -25,7 +25,6 @@ The proxy and its upstream both need CPU: both run on the servers' CPUs and wrk 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import statistics
 from dataclasses import dataclass
@@ -189,14 +188,5 @@ def _drive(
 
 def _violations(server: Server) -> dict[str, Any]:
     """The proxy's GET /__mock/violations: what it found in all the traffic the phase sent."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        connection.request("GET", "/__mock/violations")
-        response = connection.getresponse()
-        answer = response.read()
-    finally:
-        connection.close()
-    if response.status != 200:
-        raise RuntimeError(f"GET /__mock/violations: {response.status} {answer[:500]!r}")
-    found: dict[str, Any] = json.loads(answer)
+    found: dict[str, Any] = json.loads(seed.control_call(server.url, "GET", "/__mock/violations"))
     return found

@@ -64,20 +64,29 @@ def instance_ids(document: dict[str, Any]) -> list[str]:
 
 def put_state(url: str, body: bytes, timeout: float = 600.0) -> float:
     """PUT the document; the seconds it took (the answer, the whole new state, is read too)."""
+    began = time.perf_counter()
+    control_call(url, "PUT", "/__mock/state", body, timeout)
+    return time.perf_counter() - began
+
+
+def control_call(
+    url: str, method: str, path: str, body: bytes | None = None, timeout: float = 30.0
+) -> bytes:
+    """One request to the control API of the mock at `url` (http://host:port); the answer's
+    body. RuntimeError unless it is 200. http.client, not httpx: the bench times these calls
+    and keeps its own imports to the standard library."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    began = time.perf_counter()
+    headers = {"Content-Type": "application/json"} if body is not None else {}
     try:
-        connection.request(
-            "PUT", "/__mock/state", body=body, headers={"Content-Type": "application/json"}
-        )
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         answer = response.read()
     finally:
         connection.close()
     if response.status != 200:
-        raise RuntimeError(f"PUT /__mock/state: {response.status} {answer[:500]!r}")
-    return time.perf_counter() - began
+        raise RuntimeError(f"{method} {path}: {response.status} {answer[:500]!r}")
+    return answer
 
 
 def _uuid(chance: random.Random) -> str:
