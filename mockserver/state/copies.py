@@ -81,7 +81,7 @@ class CopyRules(InstanceRules):
                 created=int(at),
                 updated=int(at),
                 instance_id=original.instance_id,
-                source=dict(original.source),
+                source=original.source,  # never changed in place: shared (see `Shared`)
                 parent_id=parent_id,
                 location_ref=None,
                 size=None,  # null until COMPLETED, as for any new backup; then the original's
@@ -89,7 +89,7 @@ class CopyRules(InstanceRules):
                 is_automated=False,
                 flavor_ram=original.flavor_ram,
                 volume_size=original.volume_size,
-                datastore=dict(original.datastore),
+                datastore=original.datastore,
                 # Nothing of this region is busy while the copy is made.
                 lifecycle=self._lifecycle(at, (), original.size),
                 copy_of=(from_region, original.id),

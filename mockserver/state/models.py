@@ -258,9 +258,8 @@ class Account:
         self.backups[backup.id] = backup
         key = backup.key  # one tuple in the three indexes
         self.index.add(key)
-        self.by_source.setdefault(backup.source["id"], SortedIndex()).add(key)
-        datastore = backup.datastore.get("type", "")
-        self.by_datastore.setdefault(datastore, SortedIndex()).add(key)
+        _index_of(self.by_source, backup.source["id"]).add(key)
+        _index_of(self.by_datastore, backup.datastore.get("type", "")).add(key)
         if backup.parent_id:
             self.children.setdefault(backup.parent_id, set()).add(backup.id)
         if backup.copy_of is not None:
@@ -314,6 +313,15 @@ class Account:
             found.append(self.backups[current])
             pending.extend(self.children.get(current, ()))
         return found
+
+
+def _index_of(indexes: dict[str, SortedIndex], name: str) -> SortedIndex:
+    """The index of `name`, made when first needed (not with setdefault, which would build a
+    new SortedIndex on every call only to throw it away)."""
+    index = indexes.get(name)
+    if index is None:
+        index = indexes[name] = SortedIndex()
+    return index
 
 
 @dataclass
