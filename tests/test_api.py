@@ -356,7 +356,7 @@ def test_unexpected_exception_is_instance_fault_and_the_mock_keeps_serving(mock:
     def explode(*_: Any, **__: Any) -> Any:
         raise RuntimeError("boom")
 
-    mock.store.get_backup = explode  # type: ignore[method-assign]
+    mock.store.view_backup = explode  # type: ignore[method-assign]
     with TestClient(mock, raise_server_exceptions=False) as client:
         fault(client.get(f"{BASE}/backups/{HA_BACKUP}", headers=TOKEN), 500, "instanceFault")
         assert client.get(f"{BASE}/backups", headers=TOKEN).status_code == 200

@@ -7,7 +7,7 @@ from mockserver.asgi import Scope
 from mockserver.control.coverage import Coverage
 from mockserver.control.journal import Entry, Journal
 from mockserver.http.regional import REGION
-from mockserver.spec import Spec
+from mockserver.spec import Operation, Spec
 from mockserver.state.clock import Clock
 
 
@@ -27,12 +27,15 @@ class Recorder:
         body: bytes,
         status: int,
         ignored_query: tuple[str, ...],
+        operation: Operation | None = None,
     ) -> Entry:
         """The entry of a request: `scope` as routed (no region prefix: it names the operation),
-        `path` and `query` as sent (what the journal shows)."""
+        `path` and `query` as sent (what the journal shows); `operation`, when the caller has
+        already matched it (else it is matched here)."""
         method: str = scope["method"]
-        found = self.spec.match(scope["path"])
-        operation = found[0].operations.get(method) if found else None
+        if operation is None:
+            found = self.spec.match(scope["path"])
+            operation = found[0].operations.get(method) if found else None
         return Entry(
             method,
             path,

@@ -49,6 +49,7 @@ from mockserver.http.validation import (
     ParameterCheck,
     RequestInvalid,
     ResponseValidator,
+    body_validator,
     body_violations,
     parse_body,
     query_pairs,
@@ -80,6 +81,7 @@ class _Parameter:
 class _Body:
     schema: Mapping[str, Any]
     compiled: Compiled
+    validator: Any  # body_validator(schema): words the violations
     argument: str | None
 
 
@@ -161,7 +163,9 @@ class FastPath:
                 document = parse_body(body, "utf-8")
                 if document is None:
                     return None
-                violations = body_violations(plan.body.schema, plan.body.compiled, document)
+                violations = body_violations(
+                    plan.body.schema, plan.body.compiled, document, plan.body.validator
+                )
                 if violations:
                     raise RequestInvalid(violations)
                 if plan.body.argument is not None:
@@ -293,6 +297,7 @@ def _body(raw: Mapping[str, Any], accepted: frozenset[str]) -> _Body | None:
     return _Body(
         schema=schema,
         compiled=Compiled(schema, BODY_NULLABLE_SKIPS),
+        validator=body_validator(schema),
         argument=argument if argument in accepted else None,
     )
 

@@ -110,6 +110,7 @@ class Gateway:
             await send(message)
 
         body, complete = await read_body(receive, headers, self.settings.max_body_bytes)
+        gate: Answer | tuple[Operation, dict[str, str]] | None = None
         try:
             gate = await self._gate(scope, headers, body, complete)
             await self._dispatch(scope, headers, body, receive, sending, gate)
@@ -118,7 +119,10 @@ class Gateway:
             if status[0] == 0:
                 await respond(sending, self._fault(500, SERVER_ERROR))
         finally:
-            entry = self.recorder.entry(scope, path, query, sent, body, status[0] or 500, ignored)
+            operation = gate[0] if isinstance(gate, tuple) else None  # matched once, by the gate
+            entry = self.recorder.entry(
+                scope, path, query, sent, body, status[0] or 500, ignored, operation
+            )
             self.recorder.record(entry)
 
     async def _dispatch(

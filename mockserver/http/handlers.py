@@ -94,7 +94,7 @@ class Handlers:
 
     async def createBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
         raw = body["backup"]
-        backup = self.store.create_backup(
+        document = self.store.make_backup(
             accountId,
             BackupRequest(
                 name=raw["name"],
@@ -104,8 +104,8 @@ class Handlers:
                 parent_id=raw.get("parent_id"),
                 incremental=bool(raw.get("incremental")),
             ),
+            backup_document,
         )
-        document = backup_document(backup)
         document["is_automated"] = False  # the create response shows a boolean, as documented
         return {"backup": document}, 202
 
@@ -122,7 +122,7 @@ class Handlers:
         return self._backup_page(page)
 
     async def getBackupById(self, accountId: str, backupId: str) -> Json:
-        return {"backup": backup_document(self.store.get_backup(accountId, backupId))}
+        return {"backup": self.store.view_backup(accountId, backupId, backup_document)}
 
     async def deleteBackup(self, accountId: str, backupId: str) -> ConnexionResponse:
         self.store.delete_backup(accountId, backupId)

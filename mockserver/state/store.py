@@ -12,7 +12,7 @@ region.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mockserver.state.copies import CopyRules
 from mockserver.state.core import copy, page_size
@@ -26,6 +26,8 @@ from mockserver.state.models import (
     SortedIndex,
     State,
 )
+
+T = TypeVar("T")
 
 
 class Store(CopyRules):
@@ -66,6 +68,13 @@ class Store(CopyRules):
     # -- backups -----------------------------------------------------------------------------
 
     def create_backup(self, account_id: str, request: BackupRequest) -> Backup:
+        return self.make_backup(account_id, request, copy)
+
+    def make_backup(
+        self, account_id: str, request: BackupRequest, view: Callable[[Backup], T]
+    ) -> T:
+        """Create a backup; the answer is the new backup as `view` makes it while the store is
+        locked (its document, say: no copy needed)."""
         kind, target_id = _target(request)
         with self._lock:
             account = self._account(account_id)
@@ -89,16 +98,21 @@ class Store(CopyRules):
             )
             # The answer shows the backup as created, NEW (contract section 2), even with
             # durations of 0: the next request to the account sees it move on.
-            return copy(backup)
+            return view(backup)
 
     def get_backup(self, account_id: str, backup_id: str) -> Backup:
+        return self.view_backup(account_id, backup_id, copy)
+
+    def view_backup(self, account_id: str, backup_id: str, view: Callable[[Backup], T]) -> T:
+        """The backup as `view` makes it while the store is locked (its document, say: no
+        copy needed, as for `list_backups`)."""
         with self._lock:
             account = self._account(account_id)
             self._settle(account)
             backup = account.backups.get(backup_id)
             if backup is None:
                 raise not_found(backup_id)
-            return copy(backup)
+            return view(backup)
 
     def list_backups(
         self,
