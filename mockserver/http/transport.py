@@ -8,6 +8,9 @@ Content-Length. Clients such as python-troveclient crash on a fault body that is
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mockserver.http.faults import FaultFactory
@@ -22,6 +25,9 @@ def protocol_class(faults: FaultFactory) -> type[HttpToolsProtocol]:
     body = faults.encode(400, MESSAGE)
 
     class FaultBodyProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
+
         def send_400_response(self, msg: str) -> None:
             content = [b"HTTP/1.1 400 Bad Request\r\n"]
             for name, value in self.server_state.default_headers:
@@ -39,3 +45,54 @@ def protocol_class(faults: FaultFactory) -> type[HttpToolsProtocol]:
             self.transport.close()
 
     return FaultBodyProtocol
+
+
+class CoalescingTransport:
+    """A transport that sends a response's head and its body in one write.
+
+    uvicorn writes the status line and headers, then the body, as two writes: two send()
+    calls, and two wake-ups of the client, which reads a head with no body first. Profiled
+    under 50 connections, the socket's writes were a quarter of the time of a show. A write
+    is held until the next one, or the end of the event loop's step at the latest (call_soon):
+    an answer sent at once goes out whole, and nothing waits longer than it would have.
+    """
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._held: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes) -> None:
+        if self._held:
+            self._held.append(data)
+            self.flush()
+            return
+        self._held.append(data)
+        self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        if self._held:
+            data = b"".join(self._held)
+            self._held.clear()
+            self._transport.write(data)
+
+    def writelines(self, lines: Any) -> None:
+        self.write(b"".join(lines))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held.clear()
+        self._transport.abort()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return sum(map(len, self._held)) + int(self._transport.get_write_buffer_size())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
