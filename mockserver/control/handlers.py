@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 from connexion import request
@@ -58,12 +59,13 @@ class ControlHandlers:
         return self.regions.snapshot()
 
     async def putState(self) -> Json:
-        # The body is read here (connexion has validated it) one backup at a time, rather than
-        # parsed whole by connexion: see jsontext.py.
+        # The body is read again here (the validation has parsed it whole), into Backups one
+        # at a time, from its UTF-8 bytes as they are: see jsontext.py.
         _, charset = split_content_type(request.headers.get("content-type"))
-        text = (await request.body()).decode(charset or "utf-8")
+        raw: bytes = await request.body()
+        body = raw if not charset or codecs.lookup(charset).name == "utf-8" else raw.decode(charset)
         try:
-            document = jsontext.loads(text, STATE_BACKUPS, backup_reader())
+            document = jsontext.loads(body, STATE_BACKUPS, backup_reader())
         except ValueError as error:  # malformed JSON: refused by the validation before this
             raise BadRequest(f"Invalid state document: {error}") from error
         self.regions.replace(document)
