@@ -1,4 +1,7 @@
-"""The measuring phases: start-up, throughput beside Prism, and the list as the state grows."""
+"""The measuring phases beside Prism: start-up, and throughput (the servers pinned, see cpus).
+
+The commands and options of ours are here, shared by the other phases (scaling, ceiling, proxy).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,11 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from bench import loadgen, seed, workloads
+from bench.cpus import Layout, layout, pinned
 from bench.report import Summary, summarize
 from bench.servers import Server, free_port, start
 from bench.tools import ROOT
@@ -18,7 +21,6 @@ from bench.tools import ROOT
 SPEC = ROOT / "openapi.yaml"
 LOGS = ROOT / "bench-results" / "logs"
 CONTROL_BODY_LIMIT = 512 * 1024 * 1024  # room for a PUT of 100,000 backups (about 70 MB)
-SETTLE_S = 1.0  # after a PUT, before reading what the process holds (its answer is in flight)
 # Lifecycles of 0 s and a quota out of reach: every create completes at once (see workloads).
 OURS = [
     "--log-level=warning",  # no access log line per request (Prism runs with -v warn likewise)
@@ -58,21 +60,25 @@ def startup(prism: Path, runs: int) -> dict[str, Any]:
 
 def throughput(
     wrk: Path, prism: Path, args: argparse.Namespace
-) -> tuple[dict[str, dict[str, Summary]], dict[str, float]]:
+) -> tuple[dict[str, dict[str, Summary]], dict[str, float], dict[str, Any]]:
+    """Each workload's req/s and latency, ours (with and without response validation) beside
+    Prism; their peak RSS; and where they ran. As the issue measures it: wrk on one CPU, every
+    server (Node as Python) on the others, so that wrk never takes a server's CPU from it."""
+    cpus = layout()
     document = seed.state(backups=100, regions=(workloads.REGION_PREFIX[1:].upper(),))
     body = json.dumps(document).encode()
     loads = workloads.throughput(seed.backup_ids(document)[0], seed.instance_ids(document))
     ports = [free_port() for _ in range(3)]
     servers = start_all(
         [
-            ("ours", "ours", ports[0], ours_command(ports[0], *OURS)),
+            ("ours", "ours", ports[0], pinned(ours_command(ports[0], *OURS), cpus.servers)),
             (
                 "ours, no response validation",
                 "ours",
                 ports[1],
-                ours_command(ports[1], *OURS, "--no-response-validation"),
+                pinned(ours_command(ports[1], *OURS, "--no-response-validation"), cpus.servers),
             ),
-            ("prism", "prism", ports[2], prism_command(prism, ports[2])),
+            ("prism", "prism", ports[2], pinned(prism_command(prism, ports[2]), cpus.servers)),
         ]
     )
     try:
@@ -83,7 +89,7 @@ def throughput(
         for workload in loads:
             for server in servers:
                 if workload.drives(server.kind):
-                    _drive(wrk, server, workload, body, 1.0, args.connections)
+                    drive(wrk, server, workload, body, 1.0, args.connections, cpus)
         for number in range(args.rounds):
             print(f"bench: throughput round {number + 1} of {args.rounds}", flush=True)
             for workload in _paired(loads, swapped=number % 2 == 1):
@@ -93,7 +99,7 @@ def throughput(
                     if not workload.drives(server.kind):
                         continue
                     runs[workload.name][server.name].append(
-                        _drive(wrk, server, workload, body, args.seconds, args.connections)
+                        drive(wrk, server, workload, body, args.seconds, args.connections, cpus)
                     )
         peak = {server.name: round(server.peak_rss_mb(), 1) for server in servers}
     finally:
@@ -102,51 +108,7 @@ def throughput(
     summaries = {
         w: {s: summarize(r) for s, r in by_server.items()} for w, by_server in runs.items()
     }
-    return summaries, peak
-
-
-def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """A page of the list, and memory, with each size of account, in one mock per size."""
-    found: dict[str, Any] = {}
-    servers: list[tuple[int, Server, workloads.Workload]] = []
-    try:
-        for size in args.sizes:
-            port = free_port()
-            name = f"ours, {size:,} backups"
-            server = start(name, "ours", ours_command(port, *OURS), port, log_path("scale"))
-            idle = server.rss_mb()
-            document = seed.state(backups=size)
-            body = json.dumps(document).encode()
-            print(f"bench: seeding {size:,} backups ({len(body) / 1e6:.1f} MB)", flush=True)
-            seconds = seed.put_state(server.url, body)
-            time.sleep(SETTLE_S)
-            found[str(size)] = {
-                "idle_rss_mb": round(idle, 1),
-                "seed_s": round(seconds, 2),
-                "seed_mb": round(len(body) / 1e6, 1),
-                "rss_after_seed_mb": round(server.rss_mb(), 1),
-            }
-            servers.append((size, server, workloads.list_pages(seed.backup_ids(document))))
-            del document, body
-        for _, server, workload in servers:
-            _drive(wrk, server, workload, b"", 1.0, args.connections)  # warm-up
-        runs: dict[int, list[loadgen.Run]] = {size: [] for size, _, _ in servers}
-        for number in range(args.rounds):
-            print(f"bench: list scaling round {number + 1} of {args.rounds}", flush=True)
-            order = servers[number % len(servers) :] + servers[: number % len(servers)]
-            for size, server, workload in order:
-                runs[size].append(
-                    _drive(wrk, server, workload, b"", args.seconds, args.connections)
-                )
-        for size, server, _ in servers:
-            entry = found[str(size)]
-            entry["list"] = summarize(runs[size])
-            entry["rss_after_load_mb"] = round(server.rss_mb(), 1)
-            entry["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
-    finally:
-        for _, server, _ in servers:
-            server.stop()
-    return found
+    return summaries, peak, {**cpus.as_dict(), "described": cpus.describe()}
 
 
 def _paired(loads: list[workloads.Workload], swapped: bool) -> list[workloads.Workload]:
@@ -172,14 +134,17 @@ def start_all(specs: list[tuple[str, str, int, list[str]]]) -> list[Server]:
     return servers
 
 
-def _drive(
+def drive(
     wrk: Path,
     server: Server,
     workload: workloads.Workload,
     state: bytes,
     seconds: float,
     connections: int,
+    cpus: Layout,
 ) -> loadgen.Run:
+    """One run of `workload` at `server`, wrk on the layout's CPU(s) for it; with `state`, ours
+    gets it PUT first."""
     server.check_alive()
     if server.kind == "ours" and state:
         seed.put_state(server.url, state)  # the same state before every run: creates pile up
@@ -190,6 +155,7 @@ def _drive(
         workload.expected_for(server.kind),
         seconds=seconds,
         connections=connections,
+        cpus=cpus.wrk,
     )
 
 

@@ -10,9 +10,11 @@ from bench.report import Summary, ratio, regional_ratios, table
 def render(results: dict[str, Any]) -> str:
     out = _head(results)
     if "throughput" in results:
-        out += _throughput(results["throughput"])
+        out += _throughput(results["throughput"], results["throughput_cpus"])
     if "startup_s" in results or "peak_rss_mb" in results:
         out += _startup_and_memory(results)
+    if "ceiling" in results:
+        out += _ceiling(results["ceiling"])
     if "scaling" in results:
         out += _scaling(results["scaling"])
     if "proxy" in results:
@@ -26,7 +28,8 @@ def render(results: dict[str, Any]) -> str:
             ],
         )
     )
-    out.append(f"\nelapsed: {results['elapsed_s']:.0f} s")
+    took = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in results["phase_s"].items())
+    out.append(f"\nelapsed: {results['elapsed_s']:.0f} s ({took})")
     return "\n".join(out)
 
 
@@ -37,11 +40,13 @@ def _head(results: dict[str, Any]) -> list[str]:
         if machine.get("prism")
         else " (Prism not run)"
     )
+    scaled = " (the list's scaling: 1)" if "scaling" in results else ""
     return [
         "",
         f"make bench: {machine['cpus']} CPUs, Python {machine['python']}, {machine['wrk']}{peer}",
         f"phases: {', '.join(settings['phases'])}",
-        f"wrk: {settings['connections']} connections, 1 thread; {settings['rounds']} interleaved"
+        f"wrk: {settings['connections']} connections{scaled}, 1 thread;"
+        f" {settings['rounds']} interleaved"
         f" rounds of {settings['seconds']:g} s; medians (error counts: sums over the rounds)",
         "load average (1 min): "
         + ", ".join(f"{when} {value:.1f}" for when, value in results["load_average_1min"].items()),
@@ -49,7 +54,7 @@ def _head(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def _throughput(throughput: dict[str, dict[str, Summary]]) -> list[str]:
+def _throughput(throughput: dict[str, dict[str, Summary]], cpus: dict[str, Any]) -> list[str]:
     rows = []
     for name, by_server in throughput.items():
         for server, s in by_server.items():
@@ -72,6 +77,7 @@ def _throughput(throughput: dict[str, dict[str, Summary]]) -> list[str]:
         "* answers whose status is not the right one for the workload and server"
         " (invalid create: 400 from ours, 422 from Prism)"
     )
+    out.append(f"(CPUs: {cpus['described']}; the start-up phase is not pinned)")
     out.append("")
     ratios = []
     for name, by_server in throughput.items():
@@ -144,45 +150,123 @@ def _startup_and_memory(results: dict[str, Any]) -> list[str]:
     return [table(["start-up and memory", "", "ours", "Prism", "ours/Prism"], rows), ""]
 
 
-def _scaling(scaling: dict[str, Any]) -> list[str]:
-    sizes = sorted(scaling, key=int)
-    base = scaling[sizes[0]]
+def _ceiling(found: dict[str, Any]) -> list[str]:
     rows = []
-    for size in sizes:
-        entry = scaling[size]
-        page: Summary = entry["list"]
+    for name, label in (("ours", "ours"), ("bare", "bare uvicorn")):
+        s: Summary = found[name]
         rows.append(
             [
-                f"{int(size):,}",
-                f"{entry['seed_mb']:.1f} MB in {entry['seed_s']:.1f} s",
-                page.requests_per_s,
-                page.p50_ms,
-                page.p99_ms,
-                ratio(page.p50_ms, base["list"].p50_ms),
-                page.wrong_status + page.socket_errors,
-                entry["rss_after_seed_mb"],
-                entry["peak_rss_mb"],
-                ratio(entry["rss_after_seed_mb"], base["rss_after_seed_mb"]),
+                found["workload"],
+                label,
+                s.requests_per_s,
+                s.p50_ms,
+                s.p99_ms,
+                s.wrong_status + s.socket_errors,
+                s.bytes_per_response,
+                found["peak_rss_mb"][name],
             ]
         )
-    header = [
-        "backups",
-        "PUT /__mock/state",
-        "list req/s",
-        "p50 ms",
-        "p99 ms",
-        f"p50 / at {int(sizes[0]):,}",
-        "errors",
-        "RSS MB",
-        "peak MB",
-        f"RSS / at {int(sizes[0]):,}",
-    ]
+    header = ["ceiling", "server", "req/s", "p50 ms", "p99 ms", "errors", "bytes/answer", "peak MB"]
+    answer = found["answer"]
     return [
         table(header, rows),
-        "(list: pages of 20 from all along the list; RSS: 1 s after the PUT; peak: its high"
-        " water mark, the PUT included)",
+        f"ours / bare uvicorn: req/s {found['requests_per_s_ratio']:.2f}, p50"
+        f" {found['p50_ratio']:.2f} (medians of the rounds' ratios; the two runs side by side in"
+        " every round, which goes first alternating)",
+        f"(the bare app: uvicorn with httptools and asyncio as ours, answering every request with"
+        f" ours' answer to {found['request']}: {answer['status']}, {answer['bytes']:,} bytes of"
+        f" body, the same headers; {found['connections']} connections; CPUs:"
+        f" {found['cpus']['described']}; other work on the machine raises the share: see the"
+        " load average)",
         "",
     ]
+
+
+def _scaling(scaling: dict[str, Any]) -> list[str]:
+    by_size = scaling["sizes"]
+    sizes = sorted(by_size, key=int)
+    small = sizes[0]
+    memory, pages = [], []
+    for seeding, described in scaling["seedings"].items():
+        base = by_size[small][seeding]
+        for size in sizes:
+            entry = by_size[size][seeding]
+            memory.append(
+                [
+                    described,
+                    f"{int(size):,}",
+                    entry["seed_s"],
+                    entry["idle_rss_mb"],
+                    entry["rss_after_seed_mb"],
+                    entry["peak_rss_mb"],
+                    entry["rss_after_load_mb"],
+                    ratio(entry["rss_after_seed_mb"], base["rss_after_seed_mb"]),
+                    _seeded_how(seeding, int(size), entry),
+                ]
+            )
+    for workload in ("first page", "deep pages"):
+        for seeding, described in scaling["seedings"].items():
+            base = by_size[small][seeding]["workloads"][workload]
+            for size in sizes:
+                page: Summary = by_size[size][seeding]["workloads"][workload]
+                pages.append(
+                    [
+                        workload,
+                        described,
+                        int(size),
+                        page.requests_per_s,
+                        page.p50_ms,
+                        page.p99_ms,
+                        ratio(page.p50_ms, base.p50_ms),
+                        ratio(page.p99_ms, base.p99_ms),
+                        page.wrong_status + page.socket_errors,
+                    ]
+                )
+    at = f"at {int(small):,}"
+    return [
+        table(
+            [
+                "scaling: memory",
+                "backups",
+                "seeding s",
+                "RSS idle MB",
+                "seeded MB",
+                "peak MB",
+                "after load MB",
+                f"seeded / {at}",
+                "how",
+            ],
+            memory,
+        ),
+        f"(RSS of each mock: idle, before seeding; seeded: {scaling['settle_s']:g} s after the"
+        " seeding's last request, before anything else; peak: its high water mark, the seeding"
+        " included; after load: after every round)",
+        "",
+        table(
+            [
+                "list, one connection",
+                "seeding",
+                "backups",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                f"p50 / {at}",
+                f"p99 / {at}",
+                "errors",
+            ],
+            pages,
+        ),
+        "(first page: the newest 20; deep pages: pages of 20 after markers all along the list;"
+        f" {scaling['connections']} connection, one mock per size and seeding; CPUs:"
+        f" {scaling['cpus']['described']})",
+        "",
+    ]
+
+
+def _seeded_how(seeding: str, size: int, entry: dict[str, Any]) -> str:
+    if seeding == "state":
+        return f"PUT /__mock/state, {entry['seed_mb']:.1f} MB"
+    return f"{size:,} x POST .../backups; ids listed in {entry['ids_read_s']:.1f} s"
 
 
 def _proxy(found: dict[str, Any]) -> list[str]:

@@ -1,9 +1,11 @@
 """`make bench`: install the tools, run the phases, print the report and save it as JSON.
 
 The phases, in this order: startup (seconds to the first answer, ours and Prism), throughput
-(req/s and latency of each workload, ours beside Prism, and through a region's prefix),
-scaling (a page of the list, and memory, as the account grows) and proxy (the mock called
-directly and through `mockserver --upstream` in front of it: the latency the proxy adds).
+(req/s and latency of each workload, ours beside Prism, and through a region's prefix), ceiling
+(ours' show beside a bare uvicorn app replaying its answer: the stack's limit), scaling (pages
+of the list, and memory, as the account grows, seeded through the state and made through the
+API) and proxy (the mock called directly and through `mockserver --upstream` in front of it:
+the latency the proxy adds).
 `--only` runs some of them, e.g. `python -m bench --only proxy --rounds 3`; the report and the
 targets then cover those only. Prism is installed only for the phases that drive it.
 """
@@ -15,18 +17,21 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.phases import scaling, startup, throughput
+from bench.ceiling import ceiling
+from bench.phases import startup, throughput
 from bench.proxy import proxy
 from bench.render import render
 from bench.report import save
+from bench.scaling import scaling
 from bench.tools import ROOT, ensure_prism, ensure_wrk, prism_version, wrk_version
 from bench.verdict import targets
 
-PHASES = ("startup", "throughput", "scaling", "proxy")
+PHASES = ("startup", "throughput", "ceiling", "scaling", "proxy")
 WITH_PRISM = {"startup", "throughput"}
 
 
@@ -49,25 +54,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     # Other work on the machine: the medians absorb only some, so the report shows it.
     load = {"at start": os.getloadavg()[0]}
+    took: dict[str, float] = {}  # seconds each phase took, what the Makefile's estimate sums
     if "startup" in args.only:
         assert prism is not None
-        results["startup_s"] = startup(prism, args.startup_runs)
+        with _timed(took, "startup"):
+            results["startup_s"] = startup(prism, args.startup_runs)
     if "throughput" in args.only:
         assert prism is not None
-        results["throughput"], results["peak_rss_mb"] = throughput(wrk, prism, args)
+        with _timed(took, "throughput"):
+            results["throughput"], results["peak_rss_mb"], results["throughput_cpus"] = throughput(
+                wrk, prism, args
+            )
         load["after throughput"] = os.getloadavg()[0]
+    if "ceiling" in args.only:
+        with _timed(took, "ceiling"):
+            results["ceiling"] = ceiling(wrk, args)
+        load["after ceiling"] = os.getloadavg()[0]
     if "scaling" in args.only:
-        results["scaling"] = scaling(wrk, args)
+        with _timed(took, "scaling"):
+            results["scaling"] = scaling(wrk, args)
         load["after scaling"] = os.getloadavg()[0]
     if "proxy" in args.only:
-        results["proxy"] = proxy(wrk, args)
+        with _timed(took, "proxy"):
+            results["proxy"] = proxy(wrk, args)
         load["after proxy"] = os.getloadavg()[0]
+    results["phase_s"] = took
     results["load_average_1min"] = load
     results["targets"] = targets(results)
     results["elapsed_s"] = round(time.perf_counter() - began, 1)
     print(render(results))
     print(f"\nresults: {save(results).relative_to(ROOT)} (and bench-results/latest.json)")
     return 0
+
+
+@contextmanager
+def _timed(took: dict[str, float], phase: str) -> Iterator[None]:
+    began = time.perf_counter()
+    yield
+    took[phase] = round(time.perf_counter() - began, 1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,14 +101,17 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the docstring's lines as written
     )
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians are kept)")
-    p.add_argument("--seconds", type=float, default=4.0, help="length of one wrk run (whole s)")
+    # 3 s, not 4: with the ceiling and the scaling of two seedings, the default run stays about
+    # 15 min (5 rounds of 3 s: about 880 s, against about 1,140 s with 4 s).
+    p.add_argument("--seconds", type=float, default=3.0, help="length of one wrk run (whole s)")
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--startup-runs", type=int, default=5)
     p.add_argument(
         "--sizes",
         type=lambda text: [int(n) for n in text.split(",")],
         default=[100, 10_000, 100_000],
-        help="backups in the account for the list scaling (default 100,10000,100000)",
+        help="backups in the account for the list scaling (default 100,10000,100000); the"
+        " scaling targets need one size <= 100 and one >= 100000",
     )
     p.add_argument(
         "--only",

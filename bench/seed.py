@@ -4,6 +4,9 @@ The account's backups are COMPLETED, one a minute apart, spread over its ACTIVE 
 shaped as fixtures/state.json shapes them (which is what GET /__mock/state returns). With
 `regions`, each of those regions holds the same account too (the same ids), so that a workload
 sent through a region's prefix reads and writes as much as at /v1.0.
+
+The scaling phase also grows an account as users do: `create_backups` makes its backups through
+the API, and `listed_ids` reads their ids back through the list, in the list's order.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import copy
 import http.client
 import json
 import random
+import threading
 import time
 import uuid
 from typing import Any
@@ -19,6 +23,8 @@ from typing import Any
 from bench.tools import ROOT
 
 ACCOUNT = "bench"
+TOKEN = "bench"  # X-Auth-Token, as wrk.lua sends it
+PAGE = 20  # backups in a page of the list (the API cuts any larger limit to 20)
 INSTANCES = 100
 EPOCH = 1_600_000_000  # 2020-09-13: every backup is older than the mock's clock
 DATASTORE = {
@@ -128,3 +134,72 @@ def _backup(number: int, backup_id: str, instance_id: str) -> dict[str, Any]:
         "volume_size": 2,
         "datastore": dict(DATASTORE),
     }
+
+
+def create_backups(url: str, count: int, instances: list[str], connections: int = 4) -> float:
+    """Make `count` backups through `POST /v1.0/{account}/backups`, as users make them, over
+    `connections` kept-alive connections, rotating over `instances`; the seconds it took.
+    The mock must run with lifecycles of 0 s (each instance is ACTIVE again by the next
+    request) and a quota above `count`. RuntimeError on any answer but 202, or when a connection
+    fails: a worker that died quietly would leave the account short of backups."""
+    host, port = url.removeprefix("http://").split(":")
+    path = f"/v1.0/{ACCOUNT}/backups"
+    headers = {"Content-Type": "application/json", "X-Auth-Token": TOKEN}
+    failures: list[str] = []  # list.append is atomic: the workers share it without a lock
+
+    def make(first: int) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            for number in range(first, count, connections):
+                if failures:  # another worker failed: the seeding is void, stop early
+                    return
+                instance = instances[number % len(instances)]
+                body = json.dumps(
+                    {"backup": {"name": f"bench-{number}", "instance": instance}}
+                ).encode()
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                answer = response.read()
+                if response.status != 202:
+                    failures.append(f"{response.status} {answer[:300]!r}")
+                    return
+        except (OSError, http.client.HTTPException) as error:
+            failures.append(f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    began = time.perf_counter()
+    workers = [threading.Thread(target=make, args=(n,)) for n in range(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise RuntimeError(f"POST {path}: {failures[0]}")
+    return time.perf_counter() - began
+
+
+def listed_ids(url: str) -> list[str]:
+    """The account's backup ids, newest first, as the list API gives them: pages of PAGE, each
+    after the marker of the previous page's last id, on one kept-alive connection. The list's
+    own order is the truth here: backups made through the API under a frozen clock all share one
+    `created`. Cheaper for the process measured than GET /__mock/state, which builds the whole
+    state document at once (100,000 backups: tens of MB held, which its RSS would then show)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    base = f"/v1.0/{ACCOUNT}/backups"
+    ids: list[str] = []
+    try:
+        while True:
+            path = f"{base}?marker={ids[-1]}" if ids else base
+            connection.request("GET", path, headers={"X-Auth-Token": TOKEN})
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path}: {response.status} {answer[:300]!r}")
+            found = [backup["id"] for backup in json.loads(answer)["backups"]]
+            ids += found
+            if len(found) < PAGE:
+                return ids
+    finally:
+        connection.close()

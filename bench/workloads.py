@@ -10,6 +10,9 @@ front of a mock, and at that mock directly (bench/proxy.py); both answer as ours
 Show, list and create are driven a second time through a region's prefix (`/iad/v1.0/...`,
 contract section 12), against ours only (Prism serves no region prefix), right after the same
 workload at the default `/v1.0`: the report sets each beside its default as "regional / default".
+
+The scaling phase drives two pages of the list against ours alone, as the account grows: the
+first page, and deep pages (after markers all along the list).
 """
 
 from __future__ import annotations
@@ -89,14 +92,22 @@ def _defaults(newest_backup: str, instances: list[str]) -> list[Workload]:
     ]
 
 
-def list_pages(ids_newest_first: list[str], pages: int = 50) -> Workload:
-    """Pages of 20 from all along the list: the first, then after markers spread to the end."""
+def first_page() -> Workload:
+    """The newest 20 backups: the list without a marker, what a console shows first."""
+    return Workload("first page", [("GET", f"/v1.0/{ACCOUNT}/backups", "")], {"ours": 200})
+
+
+def deep_pages(ids_newest_first: list[str], pages: int = 50) -> Workload:
+    """Pages of 20 from all along the list past the first: after markers spread from the
+    second-newest backup to the 21st from the end (whose next page is the last 20), so that a
+    list that walks to its marker shows its cost as the account grows."""
+    if len(ids_newest_first) < 2:
+        raise ValueError("deep pages need at least 2 backups")
     base = f"/v1.0/{ACCOUNT}/backups"
-    last_start = max(0, len(ids_newest_first) - 21)
-    markers = sorted({last_start * i // (pages - 1) for i in range(pages)})
-    requests: list[Request] = [("GET", base, "")]
-    requests += [("GET", f"{base}?marker={ids_newest_first[m]}", "") for m in markers if m > 0]
-    return Workload("list page", requests, {"ours": 200})
+    last_start = max(1, len(ids_newest_first) - 21)
+    markers = sorted({max(1, last_start * i // (pages - 1)) for i in range(pages)})
+    requests: list[Request] = [("GET", f"{base}?marker={ids_newest_first[m]}", "") for m in markers]
+    return Workload("deep pages", requests, {"ours": 200})
 
 
 def _create_body(instance: str) -> str:
