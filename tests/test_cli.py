@@ -178,3 +178,12 @@ def test_started_process_answers_the_seed_request_and_stops_cleanly() -> None:
     assert f"mockserver listening on {mock.url} " in log
     assert "/openapi.json" in log and "/openapi.yaml" in log and "/ui/" in log
     assert '"POST /v1.0/1234/backups HTTP/1.1" 202' in log  # one line per request
+
+
+def test_each_request_has_its_access_line_at_the_info_level() -> None:
+    # Above info the access log is off (cli.serve): its lines would be dropped anyway, and
+    # uvicorn builds them first. At info, the default, they are printed.
+    with MockProcess("--log-level=info") as mock:
+        assert httpx.get(f"{mock.url}/", timeout=10).status_code == 200
+        assert mock.stop() == 0
+    assert any('"GET / HTTP/1.1" 200' in line for line in mock.output), "".join(mock.output)
