@@ -134,3 +134,11 @@ def test_backups_made_through_the_api_share_what_they_repeat() -> None:
     # Measured: about 740 bytes a backup (the Backup, its id, name and location, its key in the
     # three indexes). A source and a datastore dict of its own added about 370 more.
     assert grown / count < 850, f"{grown / count:.0f} bytes a backup"
+
+
+def test_an_entry_with_a_lone_surrogate_is_journaled() -> None:
+    # A violation quotes the body, which may hold one ("\ud800" is valid JSON); orjson refuses it.
+    journal = Journal(2)
+    violation = {"rule": "request-body", "message": "body/backup/name: '\ud800' is too short"}
+    journal.record(Entry("POST", "/p", "", {}, b"", 400, 1.0, violations=(violation,)))
+    assert journal.entries()[0]["violations"] == [violation]

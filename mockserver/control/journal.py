@@ -7,6 +7,7 @@ control API shows only when it is read, so that recording costs each request nex
 from __future__ import annotations
 
 import fnmatch
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from mockserver.http.encoder import encode
 from mockserver.http.validation import parse_json, too_deep
 
 
@@ -169,13 +171,16 @@ def _row(seq: int, entry: Entry) -> Row:
         entry.region,
         entry.answered_by,
         entry.operation,
-        orjson.dumps(collections),
+        encode(collections),  # orjson; the json module for what it refuses (a lone surrogate)
     )
 
 
 def _entry(row: Row) -> tuple[int, Entry]:
     seq, method, path, query, body, status, at, region, answered_by, operation, rest = row
-    collections = orjson.loads(rest)
+    try:
+        collections = orjson.loads(rest)
+    except orjson.JSONDecodeError:  # a lone surrogate, escaped by `encode`: json reads it back
+        collections = json.loads(rest)
     return seq, Entry(
         method,
         path,

@@ -54,7 +54,8 @@ class CoalescingTransport:
     calls, and two wake-ups of the client, which reads a head with no body first. Profiled
     under 50 connections, the socket's writes were a quarter of the time of a show. A write
     is held until the next one, or the end of the event loop's step at the latest (call_soon):
-    an answer sent at once goes out whole, and nothing waits longer than it would have.
+    an answer sent at once goes out whole, and a head sent alone (HEAD, 100 Continue, a
+    stream) waits no longer than the rest of the loop's current step.
     """
 
     def __init__(self, transport: Any) -> None:
