@@ -32,6 +32,7 @@ from support import (
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
+from mockserver.http.validation import MAX_JSON_DEPTH, RequestInvalid, parse_body, too_deep
 from mockserver.resources import CONTROL_SPEC_PATH
 
 SPEC = load_spec()
@@ -1162,3 +1163,13 @@ def test_the_process_serves_its_state_unchanged_after_hostile_requests(
     after = exchange(server.url, raw_request(b"/__mock/state"))
     assert before[0] == after[0] == 200
     assert json.loads(after[2]) == json.loads(before[2])
+
+
+def test_the_depth_limit_holds_at_its_boundary_however_short_the_body() -> None:
+    # parse_body skips the depth walk for a text too short to be too deep (2 characters a
+    # level): the shortest body over the limit is still refused, the deepest one within it not.
+    within = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    over = "[" + within + "]"
+    assert too_deep(parse_body(within.encode(), "utf-8")) is False
+    with pytest.raises(RequestInvalid, match="nested more than"):
+        parse_body(over.encode(), "utf-8")
