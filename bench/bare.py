@@ -21,6 +21,8 @@ from typing import Any
 
 import uvicorn
 
+# The ASGI types, as mockserver/asgi.py names them: not imported from there, since importing
+# mockserver loads connexion, and the bare app must hold no more than uvicorn does.
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]

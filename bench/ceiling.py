@@ -20,7 +20,6 @@ report prints the load average beside it.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import sys
 import time
@@ -29,10 +28,10 @@ from typing import Any
 
 from bench import loadgen, seed, workloads
 from bench.bare import ADDED_BY_UVICORN, write_answer
-from bench.cpus import Layout, layout, pinned
-from bench.phases import LOGS, OURS, log_path, ours_command
+from bench.cpus import layout, pinned
+from bench.phases import LOGS, OURS, drive, log_path, ours_command
 from bench.report import paired, summarize
-from bench.servers import Server, free_port, start
+from bench.servers import free_port, start
 
 ANSWER = LOGS / "ceiling-answer.json"  # kept: which answer the bare app replayed
 TARGETS = ("ours", "bare")
@@ -63,16 +62,18 @@ def ceiling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
         bare = start("bare uvicorn", "bare", bare_command_line, bare_port, log_path("bare uvicorn"))
         servers.append(bare)
         _same_answer(bare.url, method, path, (status, headers, body))
+        # The same requests; the bare app's right answer is ours'.
+        replayed = workloads.Workload(show.name, show.requests, {"ours": status, "bare": status})
         targets = dict(zip(TARGETS, servers, strict=True))
         runs: dict[str, list[loadgen.Run]] = {target: [] for target in TARGETS}
         print("bench: ceiling warm-up, 1 s each, ours and the bare app", flush=True)
         for server in servers:
-            _drive(wrk, server, show, status, 1.0, args.connections, cpus)
+            drive(wrk, server, replayed, b"", 1.0, args.connections, cpus)
         for number in range(args.rounds):
             print(f"bench: ceiling round {number + 1} of {args.rounds}", flush=True)
             for target in TARGETS if number % 2 == 0 else TARGETS[::-1]:
                 runs[target].append(
-                    _drive(wrk, targets[target], show, status, args.seconds, args.connections, cpus)
+                    drive(wrk, targets[target], replayed, b"", args.seconds, args.connections, cpus)
                 )
         peak = {target: round(server.peak_rss_mb(), 1) for target, server in targets.items()}
     finally:
@@ -102,8 +103,7 @@ def ceiling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def _fetch(url: str, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
     """One request as wrk.lua sends it; the status, the headers as sent, and the body."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection = seed.connect(url, 30)
     try:
         connection.request(method, path, headers={"X-Auth-Token": seed.TOKEN})
         response = connection.getresponse()
@@ -126,24 +126,3 @@ def _same_answer(
     )
     if got != want:
         raise RuntimeError(f"ceiling: the bare app answers {got!r:.500}, ours {want!r:.500}")
-
-
-def _drive(
-    wrk: Path,
-    server: Server,
-    workload: workloads.Workload,
-    status: int,
-    seconds: float,
-    connections: int,
-    cpus: Layout,
-) -> loadgen.Run:
-    server.check_alive()
-    return loadgen.run(
-        wrk,
-        server.url,
-        workload,
-        status,  # the bare app's right answer is ours'
-        seconds=seconds,
-        connections=connections,
-        cpus=cpus.wrk,
-    )

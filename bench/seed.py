@@ -81,8 +81,7 @@ def control_call(
     """One request to the control API of the mock at `url` (http://host:port); the answer's
     body. RuntimeError unless it is 200. http.client, not httpx: the bench times these calls
     and keeps its own imports to the standard library."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    connection = connect(url, timeout)
     headers = {"Content-Type": "application/json"} if body is not None else {}
     try:
         connection.request(method, path, body=body, headers=headers)
@@ -93,6 +92,12 @@ def control_call(
     if response.status != 200:
         raise RuntimeError(f"{method} {path}: {response.status} {answer[:500]!r}")
     return answer
+
+
+def connect(url: str, timeout: float) -> http.client.HTTPConnection:
+    """A connection (not yet opened) to the server at `url` (http://host:port)."""
+    host, port = url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=timeout)
 
 
 def _uuid(chance: random.Random) -> str:
@@ -142,13 +147,12 @@ def create_backups(url: str, count: int, instances: list[str], connections: int 
     The mock must run with lifecycles of 0 s (each instance is ACTIVE again by the next
     request) and a quota above `count`. RuntimeError on any answer but 202, or when a connection
     fails: a worker that died quietly would leave the account short of backups."""
-    host, port = url.removeprefix("http://").split(":")
     path = f"/v1.0/{ACCOUNT}/backups"
     headers = {"Content-Type": "application/json", "X-Auth-Token": TOKEN}
     failures: list[str] = []  # list.append is atomic: the workers share it without a lock
 
     def make(first: int) -> None:
-        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        connection = connect(url, 60)
         try:
             for number in range(first, count, connections):
                 if failures:  # another worker failed: the seeding is void, stop early
@@ -185,8 +189,7 @@ def listed_ids(url: str) -> list[str]:
     own order is the truth here: backups made through the API under a frozen clock all share one
     `created`. Cheaper for the process measured than GET /__mock/state, which builds the whole
     state document at once (100,000 backups: tens of MB held, which its RSS would then show)."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection = connect(url, 60)
     base = f"/v1.0/{ACCOUNT}/backups"
     ids: list[str] = []
     try:
