@@ -95,7 +95,6 @@ def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
         "settle_s": SETTLE_S,
         "cpus": {**cpus.as_dict(), "described": cpus.describe()},
         "seeding_s": round(seeded_s, 1),
-        "elapsed_s": round(time.perf_counter() - began, 1),
         "sizes": sizes,
     }
 
