@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import random
-import uuid
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -37,6 +35,7 @@ from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import settings_from
 from mockserver.state.clock import Clock
+from mockserver.state.ids import Ids
 
 Message = MutableMapping[str, Any]
 
@@ -54,24 +53,13 @@ FROZEN_AT = 1_700_000_000.5  # both mocks' frozen clocks start here, so their ti
 MAX_STEPS = 8  # requests per sequence
 
 
-class SeededUuids:
-    """A stand-in for the `uuid` module of the store's modules: uuid4() draws from a generator
-    reseeded before each request, so both mocks give a created backup, schedule or instance (and
-    so its hostname) the same id."""
-
-    def __init__(self, seed: int = 0) -> None:
-        self._random = random.Random(seed)
-
-    def reseed(self, seed: int) -> None:
-        self._random.seed(seed)
-
-    def uuid4(self) -> uuid.UUID:
-        return uuid.UUID(int=self._random.getrandbits(128), version=4)
-
-
 def created(step: int) -> str:
-    """The id of the backup, schedule or instance that request `step` of a sequence creates."""
-    return str(SeededUuids(step).uuid4())
+    """The id of the backup, schedule or instance that request `step` of a sequence creates:
+    each request is sent to both mocks with its ids seeded by its step (`Ids.seeded`), so both
+    give a created backup, schedule or instance (and so its hostname) the same id."""
+    ids = Ids()
+    with ids.seeded(step):
+        return ids.new()
 
 
 CREATED = [created(step) for step in range(MAX_STEPS)]
@@ -712,7 +700,6 @@ class Pair:
     fast: Mock
     slow: Mock
     spy: ConnexionSpy  # the fast mock's connexion app
-    uuids: SeededUuids
 
 
 def with_iad(state: dict[str, Any]) -> dict[str, Any]:
@@ -728,10 +715,9 @@ def with_iad(state: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    """Two mocks, with and without the fast path, on clocks frozen at the same instant, whose
-    backup ids come from a generator the test reseeds. Both reset to the fixture state with a
-    copy of account 1234 in IAD, so that regional reads and writes find something."""
-    uuids = SeededUuids()
+    """Two mocks, with and without the fast path, on clocks frozen at the same instant. Both
+    reset to the fixture state with a copy of account 1234 in IAD, so that regional reads and
+    writes find something."""
     reset_to = tmp_path_factory.mktemp("fastpath") / "state.json"
     reset_to.write_text(json.dumps(with_iad(STATE)), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
@@ -742,11 +728,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     spy = ConnexionSpy(fast.gateway.app)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fast.gateway, "app", spy)
-        patch.setattr(mockserver.state.core, "uuid", uuids)
-        patch.setattr(mockserver.state.schedules, "uuid", uuids)
-        patch.setattr(mockserver.state.instances, "uuid", uuids)
-        patch.setattr(mockserver.state.copies, "uuid", uuids)
-        yield Pair(fast, slow, spy, uuids)
+        yield Pair(fast, slow, spy)
 
 
 def control(method: str, path: str) -> Request:
@@ -779,12 +761,12 @@ def compare(pair: Pair, sequence: list[Request]) -> list[Answer]:
             for request in (RESET, CLEAR_JOURNAL):
                 assert (await send(mock, request)).status in (200, 204)
         for step, request in enumerate(sequence):
-            pair.uuids.reseed(step)
             before = pair.spy.calls
-            fast = await send(pair.fast, request)
+            with pair.fast.regions.ids.seeded(step):
+                fast = await send(pair.fast, request)
             pipeline = "connexion" if pair.spy.calls > before else "gateway or fast path"
-            pair.uuids.reseed(step)
-            slow = await send(pair.slow, request)
+            with pair.slow.regions.ids.seeded(step):
+                slow = await send(pair.slow, request)
             if currently_in_test_context():
                 event(f"{request.label} {fast.status}: {pipeline}")
             message = describe(sequence[: step + 1], fast, slow)
@@ -792,10 +774,8 @@ def compare(pair: Pair, sequence: list[Request]) -> list[Answer]:
             answers.append(fast)
         for request in (STATE_REQUEST, JOURNAL):
             # Reading the state makes the scheduled runs that fell due: their backups' ids
-            # come from the generator too.
-            pair.uuids.reseed(len(sequence))
+            # follow from the runs (`ids.derived`), the same in both.
             fast = await send(pair.fast, request)
-            pair.uuids.reseed(len(sequence))
             slow = await send(pair.slow, request)
             assert fast.status == slow.status == 200, describe([*sequence, request], fast, slow)
             assert fast.body == slow.body, describe([*sequence, request], fast, slow)

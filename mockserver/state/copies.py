@@ -8,8 +8,6 @@ Plain Python, no HTTP.
 
 from __future__ import annotations
 
-import uuid
-
 from mockserver.state.core import NO_COPIES, QUOTA_EXCEEDED, copy
 from mockserver.state.errors import BadRequest, OverLimit, Unprocessable, not_found
 from mockserver.state.instances import InstanceRules
@@ -56,9 +54,11 @@ class CopyRules(InstanceRules):
         parent_origin: tuple[str, str] | None,
         at: float,
         request: CopyRequest,
+        made_id: str | None = None,
     ) -> Backup:
-        """Make the copy of `original` (a backup of `from_region`) here, NEW at `at`: 400 when
-        it is incremental and its parent has no copy here, 413 past this region's quota."""
+        """Make the copy of `original` (a backup of `from_region`) here, NEW at `at`, with the
+        id `made_id` when given (else a new one): 400 when it is incremental and its parent has
+        no copy here, 413 past this region's quota."""
         with self._lock:
             # Not settled here: `Regions` brought it up to the clock before the copy action,
             # and a scheduled copy is made while another region settles (no re-entry).
@@ -72,7 +72,7 @@ class CopyRules(InstanceRules):
             if len(account.backups) >= self.quota:
                 raise OverLimit(f"{QUOTA_EXCEEDED} (in {self.region})")
             made = Backup(
-                id=str(uuid.uuid4()),
+                id=made_id or self.ids.new(),
                 name=request.name if request.name is not None else original.name,
                 description=(
                     request.description if request.description is not None else original.description

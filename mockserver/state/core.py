@@ -9,7 +9,6 @@ scheduled runs on this, `store.py` the operations of the API.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -18,6 +17,7 @@ from mockserver.state.backup_document import Shared
 from mockserver.state.clock import Clock
 from mockserver.state.document import load_state
 from mockserver.state.errors import BadRequest, OverLimit, Unprocessable, not_found
+from mockserver.state.ids import Ids
 from mockserver.state.models import (
     RUNNING,
     Account,
@@ -73,6 +73,7 @@ class StoreCore:
         default_flavors: Sequence[Any] = (),
         lock: threading.RLock | None = None,
         fate: Fate | None = None,
+        ids: Ids | None = None,
     ) -> None:
         self.clock = clock
         self.quota = quota
@@ -81,6 +82,7 @@ class StoreCore:
         self.build_seconds = build_seconds  # how long a created instance stays in BUILD
         self.region = region
         self.fate = fate or Fate()
+        self.ids = ids or Ids()  # shared by the regions, as the fate is
         self.revision = 0  # moves on every change, so a saver knows when to write
         # The stores of all regions share one lock (`regions.py`): a copy changes two at once.
         self._lock = lock or threading.RLock()
@@ -169,8 +171,10 @@ class StoreCore:
         description: str | None,
         parent_id: str | None,
         schedule_id: str | None = None,
+        backup_id: str | None = None,
     ) -> Backup:
-        """Add a NEW backup of a ready target, made at `at`, its lifecycle counted from then."""
+        """Add a NEW backup of a ready target, made at `at`, its lifecycle counted from then;
+        its id is `backup_id` when given (see `ids.derived`), else a new one."""
         if isinstance(target, Instance):
             kind: Kind = "instance"
             busy: tuple[str, ...] = (target.id,)
@@ -179,7 +183,7 @@ class StoreCore:
             kind, busy = "ha", (target.id, *target.replica_ids[:1])
         created = int(at)
         backup = Backup(
-            id=str(uuid.uuid4()),
+            id=backup_id or self.ids.new(),
             name=name,
             description=description,
             status="NEW",

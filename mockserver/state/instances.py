@@ -8,7 +8,6 @@ backed up, listed, scheduled and deleted by the same rules.
 from __future__ import annotations
 
 import re
-import uuid
 
 from mockserver.state.core import copy, page_size
 from mockserver.state.errors import BadRequest, NotFound, Unprocessable, not_found
@@ -57,7 +56,7 @@ class InstanceRules(ScheduleRules):
             if request.backup_ref is not None:
                 datastore = self._restorable(request, backup, datastore)
             now = self.clock.now()
-            instance_id = str(uuid.uuid4())
+            instance_id = self.ids.new()
             instance = Instance(
                 id=instance_id,
                 name=request.name,

@@ -20,6 +20,7 @@ from mockserver.state.clock import Clock
 from mockserver.state.core import NO_COPIES, Fate
 from mockserver.state.document import load_regions
 from mockserver.state.errors import BadRequest, OverLimit
+from mockserver.state.ids import Ids, derived
 from mockserver.state.models import Backup, CopyRequest
 from mockserver.state.store import Store
 
@@ -42,6 +43,7 @@ class Regions:
         self.codes = tuple(codes)
         self.clock = clock
         self.fate = Fate()
+        self.ids = Ids()
         self._lock = threading.RLock()
         self._default_flavors = tuple(default_flavors)
         self._settling = False
@@ -55,6 +57,7 @@ class Regions:
                 default_flavors=self._default_flavors,
                 lock=self._lock,
                 fate=self.fate,
+                ids=self.ids,
                 **settings,
             )
             store.settle_elsewhere = self._settler(code)
@@ -163,6 +166,8 @@ class Regions:
                         parent_origin,
                         float(original.updated),
                         CopyRequest(target_region),
+                        # Made by no request (see `ids.derived`): the same in every process.
+                        derived("copy", code, target_region, account_id, original.id),
                     )
                 except (BadRequest, OverLimit):
                     continue

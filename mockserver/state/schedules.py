@@ -8,11 +8,11 @@ instance ACTIVE again). Moving the clock a year makes 365 runs of a few microsec
 
 from __future__ import annotations
 
-import uuid
 from typing import Literal
 
 from mockserver.state.core import NO_COPIES, StoreCore, copy, page_size
 from mockserver.state.errors import BadRequest, Unprocessable, not_found
+from mockserver.state.ids import derived
 from mockserver.state.models import (
     RUNNING,
     Account,
@@ -61,7 +61,7 @@ class ScheduleRules(StoreCore):
                 )
             now = int(self.clock.now())
             schedule = Schedule(
-                id=str(uuid.uuid4()),
+                id=self.ids.new(),
                 action="backup",
                 source={"type": kind, "id": target_id},
                 day_of_week=request.day_of_week,
@@ -154,14 +154,19 @@ class ScheduleRules(StoreCore):
                 account.remove_schedule(due)
                 continue
             if len(account.backups) < self.quota and self._unready(account, target) is None:
-                self._run(account, due, at)
+                # A run belongs to no request: its id follows from what it is, so that every
+                # process sharing the state (mockserver/shared/) makes the same run.
+                made = derived("run", self.region, account.id, due.id, str(at))
+                self._run(account, due, at, made)
             # A run made or skipped: the schedule runs next on the next day at hour:minute (a
             # first full backup not made is made then).
             account.reschedule(due, next_time(at, due.hour, due.minute))
             self.revision += 1
         self._advance(account, now)
 
-    def _run(self, account: Account, schedule: Schedule, at: float) -> Backup:
+    def _run(
+        self, account: Account, schedule: Schedule, at: float, backup_id: str | None = None
+    ) -> Backup:
         """Make the backup of a run at `at`: its target is ready and the quota allows it."""
         target = self._target_of(account, *_source(schedule))
         parent = None
@@ -175,6 +180,7 @@ class ScheduleRules(StoreCore):
             description=f"Made by schedule {schedule.id}.",
             parent_id=parent.id if parent is not None else None,
             schedule_id=schedule.id,
+            backup_id=backup_id,
         )
         schedule.last_scheduled = int(at)
         return backup
