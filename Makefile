@@ -3,8 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq
 
-.PHONY: serve test lint fuzz bench screenshots clean
+.PHONY: serve test lint fuzz bench screenshots clean redis
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +17,17 @@ $(STAMP): pyproject.toml
 serve: $(STAMP) ## start the mock on its embedded defaults (127.0.0.1:8779)
 	$(BIN)/mockserver
 
-test: $(STAMP) ## lint, type-check and run every test
+test: $(STAMP) redis ## lint, type-check and run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+
+# Debian's redis-server for the tests that need a real Redis: each starts its own on a free port
+# with a data directory of its own (tests/redis_support.py), never the packaged service's 6379.
+redis: ## installs Debian's redis-server with apt-get when it is missing (part of test)
+	@command -v redis-server >/dev/null || \
+		($(APT) update && $(APT) install -y redis-server >/dev/null)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
