@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import connexion
 from connexion.exceptions import ProblemException
@@ -39,6 +39,9 @@ from mockserver.state.errors import MockError
 from mockserver.state.regions import Regions
 from mockserver.state.store import Store
 
+if TYPE_CHECKING:
+    from mockserver.shared.replica import Replica
+
 
 @dataclass
 class Mock:
@@ -57,11 +60,12 @@ class Mock:
     verdicts: Verdicts  # the proxy's (empty without an upstream)
     coverage: Coverage
     upstream: Upstream | None = None
+    replica: Replica | None = None  # with a shared state (--store): the layer that replays
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan" and self.upstream is not None:
             receive = self._closing(receive, self.upstream)
-        await self.gateway(scope, receive, send)
+        await (self.replica or self.gateway)(scope, receive, send)
 
     @staticmethod
     def _closing(receive: Receive, upstream: Upstream) -> Receive:
@@ -95,10 +99,16 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         building_seconds=settings.building_seconds,
         build_seconds=settings.build_seconds,
     )
-    journal = Journal(settings.journal_size)
     coverage = Coverage(spec)
-    injector = Injector()
-    limiter = RateLimiter(clock)
+    shared = None
+    if settings.store is None:
+        journal, injector, limiter = Journal(settings.journal_size), Injector(), RateLimiter(clock)
+    else:
+        # Imported only here: a mock of one process needs neither Redis nor its client.
+        from mockserver.shared import Shared
+
+        shared = Shared.connect(settings.store, clock, settings.journal_size)
+        journal, injector, limiter = shared.journal, shared.injector, shared.limiter
     faults = FaultFactory(spec.fault_names)
     verdicts = Verdicts(settings.upstream)
 
@@ -173,6 +183,15 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
             on_violation=settings.on_violation,
             fallback=gateway.answer_from_mock if settings.fallback_to_mock else None,
         )
+    replica = None
+    if shared is not None:
+        replica = shared.replica(
+            gateway,
+            regions,
+            clock,
+            fixture_state if state is None else state,
+            settings.frozen_clock,
+        )
     return Mock(
         settings,
         spec,
@@ -187,4 +206,5 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         verdicts,
         coverage,
         upstream,
+        replica,
     )

@@ -9,12 +9,14 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
+from mockserver import workers
 from mockserver.app import Mock, create_app
 from mockserver.http.transport import protocol_class
 from mockserver.http.validation import state_violations
@@ -49,7 +51,7 @@ def build(settings: Settings) -> Mock:
         raise StateFileError(f"state file {settings.state_file}: {error.message}") from error
 
 
-async def serve(settings: Settings, mock: Mock) -> None:
+async def serve(settings: Settings, mock: Mock, sock: socket.socket | None = None) -> None:
     config = uvicorn.Config(
         mock,
         host=settings.host,
@@ -77,7 +79,7 @@ async def serve(settings: Settings, mock: Mock) -> None:
     announcer = asyncio.create_task(announce_when_started(server, settings))
     freezer = asyncio.create_task(freeze_when_started(server))
     try:
-        await server.serve()
+        await server.serve(sockets=None if sock is None else [sock])
     finally:
         announcer.cancel()
         freezer.cancel()
@@ -167,15 +169,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(argv, os.environ)
         logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+        if settings.workers > 1:
+            return workers.run(settings, serve_worker)
         mock = build(settings)
     except (UsageError, StateFileError) as error:
         print(f"mockserver: error: {error}", file=sys.stderr)
         return 2
+    run_server(settings, mock)
+    return 0
+
+
+def serve_worker(settings: Settings, sock: socket.socket) -> None:
+    """One of `--workers` processes (workers.py): the same mock, on the parent's socket."""
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    run_server(settings, build(settings), sock)
+
+
+def run_server(settings: Settings, mock: Mock, sock: socket.socket | None = None) -> None:
     # uvicorn re-raises the signal that stopped it once it has shut down; these handlers take
     # it, so that the state is saved and the process exits 0 after a graceful stop.
     for captured in (signal.SIGINT, signal.SIGTERM):
         signal.signal(captured, lambda *_: None)
     # asyncio's own loop, not uvloop: measured under 50 connections, uvloop served as many
     # requests a second but its p99 latency was 5 times asyncio's (130 ms against 25 ms).
-    asyncio.run(serve(settings, mock))
-    return 0
+    asyncio.run(serve(settings, mock, sock))

@@ -181,6 +181,23 @@ def parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="write the checked exchanges as JUnit XML to PATH on exit (one test per operation"
         " and status)",
     )
+    shared = p.add_argument_group(
+        "one state for many processes (README: One state for many processes)"
+    )
+    shared.add_argument(
+        "--store",
+        default=env("store", None),
+        metavar="URL",
+        help="keep the state in Redis (redis://host:port/db, rediss:// or unix://), shared by"
+        " every mock process given the same URL and options; default: in this process's memory",
+    )
+    shared.add_argument(
+        "--workers",
+        type=int,
+        default=env("workers", "1"),
+        metavar="N",
+        help="processes serving the port (default 1); more than one needs --store",
+    )
     p.add_argument(
         "--log-level",
         default=env("log_level", "info"),
@@ -200,6 +217,7 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
     if not 0 <= args.port <= 65535:
         raise UsageError("--port must be between 0 and 65535")
     check_upstream(args)
+    check_store(args)
     return Settings(
         host=args.host,
         port=args.port,
@@ -227,7 +245,30 @@ def settings_from(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
         on_violation=args.on_violation,
         fallback_to_mock=args.fallback_to_mock,
         junit_path=args.junit,
+        store=args.store or None,
+        workers=args.workers,
     )
+
+
+def check_store(args: argparse.Namespace) -> None:
+    """A shared state's options make sense together, before anything connects."""
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if not args.store:
+        if args.workers > 1:
+            raise UsageError(
+                f"--workers {args.workers} needs --store: processes with a state each of their"
+                " own would disagree (one would not know a backup another created)"
+            )
+        return
+    if urlsplit(args.store).scheme not in ("redis", "rediss", "unix"):
+        raise UsageError(f"--store {args.store}: expected redis://host[:port][/db]")
+    for name, value in (("--upstream", args.upstream), ("--state-file", args.state_file)):
+        if value:
+            raise UsageError(
+                f"--store and {name} cannot be used together: the shared state lives in Redis"
+                + (" (load a document with PUT /__mock/state)" if name == "--state-file" else "")
+            )
 
 
 def check_upstream(args: argparse.Namespace) -> None:

@@ -49,3 +49,6 @@ class Settings:
     on_violation: Literal["pass", "fault"] = "pass"
     fallback_to_mock: bool = False  # the mock answers what the upstream answers 501 or cannot
     junit_path: Path | None = None  # the proxy's exchanges as JUnit XML, written on exit
+    # One state for many processes (mockserver/shared/): a redis:// URL; None: in memory.
+    store: str | None = None
+    workers: int = 1  # processes serving one port (more than one needs `store`)

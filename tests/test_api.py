@@ -21,9 +21,10 @@ HA_BACKUP = "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
-def client_for(**settings: Any) -> tuple[Mock, TestClient]:
-    """A mock with these settings and a client of it, to use in a `with` block (that closes it)."""
-    mock = create_app(Settings(frozen_clock=True, **settings))
+def client_for(store: str | None, **settings: Any) -> tuple[Mock, TestClient]:
+    """A mock with these settings, its state in `store` (the `store` fixture's), and a client
+    of it, to use in a `with` block (that closes it)."""
+    mock = create_app(Settings(frozen_clock=True, store=store, **settings))
     return mock, TestClient(mock)
 
 
@@ -132,8 +133,10 @@ def test_unknown_members_and_is_automated_are_ignored(client: TestClient) -> Non
     assert response.status_code == 202 and response.json()["backup"]["is_automated"] is False
 
 
-def test_quota_is_over_limit_with_the_documented_message_and_no_retry_after() -> None:
-    _, client = client_for(quota=3)
+def test_quota_is_over_limit_with_the_documented_message_and_no_retry_after(
+    store: str | None,
+) -> None:
+    _, client = client_for(store, quota=3)
     with client:
         response = create(client, {"name": "x", "instance": MYSQL})
     assert (
@@ -309,9 +312,9 @@ def test_versions_need_no_token(client: TestClient) -> None:
     assert client.get("/").json()["versions"][0]["id"] == "v1.0"
 
 
-def test_token_table_refuses_unknown_tokens_and_foreign_accounts() -> None:
+def test_token_table_refuses_unknown_tokens_and_foreign_accounts(store: str | None) -> None:
     tokens = {"alice": frozenset({"1234"}), "root": frozenset({"*"})}
-    _, client = client_for(tokens=tokens)
+    _, client = client_for(store, tokens=tokens)
     with client:
         unknown = {"X-Auth-Token": "mallory"}
         fault(client.get(f"{BASE}/backups", headers=unknown), 401, "unauthorized")
@@ -325,8 +328,8 @@ def test_rate_limits_are_off_by_default(client: TestClient) -> None:
         assert client.get(f"{BASE}/backups/{HA_BACKUP}", headers=TOKEN).status_code == 200
 
 
-def test_rate_limit_is_over_limit_with_retry_after_and_details() -> None:
-    mock, client = client_for(rate_limits=True)
+def test_rate_limit_is_over_limit_with_retry_after_and_details(store: str | None) -> None:
+    mock, client = client_for(store, rate_limits=True)
     with client:
         for _ in range(20):
             assert client.delete(f"{BASE}/backups/{UNKNOWN}", headers=TOKEN).status_code == 404

@@ -113,8 +113,8 @@ def test_journal_records_requests_oldest_first_and_filters(client: TestClient) -
     assert client.get("/__mock/requests").json() == {"requests": []}
 
 
-def test_journal_is_bounded() -> None:
-    with TestClient(create_app(Settings(journal_size=5))) as client:
+def test_journal_is_bounded(store: str | None) -> None:
+    with TestClient(create_app(Settings(journal_size=5, store=store))) as client:
         for _ in range(9):
             client.get(BACKUPS, headers=TOKEN)
         assert len(client.get("/__mock/requests").json()["requests"]) == 5

@@ -31,9 +31,11 @@ Response = Any  # httpx's, or httpx2's: the one starlette's TestClient answers w
 
 
 @pytest.fixture(scope="module")
-def mock() -> Mock:
-    """One mock for the module (the defaults: --build-seconds 5), reset before each test."""
-    return create_app(settings_from(["--frozen-clock"], {}))
+def mock(module_store: str | None) -> Mock:
+    """One mock for the module (the defaults: --build-seconds 5), reset before each test; its
+    state in memory, then in Redis."""
+    store = ["--store", module_store] if module_store else []
+    return create_app(settings_from(["--frozen-clock", *store], {}))
 
 
 @pytest.fixture

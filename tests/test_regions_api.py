@@ -42,9 +42,10 @@ Response = Any  # httpx's, or httpx2's: the one starlette's TestClient answers w
 
 
 @pytest.fixture(scope="module")
-def mock() -> Mock:
-    """One mock for the module (DFW, a frozen clock), reset before each test."""
-    return create_app(Settings(frozen_clock=True))
+def mock(module_store: str | None) -> Mock:
+    """One mock for the module (DFW, a frozen clock), reset before each test; its state in
+    memory, then in Redis."""
+    return create_app(Settings(frozen_clock=True, store=module_store))
 
 
 @pytest.fixture

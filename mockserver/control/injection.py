@@ -67,3 +67,9 @@ class Injector:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def restart(self) -> None:
+        """No rules, and the next one numbered 1 again: as a new mock's."""
+        with self._lock:
+            self._rules.clear()
+            self._ids = itertools.count(1)

@@ -75,7 +75,7 @@ def masked(headers: dict[str, str]) -> dict[str, str]:
 
 
 # One kept entry: its number and its fields, as a plain tuple of strings, numbers and bytes
-# (see `_row`).
+# (see `row_of`).
 Row = tuple[Any, ...]
 
 
@@ -98,7 +98,7 @@ class Journal:
 
     def record(self, entry: Entry) -> None:
         with self._lock:
-            self._entries.append(_row(self._next, entry))
+            self._entries.append(row_of(self._next, entry))
             self._next += 1
 
     @property
@@ -124,8 +124,7 @@ class Journal:
         """Entries whose method matches (any case), whose path matches a `*` pattern, that went
         to `region` and to `operation`, were answered with `status`, and are numbered `from_seq`
         or later."""
-        with self._lock:
-            chosen = [_entry(row) for row in self._entries]
+        chosen = [_entry(row) for row in self._kept()]
         if method:
             chosen = [(n, e) for n, e in chosen if e.method == method.upper()]
         if path:
@@ -140,6 +139,11 @@ class Journal:
             chosen = [(n, e) for n, e in chosen if n >= from_seq]
         return [e.document(n) for n, e in chosen]
 
+    def _kept(self) -> list[Row]:
+        """The kept entries, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -148,7 +152,7 @@ class Journal:
         return len(self._entries)
 
 
-def _row(seq: int, entry: Entry) -> Row:
+def row_of(seq: int, entry: Entry) -> Row:
     """The entry as a tuple of strings, numbers and bytes only (see `Journal`): its parts that
     are collections go in as one JSON text. A tuple inside it would keep it tracked for one
     more pass (the collector untracks the inner one first), often long enough to reach the

@@ -114,6 +114,9 @@ class Gateway:
         try:
             gate = await self._gate(scope, headers, body, complete)
             await self._dispatch(scope, headers, body, receive, sending, gate)
+        except MockError as error:  # a part kept elsewhere failed (a shared state: 503)
+            if status[0] == 0:
+                await respond(sending, self.error(error))
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], path)
             if status[0] == 0:

@@ -26,14 +26,18 @@ class RateLimiter:
             while seen and seen[0] <= now - WINDOW:
                 seen.popleft()
             if len(seen) >= per_minute:
-                wait = max(1, math.ceil(seen[0] + WINDOW - now))
-                raise OverLimit(
-                    "This request was rate-limited.",
-                    details=f"Only {per_minute} {label} request(s) can be made per minute.",
-                    retry_after=wait,
-                )
+                raise over_limit(per_minute, label, seen[0], now)
             seen.append(now)
 
     def clear(self) -> None:
         with self._lock:
             self._seen.clear()
+
+
+def over_limit(per_minute: int, label: str, oldest: float, now: float) -> OverLimit:
+    """The 413 of a request past its limit: Retry-After when the oldest counted one leaves."""
+    return OverLimit(
+        "This request was rate-limited.",
+        details=f"Only {per_minute} {label} request(s) can be made per minute.",
+        retry_after=max(1, math.ceil(oldest + WINDOW - now)),
+    )

@@ -1,11 +1,17 @@
-"""The mock's clock: real time plus an offset the control API can only move forward."""
+"""The mock's clock: real time plus an offset the control API can only move forward.
+
+Processes that share one state (`mockserver/shared/`) answer each request at one instant agreed
+through the shared store: `pinned` holds the clock there while the request runs, in its own task
+only (a context variable), so that requests answered beside it keep their own instants."""
 
 from __future__ import annotations
 
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 
@@ -15,6 +21,7 @@ class Clock:
         self._frozen_at: float | None = source() if frozen else None
         self._offset = 0.0
         self._lock = threading.Lock()
+        self._pinned: ContextVar[float | None] = ContextVar("pinned_clock", default=None)
 
     @property
     def frozen(self) -> bool:
@@ -25,14 +32,40 @@ class Clock:
         return self._offset
 
     def now(self) -> float:
+        pinned = self._pinned.get()
+        if pinned is not None:
+            return pinned
+        return self.own_now()
+
+    def own_now(self) -> float:
+        """This process's reading, pinned or not."""
         base = self._source() if self._frozen_at is None else self._frozen_at
         return base + self._offset
+
+    @contextmanager
+    def pinned(self, at: float) -> Iterator[None]:
+        """Within (in this task): `now` is `at`."""
+        token = self._pinned.set(at)
+        try:
+            yield
+        finally:
+            self._pinned.reset(token)
+
+    def restart(self, frozen_at: float | None) -> None:
+        """Back to no offset, frozen at `frozen_at` (None: not frozen): the clock of a mock
+        that starts over, to replay a shared state's log from its beginning."""
+        with self._lock:
+            self._offset = 0.0
+            self._frozen_at = frozen_at
 
     def advance(self, seconds: float) -> float:
         if not seconds >= 0:  # also refuses NaN
             raise ValueError("the clock only moves forward: seconds must be a number >= 0")
         with self._lock:
             self._offset += seconds
+        pinned = self._pinned.get()
+        if pinned is not None:  # the request that moved it sees it moved, as every later one
+            self._pinned.set(pinned + seconds)
         return self.now()
 
 

@@ -1,0 +1,86 @@
+"""The request journal of a shared state: one capped Redis stream that every process records into.
+
+Entries are numbered by Redis, so the numbers go on across processes as they do in one; an entry
+is recorded by one script (number and entry at once), and the stream keeps the last `size`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, cast
+
+import orjson
+import redis
+
+from mockserver.control.journal import Entry, Journal, Row, row_of
+from mockserver.http.encoder import encode
+from mockserver.shared.log import Replaying
+from mockserver.state.errors import ServiceUnavailable
+
+log = logging.getLogger("mockserver")
+
+_ADD = """
+local seq = redis.call('INCR', KEYS[2]) - 1
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'seq', seq, 'head', ARGV[2], 'rest', ARGV[3],
+  'body', ARGV[4])
+return seq
+"""
+
+
+class SharedJournal(Journal):
+    def __init__(self, client: redis.Redis, prefix: str, size: int, replaying: Replaying):
+        super().__init__(size)  # for `size`; the entries are in Redis
+        self._client = client
+        self._stream = f"{prefix}:journal"
+        self._seq = f"{prefix}:journal:seq"
+        self._replaying = replaying
+        self._add = client.register_script(_ADD)
+
+    def record(self, entry: Entry) -> None:
+        _, method, path, query, body, status, at, region, answered_by, operation, rest = row_of(
+            0, entry
+        )
+        head = encode([method, path, query, status, at, region, answered_by, operation])
+        try:
+            self._add(keys=[self._stream, self._seq], args=[self.size, head, rest, body])
+        except redis.RedisError as error:  # answered already: said, and the entry is lost
+            log.warning("a journal entry was not recorded (Redis: %s)", error)
+
+    @property
+    def next_seq(self) -> int:
+        try:
+            return int(self._client.get(self._seq) or 0)
+        except redis.RedisError as error:
+            raise ServiceUnavailable(str(error)) from error
+
+    def _kept(self) -> list[Row]:
+        try:
+            entries: list[Any] = cast(list[Any], self._client.xrange(self._stream, "-", "+"))
+        except redis.RedisError as error:
+            raise ServiceUnavailable(str(error)) from error
+        rows = []
+        for _, fields in entries:
+            head = fields[b"head"]
+            try:
+                method, path, query, status, at, region, answered_by, operation = orjson.loads(head)
+            except orjson.JSONDecodeError:  # a lone surrogate, escaped by `encode`
+                method, path, query, status, at, region, answered_by, operation = json.loads(head)
+            rest = fields[b"rest"]
+            row = (int(fields[b"seq"]), method, path, query, fields[b"body"], status, at)
+            rows.append((*row, region, answered_by, operation, rest))
+        return rows
+
+    def clear(self) -> None:
+        if self._replaying.active:  # cleared once, where the request was answered
+            return
+        try:
+            self._client.delete(self._stream)
+        except redis.RedisError as error:
+            raise ServiceUnavailable(str(error)) from error
+
+    def __len__(self) -> int:
+        try:
+            return int(self._client.xlen(self._stream))
+        except redis.RedisError as error:
+            raise ServiceUnavailable(str(error)) from error

@@ -1,0 +1,232 @@
+"""The command log in Redis: every request that changed the shared state, in the one order all
+processes replay it, with the instant it was answered at and the seed its ids came from.
+
+Each operation is one Lua script, so that it is one round trip and atomic:
+
+- `sync` (every request that changes nothing): the entries this process has not yet applied,
+  and the instant to answer at. That instant is raised into the shared clock (`clock`), so that
+  no later write is answered at an earlier one; while a write holds the lock, readers answer at
+  no later than the write's instant, which it then logs.
+- `lock` (every write): takes the write lock, or says who holds it; with the same entries, and
+  the write's instant (never earlier than any instant answered before).
+- `append`: logs the write's request and gives the lock back, only if the lock is still this
+  writer's (a writer that lost it, past its time-to-live, is fenced out: nothing of it is
+  logged). `unlock`: gives it back when the write changed nothing.
+
+Instants travel as the shortest text that reads back as the same double (Python's repr, Lua's
+%.17g): a lifecycle step due at exactly `created + new_seconds` must not move by a rounding.
+
+The epoch names one log: a Redis that lost its data starts a new one, and every process starts
+over from the new log's beginning.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis
+
+_SYNC = """
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then redis.call('SET', KEYS[4], ARGV[3]); epoch = ARGV[3] end
+local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
+local at = math.max(tonumber(ARGV[2]), floor)
+local held = redis.call('GET', KEYS[3])
+if held then
+  local writing = tonumber(string.match(held, '|(.*)$'))
+  if writing < at then at = math.max(writing, floor) end
+end
+local text = string.format('%.17g', at)
+if at > floor then redis.call('SET', KEYS[2], text) end
+return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[4])}
+"""
+
+_LOCK = """
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then redis.call('SET', KEYS[4], ARGV[5]); epoch = ARGV[5] end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {epoch, ''} end
+local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
+local text = string.format('%.17g', math.max(tonumber(ARGV[2]), floor))
+redis.call('SET', KEYS[3], ARGV[3] .. '|' .. text, 'PX', ARGV[4])
+redis.call('SET', KEYS[2], text)
+return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[6])}
+"""
+
+_APPEND = """
+local held = redis.call('GET', KEYS[3])
+if not held or string.sub(held, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return false end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[2]) > floor then redis.call('SET', KEYS[2], ARGV[2]) end
+redis.call('DEL', KEYS[3])
+return id
+"""
+
+_UNLOCK = """
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+BATCH = 500  # entries a script returns at most; the rest are read page by page
+START = "0-0"  # before the first entry
+
+
+class Fenced(Exception):
+    """The write lock was no longer this writer's: its change was not logged."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A logged request: replayed as it came, at `at`, its new ids drawn from `seed`."""
+
+    id: str
+    at: float
+    seed: int
+    method: str
+    path: str
+    raw_path: bytes
+    query: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+    def fields(self) -> list[bytes | str]:
+        """The stream entry's fields, in pairs (the id is Redis's)."""
+        lines = b"\n".join(name + b"\0" + value for name, value in self.headers)
+        return [
+            "at",
+            repr(self.at),
+            "seed",
+            str(self.seed),
+            "method",
+            self.method,
+            "path",
+            self.path.encode("utf-8", "surrogateescape"),
+            "raw_path",
+            self.raw_path,
+            "query",
+            self.query,
+            "headers",
+            lines,
+            "body",
+            self.body,
+        ]
+
+
+def _command(entry: Sequence[Any]) -> Command:
+    entry_id, given = entry
+    # A script's reply is XRANGE's own (a flat list of fields and values); the client's xrange
+    # makes a dict of it.
+    fields = given if isinstance(given, dict) else dict(zip(given[::2], given[1::2], strict=True))
+    lines = fields[b"headers"]
+    headers = tuple(
+        (name, value)
+        for name, _, value in (line.partition(b"\0") for line in lines.split(b"\n") if line)
+    )
+    return Command(
+        entry_id.decode(),
+        float(fields[b"at"]),
+        int(fields[b"seed"]),
+        fields[b"method"].decode(),
+        fields[b"path"].decode("utf-8", "surrogateescape"),
+        fields[b"raw_path"],
+        fields[b"query"],
+        headers,
+        fields[b"body"],
+    )
+
+
+@dataclass(frozen=True)
+class Synced:
+    epoch: str
+    at: float  # the instant to answer at
+    commands: list[Command]  # not yet applied here, oldest first
+
+
+class Replaying:
+    """Whether this task replays a logged request: the parts kept in Redis (fault counts, rate
+    counts, the journal) then change nothing there, since the request changed them once already
+    where it was answered."""
+
+    def __init__(self) -> None:
+        self._active: ContextVar[bool] = ContextVar("replaying", default=False)
+
+    @property
+    def active(self) -> bool:
+        return self._active.get()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        token = self._active.set(True)
+        try:
+            yield
+        finally:
+            self._active.reset(token)
+
+
+class CommandLog:
+    """The log's scripts, on one Redis database; `prefix` names the keys of one shared mock."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "mockserver", lock_ms: int = 30_000):
+        self.client = client
+        self.prefix = prefix
+        self.lock_ms = lock_ms
+        self._keys = [f"{prefix}:{name}" for name in ("log", "clock", "lock", "epoch")]
+        self._sync = client.register_script(_SYNC)
+        self._lock = client.register_script(_LOCK)
+        self._append = client.register_script(_APPEND)
+        self._unlock = client.register_script(_UNLOCK)
+
+    def sync(self, after: str, at: float) -> Synced:
+        epoch, text, entries = self._sync(keys=self._keys, args=[after, repr(at), _epoch(), BATCH])
+        return Synced(epoch.decode(), float(text), self._all(entries))
+
+    def lock(self, after: str, at: float, token: str) -> Synced | None:
+        """The lock taken (the entries and the write's instant); None while another holds it."""
+        reply = self._lock(
+            keys=self._keys, args=[after, repr(at), token, self.lock_ms, _epoch(), BATCH]
+        )
+        if not reply[1]:
+            return None
+        epoch, text, entries = reply
+        return Synced(epoch.decode(), float(text), self._all(entries))
+
+    def append(self, token: str, command: Command) -> str:
+        """Log `command` and give the lock back; its entry id. Fenced: the lock was lost."""
+        entry_id = self._append(keys=self._keys, args=[token, repr(command.at), *command.fields()])
+        if not entry_id:
+            raise Fenced(f"the write lock expired (after {self.lock_ms} ms) before the write ended")
+        return str(entry_id.decode())
+
+    def unlock(self, token: str) -> None:
+        self._unlock(keys=self._keys[2:3], args=[token])
+
+    def after(self, entry_id: str) -> list[Command]:
+        """Every entry after `entry_id`, read page by page (no script: for a writer that
+        holds the lock, or a first batch's rest)."""
+        return self._all(self._page(entry_id))
+
+    def _all(self, entries: list[Any]) -> list[Command]:
+        """A first batch, and the pages after it."""
+        commands = [_command(entry) for entry in entries]
+        while len(entries) == BATCH:
+            entries = self._page(commands[-1].id)
+            commands.extend(_command(entry) for entry in entries)
+        return commands
+
+    def _page(self, after: str) -> list[Any]:
+        return cast(list[Any], self.client.xrange(self._keys[0], f"({after}", "+", BATCH))
+
+
+def _epoch() -> str:
+    """The name a log starts with when there is none (a new or emptied Redis)."""
+    return secrets.token_hex(8)
+
+
+def new_token() -> str:
+    return secrets.token_hex(12)

@@ -1,0 +1,319 @@
+"""The ASGI layer of a mock whose state is shared with other processes through Redis.
+
+Each process keeps the whole state in memory, as a single mock does, and every rule stays where
+it is (`state/`): what is shared is the log of the requests that changed it (`log.py`), which
+every process replays in the one order. A request that changes nothing syncs first (one round
+trip: the log's new entries, replayed here, and the instant to answer at). A write takes the
+write lock (one round trip, with the same entries), is answered here at its instant with ids
+drawn from a new seed, and is logged with both when it succeeded (a second round trip that also
+gives the lock back); its answer leaves only once it is logged, so the next request to any
+process sees it. A write refused by a rule changed nothing and is not logged.
+
+Replayed, a request goes through the mock's own pipeline (`Gateway.answer_from_mock`, or the
+control API's), without the journal, the coverage, the fault rules and the rate counts, which
+it already went through once where it was answered.
+
+One instance serves one event loop at a time (uvicorn's: one a process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from mockserver.asgi import Message, Receive, Scope, Send
+from mockserver.control.injection import Injector
+from mockserver.http.gateway import CONTROL_PREFIX, Gateway
+from mockserver.http.messages import request_headers, respond
+from mockserver.shared.log import START, Command, CommandLog, Fenced, Replaying, Synced, new_token
+from mockserver.state.clock import Clock
+from mockserver.state.errors import ServiceUnavailable
+from mockserver.state.ids import Ids
+from mockserver.state.regions import Regions
+
+log = logging.getLogger("mockserver")
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+DOWN_SECONDS = 0.25  # after Redis failed, answer 503 at once for this long, then try again
+UNREACHABLE = (
+    "The shared state (Redis) cannot be reached; the mock answers again as soon as it can."
+)
+
+
+class Busy(Exception):
+    """The write lock stayed with other writers for longer than a request waits."""
+
+
+class Replica:
+    def __init__(
+        self,
+        gateway: Gateway,
+        commands: CommandLog,
+        replaying: Replaying,
+        *,
+        regions: Regions,
+        clock: Clock,
+        injector: Injector,
+        initial_state: dict[str, Any],
+        frozen_clock: bool,
+        lock_wait: float = 30.0,
+    ) -> None:
+        self.gateway = gateway
+        self.commands = commands
+        self.replaying = replaying
+        self.regions = regions
+        self.clock = clock
+        self.ids: Ids = regions.ids
+        self.injector = injector
+        self.initial_state = initial_state
+        self.frozen_clock = frozen_clock
+        self.lock_wait = lock_wait
+        self.last = START  # the last entry of the log applied here
+        self.epoch: str | None = None  # the log's; None: not yet read (start over)
+        self.dirty = False  # a write's fate in the log is unknown: start over at the next sync
+        self._down_until = 0.0
+        self._guard: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._join()
+
+    def _join(self) -> None:
+        """Learn the log's epoch (and the shared frozen instant) now, so that what a test
+        does to this mock directly before its first request stands; the log's entries are
+        replayed at the first request (or at start-up, by the server's lifespan)."""
+        try:
+            got = self.commands.sync(START, self.clock.own_now())
+        except redis.RedisError as error:  # the first request tries again
+            log.warning("the shared state (Redis) cannot be reached yet: %s", error)
+            return
+        self._start_over(got.epoch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.gateway(scope, self._catching_up(receive), send)
+            return
+        if scope["type"] != "http":
+            await self.gateway(scope, receive, send)
+            return
+        if time.monotonic() < self._down_until:
+            await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
+            return
+        if scope["method"] in READS:
+            try:
+                at = await self._synced()
+            except redis.RedisError as error:
+                await self._unreachable(send, error)
+                return
+            with self.clock.pinned(at):
+                await self.gateway(scope, receive, send)
+            return
+        await self._write(scope, receive, send)
+
+    def _catching_up(self, receive: Receive) -> Receive:
+        """`receive`, which replays the log at start-up, before the first request waits."""
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self._synced()
+                except redis.RedisError as error:
+                    self._down(error)
+            return message
+
+        return receiving
+
+    # -- reads and writes --------------------------------------------------------------------
+
+    async def _synced(self) -> float:
+        """Replay what the log has that this process has not; the instant to answer at."""
+        async with self._local_guard():
+            while True:
+                offset = self.clock.offset
+                got = self.commands.sync(self.last, self.clock.own_now())
+                if self._must_start_over(got):
+                    self._start_over(got.epoch)
+                    continue
+                at = await self._apply(got)
+                # A replayed clock move changes this process's own reading: the instant must be
+                # read (and raised into the shared clock) again.
+                if self.clock.offset == offset:
+                    return at
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = new_token()
+        try:
+            at = await self._locked(token)
+        except redis.RedisError as error:
+            await self._unreachable(send, error)
+            return
+        except Busy:
+            reason = "The shared state's write lock is held by another process; try again."
+            await respond(send, self.gateway.error(ServiceUnavailable(reason)))
+            return
+        seed = secrets.randbits(63)
+        body: list[bytes] = []
+        held: list[Message] = []
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.append(message.get("body", b""))
+            return message
+
+        async def holding(message: Message) -> None:
+            held.append(message)
+
+        logged = False
+        try:
+            with self.clock.pinned(at), self.ids.seeded(seed):
+                await self.gateway(scope, receiving, holding)
+            status = held[0]["status"] if held else 500
+            if 200 <= status < 300:
+                command = _command(scope, at, seed, b"".join(body))
+                self.last = self.commands.append(token, command)
+            else:
+                self.commands.unlock(token)
+            logged = True
+        except (redis.RedisError, Fenced) as error:
+            # Logged or not, nobody can tell: the next sync starts over from the log.
+            self.dirty = True
+            if isinstance(error, redis.RedisError):
+                self._down(error)
+            else:
+                log.error("a write was not logged: %s", error)
+        finally:
+            if not logged and not self.dirty:  # the gateway itself failed: give the lock back
+                self._release(token)
+        if not logged:
+            await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
+            return
+        for message in held:
+            await send(message)
+
+    async def _locked(self, token: str) -> float:
+        """Take the write lock, waiting while another process holds it; the write's instant."""
+        deadline = time.monotonic() + self.lock_wait
+        pause = 0.0005
+        while True:
+            async with self._local_guard():
+                got = self.commands.lock(self.last, self.clock.own_now(), token)
+                if got is not None:
+                    if self._must_start_over(got):
+                        self._start_over(got.epoch)
+                        got = Synced(got.epoch, got.at, self.commands.after(START))
+                    at = await self._apply(got)
+                    return max(at, self.clock.own_now())
+            if time.monotonic() > deadline:
+                raise Busy
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.01)
+
+    # -- replaying ---------------------------------------------------------------------------
+
+    async def _apply(self, got: Synced) -> float:
+        """Replay `got`'s entries in order; the instant to answer at (never before them)."""
+        at = got.at
+        for command in got.commands:
+            await self._replay(command)
+            self.last = command.id
+            at = max(at, command.at)
+        return at
+
+    async def _replay(self, command: Command) -> None:
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": command.method,
+            "scheme": "http",
+            "path": command.path,
+            "raw_path": command.raw_path,
+            "root_path": "",
+            "query_string": command.query,
+            "headers": [list(pair) for pair in command.headers],
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
+        }
+        sent = [False]
+
+        async def receive() -> Message:
+            if sent[0]:
+                return {"type": "http.disconnect"}
+            sent[0] = True
+            return {"type": "http.request", "body": command.body, "more_body": False}
+
+        async def discard(message: Message) -> None:
+            return None
+
+        with self.replaying.running(), self.clock.pinned(command.at), self.ids.seeded(command.seed):
+            path = command.path
+            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+                await self.gateway(scope, receive, discard)
+            else:
+                headers = request_headers(scope)
+                await self.gateway.answer_from_mock(scope, headers, command.body, receive, discard)
+
+    def _must_start_over(self, got: Synced) -> bool:
+        return self.dirty or got.epoch != self.epoch
+
+    def _start_over(self, epoch: str) -> None:
+        """Back to the state every process starts from, to replay the log from its start."""
+        frozen_at = None
+        if self.frozen_clock:
+            # One frozen instant for every process: the first one's.
+            key = f"{self.commands.prefix}:frozen"
+            self.commands.client.set(key, repr(self.clock.own_now()), nx=True)
+            frozen_at = float(self.commands.client.get(key) or 0)
+        self.clock.restart(frozen_at)
+        self.regions.replace(self.initial_state)
+        self.regions.fate.mode = "normal"
+        self.injector.restart()
+        self.last = START
+        self.epoch = epoch
+        self.dirty = False
+
+    # -- failures ----------------------------------------------------------------------------
+
+    def _down(self, error: Exception) -> None:
+        if time.monotonic() >= self._down_until:
+            log.warning("the shared state (Redis) cannot be reached: %s", error)
+        self._down_until = time.monotonic() + DOWN_SECONDS
+
+    async def _unreachable(self, send: Send, error: Exception) -> None:
+        self._down(error)
+        await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
+
+    def _release(self, token: str) -> None:
+        try:
+            self.commands.unlock(token)
+        except redis.RedisError as error:  # it expires by itself
+            self._down(error)
+
+    def _local_guard(self) -> asyncio.Lock:
+        """One replay at a time in this process (its event loop's lock)."""
+        loop = asyncio.get_running_loop()
+        if self._guard is None or self._guard[0] is not loop:
+            self._guard = (loop, asyncio.Lock())
+        return self._guard[1]
+
+
+def _command(scope: Scope, at: float, seed: int, body: bytes) -> Command:
+    return Command(
+        id="",
+        at=at,
+        seed=seed,
+        method=scope["method"],
+        path=scope["path"],
+        raw_path=scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape"),
+        query=scope.get("query_string", b""),
+        headers=tuple((bytes(name), bytes(value)) for name, value in scope["headers"]),
+        body=body,
+    )
+
+
+Factory = Callable[[], Replica]
