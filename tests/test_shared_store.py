@@ -1,0 +1,211 @@
+"""A state shared through Redis (`--store`), with two mocks in this process on one real Redis:
+what one answers, the other sees; Redis down is a documented 503 that heals by itself; a write
+whose fate in the log is unknown is not half-kept; an emptied Redis starts every mock over."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+from fixture_ids import SCHEDULABLE
+from redis_support import RedisServer
+from starlette.testclient import TestClient
+
+import mockserver.app
+from mockserver import Settings, create_app
+from mockserver.app import Mock
+from mockserver.cli import settings_from
+from mockserver.options import UsageError
+from mockserver.shared.replica import Replica
+from mockserver.state.clock import Clock
+from mockserver.state.ids import Ids
+
+TOKEN = {"X-Auth-Token": "t"}
+BASE = "/v1.0/1234"
+FROZEN_AT = 1_800_000_000.0
+
+
+def active_instance(client: TestClient) -> str:
+    instances = client.get(f"{BASE}/instances", headers=TOKEN).json()["instances"]
+    return next(i["id"] for i in instances if i["status"] == "ACTIVE" and "ha_id" not in i)
+
+
+def create(client: TestClient, instance: str) -> Any:
+    body = {"backup": {"name": "shared", "instance": instance}}
+    return client.post(f"{BASE}/backups", json=body, headers=TOKEN)
+
+
+@pytest.fixture
+def pair(redis_url: str) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two mocks on one emptied Redis, each with a client."""
+    settings = Settings(frozen_clock=True, store=redis_url)
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        yield one, two
+
+
+def replica_of(mock: Mock) -> Replica:
+    assert mock.replica is not None
+    return mock.replica
+
+
+def test_a_backup_created_through_one_mock_is_seen_and_moves_on_in_the_other(
+    pair: tuple[TestClient, TestClient],
+) -> None:
+    one, two = pair
+    backup = create(one, active_instance(one)).json()["backup"]
+    shown = two.get(f"{BASE}/backups/{backup['id']}", headers=TOKEN).json()["backup"]
+    assert shown == backup  # NEW, at the same instant, with the same id
+    assert two.post("/__mock/clock", json={"advance_seconds": 5}).status_code == 200
+    assert one.get(f"{BASE}/backups/{backup['id']}", headers=TOKEN).json()["backup"]["status"] == (
+        "COMPLETED"
+    )
+    assert one.get("/__mock/state").json() == two.get("/__mock/state").json()
+
+
+def test_frozen_mocks_share_one_frozen_instant(pair: tuple[TestClient, TestClient]) -> None:
+    one, two = pair
+    assert one.get("/__mock/clock").json() == two.get("/__mock/clock").json()
+
+
+def test_a_refused_write_is_not_logged_and_a_fault_rule_counts_across_mocks(
+    pair: tuple[TestClient, TestClient],
+) -> None:
+    one, two = pair
+    before = one.get("/__mock/state").json()
+    assert create(two, "00000000-0000-4000-8000-000000000000").status_code == 404
+    rule = {"path": f"{BASE}/backups", "method": "GET", "status": 503, "count": 3}
+    assert one.post("/__mock/faults", json=rule).status_code == 201
+    statuses = [c.get(f"{BASE}/backups", headers=TOKEN).status_code for c in (two, one) * 3]
+    assert statuses == [503, 503, 503, 200, 200, 200]
+    assert one.get("/__mock/faults").json()["rules"] == []
+    assert two.get("/__mock/faults").json()["rules"] == []
+    assert two.get("/__mock/state").json() == before
+
+
+def test_the_journal_is_one_for_both_mocks_and_numbered_in_order(
+    pair: tuple[TestClient, TestClient],
+) -> None:
+    one, two = pair
+    assert one.delete("/__mock/requests").status_code == 204
+    for client in (one, two, one, two):
+        client.get(f"{BASE}/backups", headers=TOKEN)
+    entries = two.get("/__mock/requests", params={"path": f"{BASE}/backups"}).json()["requests"]
+    assert len(entries) == 4
+    seqs = [entry["seq"] for entry in entries]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4
+
+
+def test_redis_down_is_a_documented_503_and_the_mock_recovers_by_itself(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    with TestClient(create_app(Settings(frozen_clock=True, store=redis_url))) as client:
+        instance = active_instance(client)
+        redis_server.stop()
+        try:
+            for answer in (client.get(f"{BASE}/backups", headers=TOKEN), create(client, instance)):
+                assert answer.status_code == 503
+                fault = answer.json()["serviceUnavailable"]
+                assert fault["code"] == 503 and "Redis" in fault["message"]
+        finally:
+            redis_server.start()
+        # Back by itself: no restart of the mock (its pause after a failure is short).
+        created = poll(lambda: create(client, instance), lambda r: r.status_code == 202)
+        assert client.get(f"{BASE}/backups/{created.json()['backup']['id']}", headers=TOKEN)
+
+
+def test_a_write_that_outlives_its_lock_is_kept_nowhere(redis_url: str) -> None:
+    settings = Settings(frozen_clock=True, store=redis_url)
+    slow, other = create_app(settings), create_app(settings)
+    replica_of(slow).commands.lock_ms = 50  # expires while the fault's latency holds the write
+    with TestClient(slow) as one, TestClient(other) as two:
+        instance = active_instance(one)
+        rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 300, "count": 1}
+        assert one.post("/__mock/faults", json=rule).status_code == 201
+        answer = create(one, instance)
+        assert answer.status_code == 503
+        # Not in the log: not in the other mock, and the one that made it started over.
+        assert one.get("/__mock/state").json() == two.get("/__mock/state").json()
+        assert create(two, instance).status_code == 202  # the instance was never BACKUP
+
+
+def test_an_emptied_redis_starts_every_mock_over(
+    redis_server: RedisServer, pair: tuple[TestClient, TestClient]
+) -> None:
+    one, two = pair
+    fresh = one.get("/__mock/state").json()
+    create(one, active_instance(one))
+    assert two.get("/__mock/state").json() != fresh
+    redis_server.flush()
+    assert one.get("/__mock/state").json() == two.get("/__mock/state").json() == fresh
+
+
+def test_a_mock_started_later_replays_the_log_from_its_start(redis_url: str) -> None:
+    settings = Settings(frozen_clock=True, store=redis_url)
+    with TestClient(create_app(settings)) as first:
+        for _ in range(3):
+            create(first, active_instance(first))
+            first.post("/__mock/clock", json={"advance_seconds": 10})
+        with TestClient(create_app(settings)) as late:
+            assert late.get("/__mock/state").json() == first.get("/__mock/state").json()
+            assert late.get("/__mock/clock").json() == first.get("/__mock/clock").json()
+
+
+def test_a_scheduled_run_has_the_same_id_whenever_and_wherever_it_is_made() -> None:
+    """Runs belong to no request: any process may be the first to make one (`ids.derived`).
+    Two mocks on clocks frozen at one instant hold the same schedule; one is read 8 days later
+    (its first full backup made, on its day of the week), the other 10 days later: the runs of
+    the first are the same backups in the second."""
+    mocks = []
+    for _ in range(2):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mockserver.app, "Clock", partial(Clock, source=lambda: FROZEN_AT))
+            mocks.append(create_app(Settings(frozen_clock=True)))
+    with TestClient(mocks[0]) as first, TestClient(mocks[1]) as second:
+        schedule = {"action": "backup", "day_of_week": 0, "hour": 1, "minute": 0}
+        body = {"schedule": {**schedule, "instance_id": SCHEDULABLE}}
+        made = first.post(f"{BASE}/schedules", json=body, headers=TOKEN)
+        assert made.status_code == 202, made.text
+        assert second.put("/__mock/state", json=first.get("/__mock/state").json()).is_success
+        runs = []
+        for client, days in ((first, 8), (second, 10)):
+            client.post("/__mock/clock", json={"advance_seconds": days * 86_400})
+            listed = client.get(f"{BASE}/instances/{SCHEDULABLE}/backups", headers=TOKEN)
+            runs.append([b["id"] for b in listed.json()["backups"] if b["is_automated"]])
+    assert runs[0] and set(runs[0]) < set(runs[1])
+
+
+def test_seeded_ids_are_the_same_every_time() -> None:
+    ids = Ids()
+    with ids.seeded(42):
+        first = [ids.new(), ids.new()]
+    with ids.seeded(42):
+        assert [ids.new(), ids.new()] == first
+    assert ids.new() not in first
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "2"], "--workers 2 needs --store"),
+        (["--workers", "0", "--store", "redis://x"], "--workers must be at least 1"),
+        (["--store", "http://x"], "expected redis://"),
+        (["--store", "redis://x", "--upstream", "http://y"], "cannot be used together"),
+        (["--store", "redis://x", "--state-file", "s.json"], "PUT /__mock/state"),
+    ],
+)
+def test_shared_state_options_that_cannot_work_are_refused(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        settings_from(argv, {})
+
+
+def poll(call: Callable[[], Any], done: Callable[[Any], bool], seconds: float = 20.0) -> Any:
+    """Call until `done(answer)`, for at most `seconds`; the last answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = call()
+        if done(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
