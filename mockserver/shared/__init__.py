@@ -19,7 +19,8 @@ from redis.retry import Retry
 from mockserver.http.gateway import Gateway
 from mockserver.shared.counters import SharedInjector, SharedRateLimiter
 from mockserver.shared.journal import SharedJournal
-from mockserver.shared.log import CommandLog, Replaying
+from mockserver.shared.log import CommandLog
+from mockserver.shared.replaying import Replaying
 from mockserver.shared.replica import Replica
 from mockserver.state.clock import Clock
 from mockserver.state.regions import Regions
@@ -67,11 +68,12 @@ class Shared:
     ) -> Replica:
         return Replica(
             gateway,
-            CommandLog(self.client, PREFIX),
+            CommandLog(self.client, self.journal.keys, PREFIX),
             self.replaying,
             regions=regions,
             clock=clock,
             injector=self.injector,
+            journal=self.journal,
             initial_state=initial_state,
             frozen_clock=frozen_clock,
         )

@@ -16,7 +16,7 @@ import redis
 
 from mockserver.control.injection import Injector, Rule
 from mockserver.http.ratelimit import WINDOW, RateLimiter, over_limit
-from mockserver.shared.log import Replaying
+from mockserver.shared.replaying import Replaying
 from mockserver.state.clock import Clock
 from mockserver.state.errors import ServiceUnavailable
 

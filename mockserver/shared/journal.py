@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import orjson
@@ -15,17 +18,25 @@ import redis
 
 from mockserver.control.journal import Entry, Journal, Row, row_of
 from mockserver.http.encoder import encode
-from mockserver.shared.log import Replaying
+from mockserver.shared.replaying import Replaying
 from mockserver.state.errors import ServiceUnavailable
 
 log = logging.getLogger("mockserver")
 
-_ADD = """
-local seq = redis.call('INCR', KEYS[2]) - 1
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'seq', seq, 'head', ARGV[2], 'rest', ARGV[3],
-  'body', ARGV[4])
-return seq
+# Number an entry and keep it, in the stream capped at `size`: shared with the write's scripts
+# (log.py), which record the write's entry in the same round trip.
+RECORD = """
+local function record(stream, counter, size, head, rest, body)
+  local seq = redis.call('INCR', counter) - 1
+  redis.call('XADD', stream, 'MAXLEN', size, '*', 'seq', seq, 'head', head, 'rest', rest,
+    'body', body)
+  return seq
+end
 """
+_ADD = RECORD + "return record(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
+
+# An entry as the scripts take it: the journal's size, then the entry's head, rest and body.
+Recorded = list[Any]
 
 
 class SharedJournal(Journal):
@@ -34,18 +45,36 @@ class SharedJournal(Journal):
         self._client = client
         self._stream = f"{prefix}:journal"
         self._seq = f"{prefix}:journal:seq"
+        self.keys = [self._stream, self._seq]
         self._replaying = replaying
         self._add = client.register_script(_ADD)
+        self._deferred: ContextVar[list[Recorded] | None] = ContextVar("deferred", default=None)
 
     def record(self, entry: Entry) -> None:
         _, method, path, query, body, status, at, region, answered_by, operation, rest = row_of(
             0, entry
         )
         head = encode([method, path, query, status, at, region, answered_by, operation])
+        recorded = [self.size, head, rest, body]
+        deferred = self._deferred.get()
+        if deferred is not None:  # recorded by the write's own script (replica.py)
+            deferred.append(recorded)
+            return
         try:
-            self._add(keys=[self._stream, self._seq], args=[self.size, head, rest, body])
+            self._add(keys=self.keys, args=recorded)
         except redis.RedisError as error:  # answered already: said, and the entry is lost
             log.warning("a journal entry was not recorded (Redis: %s)", error)
+
+    @contextmanager
+    def deferred(self) -> Iterator[list[Recorded]]:
+        """Within (in this task): entries are kept in the list given, not sent, so that a
+        write's entry goes with the script that logs the write or gives its lock back."""
+        kept: list[Recorded] = []
+        token = self._deferred.set(kept)
+        try:
+            yield kept
+        finally:
+            self._deferred.reset(token)
 
     @property
     def next_seq(self) -> int:

@@ -23,13 +23,13 @@ over from the new log's beginning.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
+
+from mockserver.shared.journal import RECORD, Recorded
 
 _SYNC = """
 local epoch = redis.call('GET', KEYS[4])
@@ -57,21 +57,30 @@ redis.call('SET', KEYS[2], text)
 return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[6])}
 """
 
-_APPEND = """
+# With the write's journal entry (journal.py's `record`), when ARGV[3] is '1'.
+_APPEND = (
+    RECORD
+    + """
 local held = redis.call('GET', KEYS[3])
 if not held or string.sub(held, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return false end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 8))
 local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) > floor then redis.call('SET', KEYS[2], ARGV[2]) end
 redis.call('DEL', KEYS[3])
+if ARGV[3] == '1' then record(KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) end
 return id
 """
+)
 
-_UNLOCK = """
+_UNLOCK = (
+    RECORD
+    + """
 local held = redis.call('GET', KEYS[1])
 if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[1]) end
+if ARGV[2] == '1' then record(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
 return 1
 """
+)
 
 BATCH = 500  # entries a script returns at most; the rest are read page by page
 START = "0-0"  # before the first entry
@@ -148,35 +157,17 @@ class Synced:
     commands: list[Command]  # not yet applied here, oldest first
 
 
-class Replaying:
-    """Whether this task replays a logged request: the parts kept in Redis (fault counts, rate
-    counts, the journal) then change nothing there, since the request changed them once already
-    where it was answered."""
-
-    def __init__(self) -> None:
-        self._active: ContextVar[bool] = ContextVar("replaying", default=False)
-
-    @property
-    def active(self) -> bool:
-        return self._active.get()
-
-    @contextmanager
-    def running(self) -> Iterator[None]:
-        token = self._active.set(True)
-        try:
-            yield
-        finally:
-            self._active.reset(token)
-
-
 class CommandLog:
     """The log's scripts, on one Redis database; `prefix` names the keys of one shared mock."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "mockserver", lock_ms: int = 30_000):
+    def __init__(
+        self, client: redis.Redis, journal_keys: list[str], prefix: str, lock_ms: int = 30_000
+    ):
         self.client = client
         self.prefix = prefix
         self.lock_ms = lock_ms
         self._keys = [f"{prefix}:{name}" for name in ("log", "clock", "lock", "epoch")]
+        self._journal_keys = journal_keys
         self._sync = client.register_script(_SYNC)
         self._lock = client.register_script(_LOCK)
         self._append = client.register_script(_APPEND)
@@ -196,15 +187,19 @@ class CommandLog:
         epoch, text, entries = reply
         return Synced(epoch.decode(), float(text), self._all(entries))
 
-    def append(self, token: str, command: Command) -> str:
-        """Log `command` and give the lock back; its entry id. Fenced: the lock was lost."""
-        entry_id = self._append(keys=self._keys, args=[token, repr(command.at), *command.fields()])
+    def append(self, token: str, command: Command, entry: Recorded | None = None) -> str:
+        """Log `command`, record its journal `entry`, and give the lock back; the command's id
+        in the log. Fenced: the lock was lost (nothing of it is kept)."""
+        keys = [*self._keys[:3], *self._journal_keys]
+        args = [token, repr(command.at), *_recorded(entry), *command.fields()]
+        entry_id = self._append(keys=keys, args=args)
         if not entry_id:
             raise Fenced(f"the write lock expired (after {self.lock_ms} ms) before the write ended")
         return str(entry_id.decode())
 
-    def unlock(self, token: str) -> None:
-        self._unlock(keys=self._keys[2:3], args=[token])
+    def unlock(self, token: str, entry: Recorded | None = None) -> None:
+        """Give the lock back (if still ours), and record the journal `entry`."""
+        self._unlock(keys=[self._keys[2], *self._journal_keys], args=[token, *_recorded(entry)])
 
     def after(self, entry_id: str) -> list[Command]:
         """Every entry after `entry_id`, read page by page (no script: for a writer that
@@ -221,6 +216,11 @@ class CommandLog:
 
     def _page(self, after: str) -> list[Any]:
         return cast(list[Any], self.client.xrange(self._keys[0], f"({after}", "+", BATCH))
+
+
+def _recorded(entry: Recorded | None) -> list[Any]:
+    """A journal entry as the scripts take it: a flag, then its four arguments."""
+    return ["1", *entry] if entry is not None else ["0", 0, "", "", ""]
 
 
 def _epoch() -> str:

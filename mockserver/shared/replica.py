@@ -31,7 +31,9 @@ from mockserver.asgi import Message, Receive, Scope, Send
 from mockserver.control.injection import Injector
 from mockserver.http.gateway import CONTROL_PREFIX, Gateway
 from mockserver.http.messages import request_headers, respond
-from mockserver.shared.log import START, Command, CommandLog, Fenced, Replaying, Synced, new_token
+from mockserver.shared.journal import SharedJournal
+from mockserver.shared.log import START, Command, CommandLog, Fenced, Synced, new_token
+from mockserver.shared.replaying import Replaying
 from mockserver.state.clock import Clock
 from mockserver.state.errors import ServiceUnavailable
 from mockserver.state.ids import Ids
@@ -60,6 +62,7 @@ class Replica:
         regions: Regions,
         clock: Clock,
         injector: Injector,
+        journal: SharedJournal,
         initial_state: dict[str, Any],
         frozen_clock: bool,
         lock_wait: float = 30.0,
@@ -71,6 +74,7 @@ class Replica:
         self.clock = clock
         self.ids: Ids = regions.ids
         self.injector = injector
+        self.journal = journal
         self.initial_state = initial_state
         self.frozen_clock = frozen_clock
         self.lock_wait = lock_wait
@@ -172,14 +176,19 @@ class Replica:
 
         logged = False
         try:
-            with self.clock.pinned(at), self.ids.seeded(seed):
+            with (
+                self.clock.pinned(at),
+                self.ids.seeded(seed),
+                self.journal.deferred() as entries,
+            ):
                 await self.gateway(scope, receiving, holding)
             status = held[0]["status"] if held else 500
+            entry = entries[0] if entries else None  # the journal's, in the same round trip
             if 200 <= status < 300:
                 command = _command(scope, at, seed, b"".join(body))
-                self.last = self.commands.append(token, command)
+                self.last = self.commands.append(token, command, entry)
             else:
-                self.commands.unlock(token)
+                self.commands.unlock(token, entry)
             logged = True
         except (redis.RedisError, Fenced) as error:
             # Logged or not, nobody can tell: the next sync starts over from the log.
