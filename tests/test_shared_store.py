@@ -19,7 +19,7 @@ from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import settings_from
 from mockserver.options import UsageError
-from mockserver.shared.replica import Replica
+from mockserver.shared.replica import Renewal, Replica
 from mockserver.state.clock import Clock
 from mockserver.state.ids import Ids
 
@@ -116,10 +116,15 @@ def test_redis_down_is_a_documented_503_and_the_mock_recovers_by_itself(
         assert client.get(f"{BASE}/backups/{created.json()['backup']['id']}", headers=TOKEN)
 
 
-def test_a_write_that_outlives_its_lock_is_kept_nowhere(redis_url: str) -> None:
+def test_a_write_that_outlives_its_lock_is_kept_nowhere(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = Settings(frozen_clock=True, store=redis_url)
     slow, other = create_app(settings), create_app(settings)
-    replica_of(slow).commands.lock_ms = 50  # expires while the fault's latency holds the write
+    # The lock expires while the fault's latency holds the write, its renewal held off as
+    # if the process had stalled.
+    replica_of(slow).commands.lock_ms = 50
+    monkeypatch.setattr(Renewal, "_renew", lambda self: None)
     with TestClient(slow) as one, TestClient(other) as two:
         instance = active_instance(one)
         rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 300, "count": 1}
@@ -129,6 +134,19 @@ def test_a_write_that_outlives_its_lock_is_kept_nowhere(redis_url: str) -> None:
         # Not in the log: not in the other mock, and the one that made it started over.
         assert one.get("/__mock/state").json() == two.get("/__mock/state").json()
         assert create(two, instance).status_code == 202  # the instance was never BACKUP
+
+
+def test_a_write_longer_than_its_lock_keeps_it_by_renewing_it(redis_url: str) -> None:
+    settings = Settings(frozen_clock=True, store=redis_url)
+    slow, other = create_app(settings), create_app(settings)
+    replica_of(slow).commands.lock_ms = 60  # renewed every 20 ms through a 300 ms latency
+    with TestClient(slow) as one, TestClient(other) as two:
+        rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 300, "count": 1}
+        assert one.post("/__mock/faults", json=rule).status_code == 201
+        answer = create(one, active_instance(one))
+        assert answer.status_code == 202, answer.text
+        backup = answer.json()["backup"]["id"]
+        assert two.get(f"{BASE}/backups/{backup}", headers=TOKEN).status_code == 200
 
 
 def test_an_emptied_redis_starts_every_mock_over(

@@ -11,7 +11,9 @@ Each operation is one Lua script, so that it is one round trip and atomic:
   the write's instant (never earlier than any instant answered before).
 - `append`: logs the write's request and gives the lock back, only if the lock is still this
   writer's (a writer that lost it, past its time-to-live, is fenced out: nothing of it is
-  logged). `unlock`: gives it back when the write changed nothing.
+  logged). `unlock`: gives it back when the write changed nothing. The lock lives `lock_ms`
+  (2 s), renewed while a write runs longer (a fault rule's latency, a large state replaced):
+  a process killed while writing holds up the others' writes for at most that long.
 
 Instants travel as the shortest text that reads back as the same double (Python's repr, Lua's
 %.17g): a lifecycle step due at exactly `created + new_seconds` must not move by a rounding.
@@ -71,6 +73,14 @@ if ARGV[3] == '1' then record(KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6], ARGV[
 return id
 """
 )
+
+_RENEW = """
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
 
 _UNLOCK = (
     RECORD
@@ -161,7 +171,7 @@ class CommandLog:
     """The log's scripts, on one Redis database; `prefix` names the keys of one shared mock."""
 
     def __init__(
-        self, client: redis.Redis, journal_keys: list[str], prefix: str, lock_ms: int = 30_000
+        self, client: redis.Redis, journal_keys: list[str], prefix: str, lock_ms: int = 2_000
     ):
         self.client = client
         self.prefix = prefix
@@ -172,6 +182,7 @@ class CommandLog:
         self._lock = client.register_script(_LOCK)
         self._append = client.register_script(_APPEND)
         self._unlock = client.register_script(_UNLOCK)
+        self._renew = client.register_script(_RENEW)
 
     def sync(self, after: str, at: float) -> Synced:
         epoch, text, entries = self._sync(keys=self._keys, args=[after, repr(at), _epoch(), BATCH])
@@ -196,6 +207,10 @@ class CommandLog:
         if not entry_id:
             raise Fenced(f"the write lock expired (after {self.lock_ms} ms) before the write ended")
         return str(entry_id.decode())
+
+    def renew(self, token: str) -> bool:
+        """Give the lock `lock_ms` more, if it is still ours (whether it was)."""
+        return bool(self._renew(keys=self._keys[2:3], args=[token, self.lock_ms]))
 
     def unlock(self, token: str, entry: Recorded | None = None) -> None:
         """Give the lock back (if still ours), and record the journal `entry`."""

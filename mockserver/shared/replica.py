@@ -175,6 +175,7 @@ class Replica:
             held.append(message)
 
         logged = False
+        renewal = self._renewing(token)
         try:
             with (
                 self.clock.pinned(at),
@@ -198,6 +199,7 @@ class Replica:
             else:
                 log.error("a write was not logged: %s", error)
         finally:
+            renewal.cancel()
             if not logged and not self.dirty:  # the gateway itself failed: give the lock back
                 self._release(token)
         if not logged:
@@ -223,6 +225,11 @@ class Replica:
                 raise Busy
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.01)
+
+    def _renewing(self, token: str) -> Renewal:
+        """Renew the write lock every third of its life while the write runs (most writes end
+        long before the first renewal is due); cancelled once it ended."""
+        return Renewal(self.commands, token, self.commands.lock_ms / 1000 / 3, self._down)
 
     # -- replaying ---------------------------------------------------------------------------
 
@@ -313,6 +320,36 @@ class Replica:
         return self._guard[1]
 
 
+class Renewal:
+    """A write lock's renewals, each scheduled by the one before, until cancelled or lost."""
+
+    def __init__(
+        self,
+        commands: CommandLog,
+        token: str,
+        every: float,
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        self._commands = commands
+        self._token = token
+        self._every = every
+        self._on_error = on_error
+        self._loop = asyncio.get_running_loop()
+        self._handle = self._loop.call_later(every, self._renew)
+
+    def _renew(self) -> None:
+        try:
+            if not self._commands.renew(self._token):
+                return  # lost: the write is fenced out when it tries to log
+        except redis.RedisError as error:
+            self._on_error(error)
+            return
+        self._handle = self._loop.call_later(self._every, self._renew)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 def _command(scope: Scope, at: float, seed: int, body: bytes) -> Command:
     return Command(
         id="",
@@ -325,6 +362,3 @@ def _command(scope: Scope, at: float, seed: int, body: bytes) -> Command:
         headers=tuple((bytes(name), bytes(value)) for name, value in scope["headers"]),
         body=body,
     )
-
-
-Factory = Callable[[], Replica]
