@@ -99,16 +99,19 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         building_seconds=settings.building_seconds,
         build_seconds=settings.build_seconds,
     )
-    coverage = Coverage(spec)
     shared = None
+    journal: Journal
+    coverage: Coverage
     if settings.store is None:
-        journal, injector, limiter = Journal(settings.journal_size), Injector(), RateLimiter(clock)
+        journal, coverage = Journal(settings.journal_size), Coverage(spec)
+        injector, limiter = Injector(), RateLimiter(clock)
     else:
         # Imported only here: a mock of one process needs neither Redis nor its client.
         from mockserver.shared import Shared
 
-        shared = Shared.connect(settings.store, clock, settings.journal_size)
-        journal, injector, limiter = shared.journal, shared.injector, shared.limiter
+        shared = Shared.connect(settings.store, spec, clock, settings.journal_size)
+        journal, coverage = shared.journal, shared.coverage
+        injector, limiter = shared.injector, shared.limiter
     faults = FaultFactory(spec.fault_names)
     verdicts = Verdicts(settings.upstream)
 

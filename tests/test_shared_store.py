@@ -98,6 +98,24 @@ def test_the_journal_is_one_for_both_mocks_and_numbered_in_order(
     assert seqs == sorted(seqs) and len(set(seqs)) == 4
 
 
+def test_the_coverage_counts_the_answers_of_both_mocks(
+    pair: tuple[TestClient, TestClient],
+) -> None:
+    one, two = pair
+    assert one.delete("/__mock/coverage").status_code == 204
+    for client in (one, two, two):
+        client.get(f"{BASE}/backups", headers=TOKEN)
+    one.get("/v1.0/1234/nowhere", headers=TOKEN)
+    create(two, "00000000-0000-4000-8000-000000000000")  # 404, a write's entry
+    for client in (one, two):
+        coverage = client.get("/__mock/coverage").json()
+        rows = {row["operation"]: row for row in coverage["operations"]}
+        assert rows["getBackups"]["statuses"]["200"] == 3
+        assert rows["createBackup"]["statuses"]["404"] == 1
+        assert coverage["unmatched"]["count"] == 1
+        assert coverage["unmatched"]["examples"][0]["path"] == "/v1.0/1234/nowhere"
+
+
 def test_redis_down_is_a_documented_503_and_the_mock_recovers_by_itself(
     redis_server: RedisServer, redis_url: str
 ) -> None:

@@ -3,7 +3,8 @@
 Each process keeps the whole state in memory and every rule where it is (`state/`); Redis holds
 the log of the requests that changed the state, which every process replays in one order
 (`log.py`, `replica.py`), and the parts that each request itself uses up: the fault rules'
-counts and the rate counts (`counters.py`), and the journal (`journal.py`). The README's "One
+counts and the rate counts (`counters.py`), the journal (`journal.py`) and the coverage
+counters (`coverage.py`). The README's "One
 state for many processes" says what holds, and why this design.
 """
 
@@ -18,10 +19,12 @@ from redis.retry import Retry
 
 from mockserver.http.gateway import Gateway
 from mockserver.shared.counters import SharedInjector, SharedRateLimiter
+from mockserver.shared.coverage import SharedCoverage
 from mockserver.shared.journal import SharedJournal
 from mockserver.shared.log import CommandLog
 from mockserver.shared.replaying import Replaying
 from mockserver.shared.replica import Replica
+from mockserver.spec import Spec
 from mockserver.state.clock import Clock
 from mockserver.state.regions import Regions
 
@@ -35,11 +38,12 @@ class Shared:
     client: redis.Redis
     replaying: Replaying
     journal: SharedJournal
+    coverage: SharedCoverage
     injector: SharedInjector
     limiter: SharedRateLimiter
 
     @classmethod
-    def connect(cls, url: str, clock: Clock, journal_size: int) -> Shared:
+    def connect(cls, url: str, spec: Spec, clock: Clock, journal_size: int) -> Shared:
         # No retry of a command: a script run twice would count twice. A command that fails
         # answers 503 (replica.py), and the pool connects again for the next one.
         client = redis.Redis.from_url(
@@ -50,10 +54,12 @@ class Shared:
             health_check_interval=5,
         )
         replaying = Replaying()
+        coverage = SharedCoverage(spec, client, PREFIX, replaying)
         return cls(
             client,
             replaying,
-            SharedJournal(client, PREFIX, journal_size, replaying),
+            SharedJournal(client, PREFIX, journal_size, replaying, coverage),
+            coverage,
             SharedInjector(client, PREFIX),
             SharedRateLimiter(clock, client, PREFIX, replaying),
         )

@@ -16,36 +16,56 @@ from typing import Any, cast
 import orjson
 import redis
 
+from mockserver.control.coverage import EXAMPLES
 from mockserver.control.journal import Entry, Journal, Row, row_of
 from mockserver.http.encoder import encode
+from mockserver.shared.coverage import SharedCoverage, coverage_cell
 from mockserver.shared.replaying import Replaying
 from mockserver.state.errors import ServiceUnavailable
 
 log = logging.getLogger("mockserver")
 
-# Number an entry and keep it, in the stream capped at `size`: shared with the write's scripts
-# (log.py), which record the write's entry in the same round trip.
+# Number an entry and keep it, in the stream capped at `size`, and count it in the coverage
+# (coverage.py's keys: a count by operation and status; for a request to no operation, a count
+# and the last examples). The four keys from keys[k], the six arguments from args[a] (an
+# entry's `Recorded`). Shared with the write's scripts (log.py), which record the write's entry
+# in the same round trip.
 RECORD = """
-local function record(stream, counter, size, head, rest, body)
-  local seq = redis.call('INCR', counter) - 1
-  redis.call('XADD', stream, 'MAXLEN', size, '*', 'seq', seq, 'head', head, 'rest', rest,
-    'body', body)
+local function record(keys, k, args, a)
+  local seq = redis.call('INCR', keys[k + 1]) - 1
+  redis.call('XADD', keys[k], 'MAXLEN', args[a], '*', 'seq', seq, 'head', args[a + 1],
+    'rest', args[a + 2], 'body', args[a + 3])
+  if args[a + 4] ~= '' then
+    redis.call('HINCRBY', keys[k + 2], args[a + 4], 1)
+  else
+    redis.call('HINCRBY', keys[k + 2], '', 1)
+    redis.call('LPUSH', keys[k + 3], args[a + 5])
+    redis.call('LTRIM', keys[k + 3], 0, LAST_EXAMPLE)
+  end
   return seq
 end
-"""
-_ADD = RECORD + "return record(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
+""".replace("LAST_EXAMPLE", str(EXAMPLES - 1))
+_ADD = RECORD + "return record(KEYS, 1, ARGV, 1)"
 
-# An entry as the scripts take it: the journal's size, then the entry's head, rest and body.
+# An entry as the scripts take it: the journal's size; the entry's head, rest and body; its
+# coverage cell (operationId and status), or '' and the example of a request to no operation.
 Recorded = list[Any]
 
 
 class SharedJournal(Journal):
-    def __init__(self, client: redis.Redis, prefix: str, size: int, replaying: Replaying):
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        size: int,
+        replaying: Replaying,
+        coverage: SharedCoverage,
+    ):
         super().__init__(size)  # for `size`; the entries are in Redis
         self._client = client
         self._stream = f"{prefix}:journal"
         self._seq = f"{prefix}:journal:seq"
-        self.keys = [self._stream, self._seq]
+        self.keys: list[str] = [self._stream, self._seq, *coverage.keys]
         self._replaying = replaying
         self._add = client.register_script(_ADD)
         self._deferred: ContextVar[list[Recorded] | None] = ContextVar("deferred", default=None)
@@ -55,13 +75,17 @@ class SharedJournal(Journal):
             0, entry
         )
         head = encode([method, path, query, status, at, region, answered_by, operation])
-        recorded = [self.size, head, rest, body]
+        if operation is not None:
+            cell, example = coverage_cell(operation, status), b""
+        else:  # a request to no operation: counted, and kept as one of the last examples
+            cell, example = "", encode({"method": method, "path": path, "status": str(status)})
+        recorded = [self.size, head, rest, body, cell, example]
         deferred = self._deferred.get()
         if deferred is not None:  # recorded by the write's own script (replica.py)
             deferred.append(recorded)
             return
         try:
-            self._add(keys=self.keys, args=recorded)
+            self._add(keys=self.keys, args=recorded)  # the coverage counted with it
         except redis.RedisError as error:  # answered already: said, and the entry is lost
             log.warning("a journal entry was not recorded (Redis: %s)", error)
 

@@ -59,17 +59,18 @@ redis.call('SET', KEYS[2], text)
 return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[6])}
 """
 
-# With the write's journal entry (journal.py's `record`), when ARGV[3] is '1'.
+# With the write's journal entry (journal.py's `record`: ARGV[4] to ARGV[9]), when ARGV[3] is '1';
+# the request's fields from ARGV[10].
 _APPEND = (
     RECORD
     + """
 local held = redis.call('GET', KEYS[3])
 if not held or string.sub(held, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return false end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 8))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 10))
 local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[2]) > floor then redis.call('SET', KEYS[2], ARGV[2]) end
 redis.call('DEL', KEYS[3])
-if ARGV[3] == '1' then record(KEYS[4], KEYS[5], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) end
+if ARGV[3] == '1' then record(KEYS, 4, ARGV, 4) end
 return id
 """
 )
@@ -87,7 +88,7 @@ _UNLOCK = (
     + """
 local held = redis.call('GET', KEYS[1])
 if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[1]) end
-if ARGV[2] == '1' then record(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
+if ARGV[2] == '1' then record(KEYS, 2, ARGV, 3) end
 return 1
 """
 )
@@ -235,7 +236,7 @@ class CommandLog:
 
 def _recorded(entry: Recorded | None) -> list[Any]:
     """A journal entry as the scripts take it: a flag, then its four arguments."""
-    return ["1", *entry] if entry is not None else ["0", 0, "", "", ""]
+    return ["1", *entry] if entry is not None else ["0", 0, "", "", "", "", ""]
 
 
 def _epoch() -> str:
