@@ -37,7 +37,7 @@ lint: $(STAMP)
 fuzz: $(STAMP) ## schemathesis on the mock, API and control API: every phase and check, 1,000 examples an operation (long; not part of test)
 	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
 
-bench: $(STAMP) ## throughput, latency, start-up and memory beside Prism 5, and the proxy's cost; installs wrk and Prism (about 15 min; not a test)
+bench: $(STAMP) ## throughput, latency, start-up and memory beside Prism 5, the proxy's cost, and the cost of a state shared through Redis (--store, --workers 2); installs wrk, Prism and redis-server (about 19 min; not a test)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 screenshots: $(STAMP) ## the README's pictures, docs/screenshots/*.png: the mock's coverage page after a consumer-like mix, a contract-tests report (headless Chromium; apt-get installs it when missing)

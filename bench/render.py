@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report import Summary, ratio, regional_ratios, table
+from bench.verdict import SHARED_ROUND_TRIPS
 
 
 def render(results: dict[str, Any]) -> str:
@@ -19,6 +20,8 @@ def render(results: dict[str, Any]) -> str:
         out += _scaling(results["scaling"])
     if "proxy" in results:
         out += _proxy(results["proxy"])
+    if "shared" in results:
+        out += _shared(results["shared"])
     out.append(
         table(
             ["target", "", "measured", "met"],
@@ -330,6 +333,82 @@ def _proxy(found: dict[str, Any]) -> list[str]:
         )
     out.append("")
     return out
+
+
+def _shared(found: dict[str, Any]) -> list[str]:
+    base = found["base"]
+    rows = []
+    for name, measured in found["workloads"].items():
+        for configuration, s in measured["servers"].items():
+            to_base = measured["to_base"].get(configuration)
+            rows.append(
+                [
+                    name,
+                    configuration,
+                    s.requests_per_s,
+                    s.p50_ms,
+                    s.p99_ms,
+                    *(
+                        [to_base[f] for f in ("requests_per_s", "p50_ms", "p99_ms")]
+                        if to_base
+                        else ["", "", ""]
+                    ),
+                    s.wrong_status,
+                    s.socket_errors,
+                    "/".join(sorted(s.statuses)),
+                ]
+            )
+    header = ["shared state", "configuration", "req/s", "p50 ms", "p99 ms"]
+    ratios = [f"{figure} / {base}" for figure in ("req/s", "p50", "p99")]
+    trips = []
+    for name, measured in found["workloads"].items():
+        kind = found["kinds"][name]
+        counted = measured["round_trips"]
+        trips.append(
+            [
+                name,
+                kind,
+                counted["per_request"],
+                f"<= {SHARED_ROUND_TRIPS[kind]:g}",
+                counted["scripts_per_request"],
+                counted["answered"],
+                counted["wrk_requests"],
+                _per_request(counted["calls"], counted["answered"]),
+            ]
+        )
+    trips_header = ["Redis round trips", "kind", "a request", "goal", "scripts", "answered"]
+    processes, cpus = found["workers"] + 1, len(found["cpus"]["servers"])  # 0: not pinned
+    crowded = []
+    if 0 < cpus < processes:
+        crowded.append(
+            f"(here the {found['workers']} workers and Redis, {processes} processes, share {cpus}"
+            " CPU(s): more processes add no CPU time, and each worker also replays the other's"
+            " writes)"
+        )
+    return [
+        table([*header, *ratios, "non-2xx*", "sock err", "statuses"], rows),
+        "* answers whose status is not the workload's right one (invalid create: 400)",
+        f"(ours as the throughput phase runs it, its state in memory, in Redis {found['redis']}"
+        f" (--store), and in Redis behind --workers {found['workers']}; the three side by side"
+        " in every round, which goes first rotating; req/s, p50 and p99: medians of the rounds;"
+        f" the ratios to {base}: medians of the rounds' ratios; CPUs: {found['cpus']['described']}"
+        " (Redis is one of the servers))",
+        "(Redis runs without persistence, --save '' --appendonly no: the phase measures the mock"
+        " and its round trips, not a disk)",
+        *crowded,
+        "",
+        table([*trips_header, "wrk requests", "commands a request (scripts' own included)"], trips),
+        f"(counted around every run of {found['counted']}: the replies Redis wrote to a socket,"
+        " one a round trip (INFO's total_writes_processed), over the requests the mock answered"
+        " (its coverage: wrk does not count those still in flight when it stops); scripts:"
+        " EVALSHA and EVAL, one round trip each; the commands, from INFO commandstats, include"
+        " those the scripts run inside Redis, which cost no round trip)",
+        "",
+    ]
+
+
+def _per_request(calls: dict[str, int], answered: int) -> str:
+    return ", ".join(f"{command} {count / answered:.2f}" for command, count in calls.items())
 
 
 def _offers(paced: dict[str, Any]) -> str:

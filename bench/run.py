@@ -4,10 +4,12 @@ The phases, in this order: startup (seconds to the first answer, ours and Prism)
 (req/s and latency of each workload, ours beside Prism, and through a region's prefix), ceiling
 (ours' show beside a bare uvicorn app replaying its answer: the stack's limit), scaling (pages
 of the list, and memory, as the account grows, seeded through the state and made through the
-API) and proxy (the mock called directly and through `mockserver --upstream` in front of it:
-the latency the proxy adds).
+API), proxy (the mock called directly and through `mockserver --upstream` in front of it:
+the latency the proxy adds) and shared (ours with its state in memory, in Redis with --store, and
+with --workers 2: the cost, and the Redis round trips a request takes).
 `--only` runs some of them, e.g. `python -m bench --only proxy --rounds 3`; the report and the
-targets then cover those only. Prism is installed only for the phases that drive it.
+targets then cover those only. Prism is installed only for the phases that drive it, and
+redis-server (Debian's, `make redis`) only for the shared phase.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from bench.proxy import proxy
 from bench.render import render
 from bench.report import save
 from bench.scaling import scaling
+from bench.shared import ensure_redis, shared
 from bench.tools import ROOT, ensure_prism, ensure_wrk, prism_version, wrk_version
 from bench.verdict import targets
 
-PHASES = ("startup", "throughput", "ceiling", "scaling", "proxy")
+PHASES = ("startup", "throughput", "ceiling", "scaling", "proxy", "shared")
 WITH_PRISM = {"startup", "throughput"}
 
 
@@ -40,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     wrk = ensure_wrk()
     prism = ensure_prism() if WITH_PRISM & set(args.only) else None
+    redis = ensure_redis() if "shared" in args.only else None  # before the phases, not after
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": _machine(wrk, prism),
@@ -78,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _timed(took, "proxy"):
             results["proxy"] = proxy(wrk, args)
         load["after proxy"] = os.getloadavg()[0]
+    if "shared" in args.only:
+        assert redis is not None
+        with _timed(took, "shared"):
+            results["shared"] = shared(wrk, redis, args)
+        load["after shared"] = os.getloadavg()[0]
     results["phase_s"] = took
     results["load_average_1min"] = load
     results["targets"] = targets(results)

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ class ServerError(Exception):
 @dataclass
 class Server:
     name: str
-    kind: str  # "ours" or "prism": which statuses are the right answers (see workloads)
+    kind: str  # "ours" or "prism": which statuses are the right answers (see workloads); "redis"
     port: int
     process: subprocess.Popen[bytes]
     log: Path
@@ -57,15 +58,23 @@ def free_port() -> int:
         return port
 
 
-def start(name: str, kind: str, command: list[str], port: int, log: Path) -> Server:
-    """Spawn `command` and wait for its first answer to GET / (the versions document)."""
+def start(
+    name: str,
+    kind: str,
+    command: list[str],
+    port: int,
+    log: Path,
+    answers: Callable[[int], bool] | None = None,
+) -> Server:
+    """Spawn `command` and wait for its first answer to GET / (the versions document); or, with
+    `answers`, until it says the server on the port answers (a server that speaks no HTTP)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         began = time.perf_counter()
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     deadline = began + STARTUP_TIMEOUT
     while True:
-        if _answers(port):
+        if (answers or _answers)(port):
             startup = time.perf_counter() - began
             return Server(name, kind, port, process, log, startup)
         if process.poll() is not None or time.perf_counter() > deadline:

@@ -25,7 +25,7 @@ from mockserver.state.errors import ServiceUnavailable
 
 log = logging.getLogger("mockserver")
 
-# Number an entry and keep it, in the stream capped at `size`, and count it in the coverage
+# Number an entry and keep it, in the stream capped at about `size`, and count it in the coverage
 # (coverage.py's keys: a count by operation and status; for a request to no operation, a count
 # and the last examples). The four keys from keys[k], the six arguments from args[a] (an
 # entry's `Recorded`). Shared with the write's scripts (log.py), which record the write's entry
@@ -33,7 +33,7 @@ log = logging.getLogger("mockserver")
 RECORD = """
 local function record(keys, k, args, a)
   local seq = redis.call('INCR', keys[k + 1]) - 1
-  redis.call('XADD', keys[k], 'MAXLEN', args[a], '*', 'seq', seq, 'head', args[a + 1],
+  redis.call('XADD', keys[k], 'MAXLEN', '~', args[a], '*', 'seq', seq, 'head', args[a + 1],
     'rest', args[a + 2], 'body', args[a + 3])
   if args[a + 4] ~= '' then
     redis.call('HINCRBY', keys[k + 2], args[a + 4], 1)
@@ -109,7 +109,10 @@ class SharedJournal(Journal):
 
     def _kept(self) -> list[Row]:
         try:
-            entries: list[Any] = cast(list[Any], self._client.xrange(self._stream, "-", "+"))
+            # The newest `size`: the stream is trimmed by whole nodes (MAXLEN ~, a tenth of an
+            # exact trim's cost to Redis), so it may hold a few more.
+            newest = self._client.xrevrange(self._stream, "+", "-", count=self.size)
+            entries: list[Any] = list(reversed(cast(list[Any], newest)))
         except redis.RedisError as error:
             raise ServiceUnavailable(str(error)) from error
         rows = []
@@ -134,6 +137,6 @@ class SharedJournal(Journal):
 
     def __len__(self) -> int:
         try:
-            return int(self._client.xlen(self._stream))
+            return min(int(self._client.xlen(self._stream)), self.size)
         except redis.RedisError as error:
             raise ServiceUnavailable(str(error)) from error
