@@ -189,6 +189,12 @@ class CommandLog:
         epoch, text, entries = self._sync(keys=self._keys, args=[after, repr(at), _epoch(), BATCH])
         return Synced(epoch.decode(), float(text), self._all(entries))
 
+    def epoch(self) -> str:
+        """The log's epoch (a new log's, when there is none), nothing else read or raised."""
+        self.client.set(self._keys[3], _epoch(), nx=True)
+        epoch = cast(bytes, self.client.get(self._keys[3]) or b"")
+        return epoch.decode()
+
     def lock(self, after: str, at: float, token: str) -> Synced | None:
         """The lock taken (the entries and the write's instant); None while another holds it."""
         reply = self._lock(

@@ -90,13 +90,11 @@ class Replica:
         does to this mock directly before its first request stands; the log's entries are
         replayed at the first request (or at start-up, by the server's lifespan)."""
         try:
-            # At 0: this process's own reading is not yet the shared one (a frozen clock's
-            # instant is the first process's), and must not raise the shared clock.
-            got = self.commands.sync(START, 0.0)
+            epoch = self.commands.epoch()
         except redis.RedisError as error:  # the first request tries again
             log.warning("the shared state (Redis) cannot be reached yet: %s", error)
             return
-        self._start_over(got.epoch)
+        self._start_over(epoch)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
