@@ -19,7 +19,8 @@ from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import settings_from
 from mockserver.options import UsageError
-from mockserver.shared.replica import Renewal, Replica
+from mockserver.shared.renewer import Renewer
+from mockserver.shared.replica import Replica
 from mockserver.state.clock import Clock
 from mockserver.state.ids import Ids
 
@@ -142,7 +143,7 @@ def test_a_write_that_outlives_its_lock_is_kept_nowhere(
     # The lock expires while the fault's latency holds the write, its renewal held off as
     # if the process had stalled.
     replica_of(slow).commands.lock_ms = 50
-    monkeypatch.setattr(Renewal, "_renew", lambda self: None)
+    monkeypatch.setattr(Renewer, "hold", lambda self, token: None)
     with TestClient(slow) as one, TestClient(other) as two:
         instance = active_instance(one)
         rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 300, "count": 1}
@@ -165,6 +166,27 @@ def test_a_write_longer_than_its_lock_keeps_it_by_renewing_it(redis_url: str) ->
         assert answer.status_code == 202, answer.text
         backup = answer.json()["backup"]["id"]
         assert two.get(f"{BASE}/backups/{backup}", headers=TOKEN).status_code == 200
+
+
+def test_a_write_that_holds_the_event_loop_keeps_its_lock(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large state replaced holds the loop for seconds: the lock is renewed from a thread."""
+    settings = Settings(frozen_clock=True, store=redis_url)
+    slow, other = create_app(settings), create_app(settings)
+    replica_of(slow).commands.lock_ms = 60
+    replace = slow.regions.replace
+
+    def blocking(document: dict[str, Any]) -> None:
+        time.sleep(0.3)  # the loop held, as by a state of many backups
+        replace(document)
+
+    with TestClient(slow) as one, TestClient(other) as two:
+        document = one.get("/__mock/state").json()
+        document["accounts"]["1234"]["backups"] = []
+        monkeypatch.setattr(slow.regions, "replace", blocking)
+        assert one.put("/__mock/state", json=document).status_code == 200
+        assert two.get(f"{BASE}/backups", headers=TOKEN).json()["backups"] == []
 
 
 def test_an_emptied_redis_starts_every_mock_over(

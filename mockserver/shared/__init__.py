@@ -49,7 +49,8 @@ class Shared:
         client = redis.Redis.from_url(
             url,
             socket_connect_timeout=0.5,
-            socket_timeout=10.0,
+            # A Redis that stalls holds a process (its event loop) this long, then 503.
+            socket_timeout=2.0,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=5,
         )

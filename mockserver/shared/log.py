@@ -205,11 +205,14 @@ class CommandLog:
         epoch, text, entries = reply
         return Synced(epoch.decode(), float(text), self._all(entries))
 
-    def append(self, token: str, command: Command, entry: Recorded | None = None) -> str:
-        """Log `command`, record its journal `entry`, and give the lock back; the command's id
-        in the log. Fenced: the lock was lost (nothing of it is kept)."""
+    def append(
+        self, token: str, command: Command, until: float, entry: Recorded | None = None
+    ) -> str:
+        """Log `command`, raise the shared clock to `until` (the instant after it), record its
+        journal `entry`, and give the lock back; the command's id in the log. Fenced: the
+        lock was lost (nothing of it is kept)."""
         keys = [*self._keys[:3], *self._journal_keys]
-        args = [token, repr(command.at), *_recorded(entry), *command.fields()]
+        args = [token, repr(until), *_recorded(entry), *command.fields()]
         entry_id = self._append(keys=keys, args=args)
         if not entry_id:
             raise Fenced(f"the write lock expired (after {self.lock_ms} ms) before the write ended")

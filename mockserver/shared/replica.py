@@ -22,7 +22,6 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -33,6 +32,7 @@ from mockserver.http.gateway import CONTROL_PREFIX, Gateway
 from mockserver.http.messages import request_headers, respond
 from mockserver.shared.journal import SharedJournal
 from mockserver.shared.log import START, Command, CommandLog, Fenced, Synced, new_token
+from mockserver.shared.renewer import Renewer
 from mockserver.shared.replaying import Replaying
 from mockserver.state.clock import Clock
 from mockserver.state.errors import ServiceUnavailable
@@ -45,6 +45,10 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 DOWN_SECONDS = 0.25  # after Redis failed, answer 503 at once for this long, then try again
 UNREACHABLE = (
     "The shared state (Redis) cannot be reached; the mock answers again as soon as it can."
+)
+LOST_LOCK = (
+    "This write outlived the shared state's write lock (the process stalled) and was not kept;"
+    " nothing changed: send it again."
 )
 
 
@@ -75,6 +79,7 @@ class Replica:
         self.ids: Ids = regions.ids
         self.injector = injector
         self.journal = journal
+        self.renewer = Renewer(commands)
         self.initial_state = initial_state
         self.frozen_clock = frozen_clock
         self.lock_wait = lock_wait
@@ -151,6 +156,12 @@ class Replica:
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = new_token()
         try:
+            await self._written(token, scope, receive, send)
+        finally:
+            self.renewer.release(token)
+
+    async def _written(self, token: str, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
             at = await self._locked(token)
         except redis.RedisError as error:
             await self._unreachable(send, error)
@@ -173,7 +184,7 @@ class Replica:
             held.append(message)
 
         logged = False
-        renewal = self._renewing(token)
+        reason = UNREACHABLE
         try:
             with (
                 self.clock.pinned(at),
@@ -181,11 +192,14 @@ class Replica:
                 self.journal.deferred() as entries,
             ):
                 await self.gateway(scope, receiving, holding)
+                # The instant after it: later than `at` when it moved the clock, and the shared
+                # clock's floor from now on, so that no process answers before it.
+                until = self.clock.now()
             status = held[0]["status"] if held else 500
             entry = entries[0] if entries else None  # the journal's, in the same round trip
             if 200 <= status < 300:
                 command = _command(scope, at, seed, b"".join(body))
-                self.last = self.commands.append(token, command, entry)
+                self.last = self.commands.append(token, command, until, entry)
             else:
                 self.commands.unlock(token, entry)
             logged = True
@@ -196,12 +210,12 @@ class Replica:
                 self._down(error)
             else:
                 log.error("a write was not logged: %s", error)
+                reason = LOST_LOCK
         finally:
-            renewal.cancel()
             if not logged and not self.dirty:  # the gateway itself failed: give the lock back
                 self._release(token)
         if not logged:
-            await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
+            await respond(send, self.gateway.error(ServiceUnavailable(reason)))
             return
         for message in held:
             await send(message)
@@ -214,6 +228,7 @@ class Replica:
             async with self._local_guard():
                 got = self.commands.lock(self.last, self.clock.own_now(), token)
                 if got is not None:
+                    self.renewer.hold(token)  # from now: the replay below may be long
                     if self._must_start_over(got):
                         self._start_over(got.epoch)
                         got = Synced(got.epoch, got.at, self.commands.after(START))
@@ -223,11 +238,6 @@ class Replica:
                 raise Busy
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.01)
-
-    def _renewing(self, token: str) -> Renewal:
-        """Renew the write lock every third of its life while the write runs (most writes end
-        long before the first renewal is due); cancelled once it ended."""
-        return Renewal(self.commands, token, self.commands.lock_ms / 1000 / 3, self._down)
 
     # -- replaying ---------------------------------------------------------------------------
 
@@ -316,36 +326,6 @@ class Replica:
         if self._guard is None or self._guard[0] is not loop:
             self._guard = (loop, asyncio.Lock())
         return self._guard[1]
-
-
-class Renewal:
-    """A write lock's renewals, each scheduled by the one before, until cancelled or lost."""
-
-    def __init__(
-        self,
-        commands: CommandLog,
-        token: str,
-        every: float,
-        on_error: Callable[[Exception], None],
-    ) -> None:
-        self._commands = commands
-        self._token = token
-        self._every = every
-        self._on_error = on_error
-        self._loop = asyncio.get_running_loop()
-        self._handle = self._loop.call_later(every, self._renew)
-
-    def _renew(self) -> None:
-        try:
-            if not self._commands.renew(self._token):
-                return  # lost: the write is fenced out when it tries to log
-        except redis.RedisError as error:
-            self._on_error(error)
-            return
-        self._handle = self._loop.call_later(self._every, self._renew)
-
-    def cancel(self) -> None:
-        self._handle.cancel()
 
 
 def _command(scope: Scope, at: float, seed: int, body: bytes) -> Command:
