@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
             regions,
             clock,
             fixture_state if state is None else state,
-            settings.frozen_clock,
+            settings,
         )
     return Mock(
         settings,

@@ -49,6 +49,10 @@ def build(settings: Settings) -> Mock:
         return create_app(settings, state=state)
     except BadRequest as error:
         raise StateFileError(f"state file {settings.state_file}: {error.message}") from error
+    except ValueError as error:  # the shared state's OtherRules (`--store`)
+        if settings.store is None:
+            raise
+        raise UsageError(f"--store {settings.store}: {error}") from error
 
 
 async def serve(settings: Settings, mock: Mock, sock: socket.socket | None = None) -> None:

@@ -17,8 +17,9 @@ from starlette.testclient import TestClient
 import mockserver.app
 from mockserver import Settings, create_app
 from mockserver.app import Mock
-from mockserver.cli import settings_from
+from mockserver.cli import main, settings_from
 from mockserver.options import UsageError
+from mockserver.shared.log import OtherRules
 from mockserver.shared.renewer import Renewer
 from mockserver.shared.replica import Replica
 from mockserver.state.clock import Clock
@@ -209,6 +210,29 @@ def test_a_mock_started_later_replays_the_log_from_its_start(redis_url: str) -> 
         with TestClient(create_app(settings)) as late:
             assert late.get("/__mock/state").json() == first.get("/__mock/state").json()
             assert late.get("/__mock/clock").json() == first.get("/__mock/clock").json()
+
+
+def test_a_mock_with_other_options_than_the_shared_state_is_refused(
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_app(Settings(store=redis_url, quota=50))
+    with pytest.raises(OtherRules, match="other options"):
+        create_app(Settings(store=redis_url, quota=3))
+    assert main(["--store", redis_url, "--quota", "3", "--port", "0"]) == 2
+    assert "FLUSHDB" in capsys.readouterr().err
+
+
+def test_a_replay_that_fails_where_it_succeeded_is_logged(
+    pair: tuple[TestClient, TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    one, two = pair
+    app = two.app
+    assert isinstance(app, Mock)
+    app.regions.quota = 0  # as if started with another quota, behind the digest's back
+    create(one, active_instance(one))
+    with caplog.at_level("ERROR", logger="mockserver"):
+        two.get(f"{BASE}/backups", headers=TOKEN)
+    assert "answered 413 here, where it succeeded" in caplog.text
 
 
 def test_a_scheduled_run_has_the_same_id_whenever_and_wherever_it_is_made() -> None:

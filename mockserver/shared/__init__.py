@@ -10,7 +10,9 @@ state for many processes" says what holds, and why this design.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
@@ -18,6 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from mockserver.http.gateway import Gateway
+from mockserver.settings import Settings
 from mockserver.shared.counters import SharedInjector, SharedRateLimiter
 from mockserver.shared.coverage import SharedCoverage
 from mockserver.shared.journal import SharedJournal
@@ -71,7 +74,7 @@ class Shared:
         regions: Regions,
         clock: Clock,
         initial_state: dict[str, Any],
-        frozen_clock: bool,
+        settings: Settings,
     ) -> Replica:
         return Replica(
             gateway,
@@ -82,5 +85,34 @@ class Shared:
             injector=self.injector,
             journal=self.journal,
             initial_state=initial_state,
-            frozen_clock=frozen_clock,
+            frozen_clock=settings.frozen_clock,
+            rules=rules_of(settings, initial_state),
         )
+
+
+# What a process's answers do not depend on: every other setting must be the same in every
+# process that shares a state, or a request replayed there would not make the same change.
+_OWN = frozenset(
+    {
+        "host",
+        "port",
+        "log_level",
+        "workers",
+        "store",
+        "state_file",
+        "save_interval",
+        "validate_responses",
+        "fast_path",
+        "junit_path",
+    }
+)
+
+
+def rules_of(settings: Settings, initial_state: dict[str, Any]) -> str:
+    """A digest of the settings and the starting state a shared log is replayed under."""
+    shared = {name: value for name, value in asdict(settings).items() if name not in _OWN}
+    if settings.tokens is not None:
+        shared["tokens"] = {token: sorted(held) for token, held in settings.tokens.items()}
+    shared["initial_state"] = initial_state
+    text = json.dumps(shared, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

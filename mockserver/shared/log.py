@@ -97,6 +97,10 @@ BATCH = 500  # entries a script returns at most; the rest are read page by page
 START = "0-0"  # before the first entry
 
 
+class OtherRules(ValueError):
+    """The log in Redis is replayed under other settings or another starting state."""
+
+
 class Fenced(Exception):
     """The write lock was no longer this writer's: its change was not logged."""
 
@@ -188,6 +192,21 @@ class CommandLog:
     def sync(self, after: str, at: float) -> Synced:
         epoch, text, entries = self._sync(keys=self._keys, args=[after, repr(at), _epoch(), BATCH])
         return Synced(epoch.decode(), float(text), self._all(entries))
+
+    def claim(self, rules: str) -> None:
+        """Replay this log under `rules` (a digest of the settings and starting state); the
+        first process to join names them, and one started with others is refused."""
+        key = f"{self.prefix}:rules"
+        self.client.set(key, rules, nx=True)
+        held = cast(bytes, self.client.get(key) or b"").decode()
+        if held and held != rules:
+            raise OtherRules(
+                "the processes sharing this Redis database were started with other options"
+                " (--quota, the durations, --region, --tokens, ...) or another starting state;"
+                " a request replayed under other rules would not make the same change. Start"
+                " every process with the same options, or empty the database (FLUSHDB) to"
+                " start a new shared state under these"
+            )
 
     def epoch(self) -> str:
         """The log's epoch (a new log's, when there is none), nothing else read or raised."""

@@ -31,7 +31,15 @@ from mockserver.control.injection import Injector
 from mockserver.http.gateway import CONTROL_PREFIX, Gateway
 from mockserver.http.messages import request_headers, respond
 from mockserver.shared.journal import SharedJournal
-from mockserver.shared.log import START, Command, CommandLog, Fenced, Synced, new_token
+from mockserver.shared.log import (
+    START,
+    Command,
+    CommandLog,
+    Fenced,
+    OtherRules,
+    Synced,
+    new_token,
+)
 from mockserver.shared.renewer import Renewer
 from mockserver.shared.replaying import Replaying
 from mockserver.state.clock import Clock
@@ -69,6 +77,7 @@ class Replica:
         journal: SharedJournal,
         initial_state: dict[str, Any],
         frozen_clock: bool,
+        rules: str,
         lock_wait: float = 30.0,
     ) -> None:
         self.gateway = gateway
@@ -83,6 +92,7 @@ class Replica:
         self.initial_state = initial_state
         self.frozen_clock = frozen_clock
         self.lock_wait = lock_wait
+        self.rules = rules
         self.last = START  # the last entry of the log applied here
         self.epoch: str | None = None  # the log's; None: not yet read (start over)
         self.dirty = False  # a write's fate in the log is unknown: start over at the next sync
@@ -111,16 +121,20 @@ class Replica:
         if time.monotonic() < self._down_until:
             await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
             return
-        if scope["method"] in READS:
-            try:
-                at = await self._synced()
-            except redis.RedisError as error:
-                await self._unreachable(send, error)
+        try:
+            if scope["method"] in READS:
+                try:
+                    at = await self._synced()
+                except redis.RedisError as error:
+                    await self._unreachable(send, error)
+                    return
+                with self.clock.pinned(at):
+                    await self.gateway(scope, receive, send)
                 return
-            with self.clock.pinned(at):
-                await self.gateway(scope, receive, send)
-            return
-        await self._write(scope, receive, send)
+            await self._write(scope, receive, send)
+        except OtherRules as error:  # Redis was emptied, and another process claimed it first
+            log.error("%s", error)
+            await respond(send, self.gateway.error(ServiceUnavailable(str(error))))
 
     def _catching_up(self, receive: Receive) -> Receive:
         """`receive`, which replays the log at start-up, before the first request waits."""
@@ -274,7 +288,16 @@ class Replica:
             return {"type": "http.request", "body": command.body, "more_body": False}
 
         async def discard(message: Message) -> None:
-            return None
+            if message["type"] == "http.response.start" and not 200 <= message["status"] < 300:
+                # It succeeded where it was answered: this process holds another state.
+                log.error(
+                    "replaying %s %s (entry %s) answered %d here, where it succeeded: this"
+                    " process disagrees with the one that answered it",
+                    command.method,
+                    command.path,
+                    command.id,
+                    message["status"],
+                )
 
         with self.replaying.running(), self.clock.pinned(command.at), self.ids.seeded(command.seed):
             path = command.path
@@ -295,6 +318,8 @@ class Replica:
             key = f"{self.commands.prefix}:frozen"
             self.commands.client.set(key, repr(self.clock.own_now()), nx=True)
             frozen_at = float(self.commands.client.get(key) or 0)
+        # OtherRules when another process claimed the log first (at a join: no mock is built)
+        self.commands.claim(self.rules)
         self.clock.restart(frozen_at)
         self.regions.replace(self.initial_state)
         self.regions.fate.mode = "normal"
