@@ -4,11 +4,13 @@ weeks of runs on the mock's clock (through the pytest plugin), run_now, and the 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from fixture_ids import HA, LEGACY, SCHEDULABLE
+from redis_support import RedisServer
 from support import EXAMPLES, read_json
 
 from mockserver.plugin.pytest_plugin import BackupsMock
@@ -17,6 +19,22 @@ from mockserver.state.clock import parse_timestamp
 DAY = 86_400
 FULL, INCREMENTAL = "InnoBackupEx", "InnoBackupExIncremental"
 CREATES = sorted((EXAMPLES / "createAutoBackup").glob("*.request.json"))
+
+
+@pytest.fixture
+def backups_mock(
+    redis_server: RedisServer,
+    store: str | None,
+    backups_mock_session: BackupsMock,
+    backups_mock_factory: Callable[..., BackupsMock],
+) -> BackupsMock:
+    """The plugin's mock, reset, with its state in memory; then one of the plugin's mocks with
+    its state in Redis (`--store`, emptied for the test). Redis is started first, so that it
+    stops after the plugin's mocks, which read their coverage as they stop."""
+    if store is None:
+        backups_mock_session.reset()
+        return backups_mock_session
+    return backups_mock_factory(store=store)
 
 
 def call(mock: BackupsMock, method: str, path: str, body: Any = None) -> httpx.Response:
