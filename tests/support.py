@@ -84,8 +84,14 @@ class MockProcess:
     """A `mockserver` started as a process on a free port; stop() sends SIGTERM and waits."""
 
     def __init__(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 20.0
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 20.0,
+        ready_line: str = r"Uvicorn running on (http://\S+)",
     ) -> None:
+        """`ready_line`: the line that says it serves, its group the URL (workers on a socket their
+        parent bound do not print uvicorn's line: their own announcement is waited for)."""
         command = [sys.executable, "-m", "mockserver", "--port", "0", *args]
         self.output: list[str] = []
         self.process = subprocess.Popen(
@@ -102,7 +108,7 @@ class MockProcess:
             assert self.process.stdout is not None
             for line in self.process.stdout:
                 self.output.append(line)
-                address = re.search(r"Uvicorn running on (http://\S+)", line)
+                address = re.search(ready_line, line)
                 if address:
                     found.append(address.group(1))
                     ready.set()

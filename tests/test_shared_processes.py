@@ -7,6 +7,9 @@ before a clock move that was acknowledged."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import threading
 import time
 import uuid
@@ -303,3 +306,29 @@ def test_redis_restarted_under_load_loses_nothing_acknowledged(
     assert set(record.unavailable) == {"serviceUnavailable"}, record.unavailable
     assert not record.broken, record.broken  # the mocks stayed up: every request was answered
     check_rules(record, counts, state, journal, allowed={503}, kinds=FAILING_KINDS)
+
+
+@pytest.mark.slow
+def test_workers_serve_one_port_and_a_killed_worker_is_started_again(redis_url: str) -> None:
+    def workers(server: MockProcess) -> list[int]:
+        found = (re.search(r"Started server process \[(\d+)\]", line) for line in server.output)
+        return [int(match.group(1)) for match in found if match]
+
+    announced = r"mockserver listening on (http://\S+)"
+    with MockProcess("--workers", "2", "--store", redis_url, ready_line=announced) as server:
+        wait_for(lambda: len(workers(server)) == 2, "two workers started")
+        made = httpx.post(
+            f"{server.url}/v1.0/1234/backups",
+            json={"backup": {"name": "by a worker", "instance": MYSQL}},
+            headers=TOKEN,
+        )
+        assert made.status_code == 202, made.text
+        backup = made.json()["backup"]["id"]
+        os.kill(workers(server)[0], signal.SIGKILL)
+        wait_for(lambda: len(workers(server)) == 3, "the killed worker started again")
+        assert any("starting it again" in line for line in server.output)
+        # Whichever worker answers (the new one replays the log), the backup is there.
+        for _ in range(20):
+            shown = httpx.get(f"{server.url}/v1.0/1234/backups/{backup}", headers=TOKEN)
+            assert shown.status_code == 200, shown.text
+        assert server.stop() == 0

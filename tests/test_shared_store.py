@@ -87,6 +87,14 @@ def test_a_refused_write_is_not_logged_and_a_fault_rule_counts_across_mocks(
     assert two.get("/__mock/state").json() == before
 
 
+def test_rate_limits_count_the_requests_of_both_mocks(redis_url: str) -> None:
+    settings = Settings(frozen_clock=True, store=redis_url, rate_limits=True)
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        unknown = f"{BASE}/backups/00000000-0000-4000-8000-000000000000"
+        statuses = [c.delete(unknown, headers=TOKEN).status_code for c in (one, two) * 11]
+    assert statuses == [404] * 20 + [413, 413]  # deletes: 20 a minute, for both together
+
+
 def test_the_journal_is_one_for_both_mocks_and_numbered_in_order(
     pair: tuple[TestClient, TestClient],
 ) -> None:
