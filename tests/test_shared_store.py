@@ -167,9 +167,10 @@ def test_a_write_that_outlives_its_lock_is_kept_nowhere(
 def test_a_write_longer_than_its_lock_keeps_it_by_renewing_it(redis_url: str) -> None:
     settings = Settings(frozen_clock=True, store=redis_url)
     slow, other = create_app(settings), create_app(settings)
-    replica_of(slow).commands.lock_ms = 60  # renewed every 20 ms through a 300 ms latency
+    # Renewed every 1/3 s through 2.5 s: a loaded machine may delay a renewal by 2/3 s.
+    replica_of(slow).commands.lock_ms = 1000
     with TestClient(slow) as one, TestClient(other) as two:
-        rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 300, "count": 1}
+        rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 2500, "count": 1}
         assert one.post("/__mock/faults", json=rule).status_code == 201
         answer = create(one, active_instance(one))
         assert answer.status_code == 202, answer.text
@@ -183,11 +184,11 @@ def test_a_write_that_holds_the_event_loop_keeps_its_lock(
     """A large state replaced holds the loop for seconds: the lock is renewed from a thread."""
     settings = Settings(frozen_clock=True, store=redis_url)
     slow, other = create_app(settings), create_app(settings)
-    replica_of(slow).commands.lock_ms = 60
+    replica_of(slow).commands.lock_ms = 1000  # renewed every 1/3 s, as above
     replace = slow.regions.replace
 
     def blocking(document: dict[str, Any]) -> None:
-        time.sleep(0.3)  # the loop held, as by a state of many backups
+        time.sleep(2.5)  # the loop held, as by a state of many backups
         replace(document)
 
     with TestClient(slow) as one, TestClient(other) as two:

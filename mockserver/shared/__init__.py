@@ -27,6 +27,7 @@ from mockserver.shared.journal import SharedJournal
 from mockserver.shared.log import CommandLog
 from mockserver.shared.replaying import Replaying
 from mockserver.shared.replica import Replica
+from mockserver.shared.wire import Wire
 from mockserver.spec import Spec
 from mockserver.state.clock import Clock
 from mockserver.state.regions import Regions
@@ -39,6 +40,7 @@ class Shared:
     """The parts of a mock that a shared state keeps in Redis, and the layer that replays."""
 
     client: redis.Redis
+    wire: Wire  # the scripts of the requests' round trips
     replaying: Replaying
     journal: SharedJournal
     coverage: SharedCoverage
@@ -58,14 +60,16 @@ class Shared:
             health_check_interval=5,
         )
         replaying = Replaying()
+        wire = Wire(client)
         coverage = SharedCoverage(spec, client, PREFIX, replaying)
         return cls(
             client,
+            wire,
             replaying,
-            SharedJournal(client, PREFIX, journal_size, replaying, coverage),
+            SharedJournal(client, wire, PREFIX, journal_size, replaying, coverage),
             coverage,
-            SharedInjector(client, PREFIX),
-            SharedRateLimiter(clock, client, PREFIX, replaying),
+            SharedInjector(client, wire, PREFIX),
+            SharedRateLimiter(clock, client, wire, PREFIX, replaying),
         )
 
     def replica(
@@ -78,7 +82,7 @@ class Shared:
     ) -> Replica:
         return Replica(
             gateway,
-            CommandLog(self.client, self.journal.keys, PREFIX),
+            CommandLog(self.client, self.wire, self.journal.keys, PREFIX),
             self.replaying,
             regions=regions,
             clock=clock,

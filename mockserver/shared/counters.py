@@ -17,6 +17,7 @@ import redis
 from mockserver.control.injection import Injector, Rule
 from mockserver.http.ratelimit import WINDOW, RateLimiter, over_limit
 from mockserver.shared.replaying import Replaying
+from mockserver.shared.wire import Wire
 from mockserver.state.clock import Clock
 from mockserver.state.errors import ServiceUnavailable
 
@@ -44,11 +45,11 @@ UNREACHABLE = "The shared state (Redis) cannot be reached to count this request.
 
 
 class SharedInjector(Injector):
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, wire: Wire, prefix: str) -> None:
         super().__init__()
         self._client = client
         self._counts = f"{prefix}:faults"
-        self._spend = client.register_script(_SPEND)
+        self._spend = wire.script(_SPEND)
 
     def take(self, method: str, path: str, region: str) -> Rule | None:
         with self._lock:
@@ -91,13 +92,15 @@ class SharedInjector(Injector):
 
 
 class SharedRateLimiter(RateLimiter):
-    def __init__(self, clock: Clock, client: redis.Redis, prefix: str, replaying: Replaying):
+    def __init__(
+        self, clock: Clock, client: redis.Redis, wire: Wire, prefix: str, replaying: Replaying
+    ):
         super().__init__(clock)
         self._client = client
         self._prefix = prefix
         self._keys = f"{prefix}:rate:keys"
         self._replaying = replaying
-        self._count = client.register_script(_COUNT)
+        self._count = wire.script(_COUNT)
 
     def check(self, account: str, operation: str, per_minute: int, label: str) -> None:
         if self._replaying.active:  # counted once, where it was answered

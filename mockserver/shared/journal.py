@@ -21,6 +21,7 @@ from mockserver.control.journal import Entry, Journal, Row, row_of
 from mockserver.http.encoder import encode
 from mockserver.shared.coverage import SharedCoverage, coverage_cell
 from mockserver.shared.replaying import Replaying
+from mockserver.shared.wire import Wire
 from mockserver.state.errors import ServiceUnavailable
 
 log = logging.getLogger("mockserver")
@@ -56,6 +57,7 @@ class SharedJournal(Journal):
     def __init__(
         self,
         client: redis.Redis,
+        wire: Wire,
         prefix: str,
         size: int,
         replaying: Replaying,
@@ -67,7 +69,7 @@ class SharedJournal(Journal):
         self._seq = f"{prefix}:journal:seq"
         self.keys: list[str] = [self._stream, self._seq, *coverage.keys]
         self._replaying = replaying
-        self._add = client.register_script(_ADD)
+        self._add = wire.script(_ADD)
         self._deferred: ContextVar[list[Recorded] | None] = ContextVar("deferred", default=None)
 
     def record(self, entry: Entry) -> None:

@@ -32,6 +32,7 @@ from typing import Any, cast
 import redis
 
 from mockserver.shared.journal import RECORD, Recorded
+from mockserver.shared.wire import Wire
 
 _SYNC = """
 local epoch = redis.call('GET', KEYS[4])
@@ -176,17 +177,22 @@ class CommandLog:
     """The log's scripts, on one Redis database; `prefix` names the keys of one shared mock."""
 
     def __init__(
-        self, client: redis.Redis, journal_keys: list[str], prefix: str, lock_ms: int = 2_000
+        self,
+        client: redis.Redis,
+        wire: Wire,
+        journal_keys: list[str],
+        prefix: str,
+        lock_ms: int = 2_000,
     ):
         self.client = client
         self.prefix = prefix
         self.lock_ms = lock_ms
         self._keys = [f"{prefix}:{name}" for name in ("log", "clock", "lock", "epoch")]
         self._journal_keys = journal_keys
-        self._sync = client.register_script(_SYNC)
-        self._lock = client.register_script(_LOCK)
-        self._append = client.register_script(_APPEND)
-        self._unlock = client.register_script(_UNLOCK)
+        self._sync = wire.script(_SYNC)
+        self._lock = wire.script(_LOCK)
+        self._append = wire.script(_APPEND)
+        self._unlock = wire.script(_UNLOCK)
         self._renew = client.register_script(_RENEW)
 
     def sync(self, after: str, at: float) -> Synced:
