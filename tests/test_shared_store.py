@@ -149,14 +149,14 @@ def test_a_write_that_outlives_its_lock_is_kept_nowhere(
 ) -> None:
     settings = Settings(frozen_clock=True, store=redis_url)
     slow, other = create_app(settings), create_app(settings)
-    # The lock expires while the fault's latency holds the write, its renewal held off as
-    # if the process had stalled.
-    replica_of(slow).commands.lock_ms = 50
-    monkeypatch.setattr(Renewer, "hold", lambda self, token: None)
     with TestClient(slow) as one, TestClient(other) as two:
         instance = active_instance(one)
         rule = {"path": f"{BASE}/backups", "method": "POST", "latency_ms": 300, "count": 1}
         assert one.post("/__mock/faults", json=rule).status_code == 201
+        # The lock expires while the fault's latency holds the write, its renewal held off as
+        # if the process had stalled.
+        replica_of(slow).commands.lock_ms = 50
+        monkeypatch.setattr(Renewer, "hold", lambda self, token: None)
         answer = create(one, instance)
         assert answer.status_code == 503
         # Not in the log: not in the other mock, and the one that made it started over.

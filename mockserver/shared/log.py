@@ -49,10 +49,29 @@ if at > floor then redis.call('SET', KEYS[2], text) end
 return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[4])}
 """
 
+# Waiters queue in the order they first asked (KEYS[5], by Redis's clock), and the lock goes to
+# the first of them: a process whose writes follow one another cannot keep it from another's.
+# A waiter that stops asking (killed, or gone) for a second leaves the queue.
 _LOCK = """
 local epoch = redis.call('GET', KEYS[4])
 if not epoch then redis.call('SET', KEYS[4], ARGV[5]); epoch = ARGV[5] end
-if redis.call('EXISTS', KEYS[3]) == 1 then return {epoch, ''} end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local first = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
+while first and tonumber(redis.call('HGET', KEYS[6], first) or '0') < now - 1000 do
+  redis.call('ZREM', KEYS[5], first)
+  redis.call('HDEL', KEYS[6], first)
+  first = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
+end
+if redis.call('EXISTS', KEYS[3]) == 1 or (first and first ~= ARGV[3]) then
+  if not redis.call('ZSCORE', KEYS[5], ARGV[3]) then redis.call('ZADD', KEYS[5], now, ARGV[3]) end
+  redis.call('HSET', KEYS[6], ARGV[3], now)
+  return {epoch, ''}
+end
+if first then
+  redis.call('ZREM', KEYS[5], ARGV[3])
+  redis.call('HDEL', KEYS[6], ARGV[3])
+end
 local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
 local text = string.format('%.17g', math.max(tonumber(ARGV[2]), floor))
 redis.call('SET', KEYS[3], ARGV[3] .. '|' .. text, 'PX', ARGV[4])
@@ -188,6 +207,7 @@ class CommandLog:
         self.prefix = prefix
         self.lock_ms = lock_ms
         self._keys = [f"{prefix}:{name}" for name in ("log", "clock", "lock", "epoch")]
+        self._queue = [f"{prefix}:lock:queue", f"{prefix}:lock:seen"]
         self._journal_keys = journal_keys
         self._sync = wire.script(_SYNC)
         self._lock = wire.script(_LOCK)
@@ -223,7 +243,8 @@ class CommandLog:
     def lock(self, after: str, at: float, token: str) -> Synced | None:
         """The lock taken (the entries and the write's instant); None while another holds it."""
         reply = self._lock(
-            keys=self._keys, args=[after, repr(at), token, self.lock_ms, _epoch(), BATCH]
+            keys=[*self._keys, *self._queue],
+            args=[after, repr(at), token, self.lock_ms, _epoch(), BATCH],
         )
         if not reply[1]:
             return None

@@ -22,6 +22,8 @@ import asyncio
 import logging
 import secrets
 import time
+import weakref
+from collections.abc import MutableMapping
 from typing import Any
 
 import redis
@@ -97,7 +99,13 @@ class Replica:
         self.epoch: str | None = None  # the log's; None: not yet read (start over)
         self.dirty = False  # a write's fate in the log is unknown: start over at the next sync
         self._down_until = 0.0
-        self._guard: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        # One replay at a time, and one write at a time asking for the lock, in this process.
+        self._replays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._writing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._join()
 
     def _join(self) -> None:
@@ -154,7 +162,7 @@ class Replica:
 
     async def _synced(self) -> float:
         """Replay what the log has that this process has not; the instant to answer at."""
-        async with self._local_guard():
+        async with self._local_lock(self._replays):
             while True:
                 offset = self.clock.offset
                 got = self.commands.sync(self.last, self.clock.own_now())
@@ -169,10 +177,13 @@ class Replica:
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = new_token()
-        try:
-            await self._written(token, scope, receive, send)
-        finally:
-            self.renewer.release(token)
+        # One write of this process at a time asks Redis for the lock, the others wait here in
+        # the order they came (and Redis queues the processes' in theirs: see log.py).
+        async with self._local_lock(self._writing):
+            try:
+                await self._written(token, scope, receive, send)
+            finally:
+                self.renewer.release(token)
 
     async def _written(self, token: str, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -239,7 +250,7 @@ class Replica:
         deadline = time.monotonic() + self.lock_wait
         pause = 0.0005
         while True:
-            async with self._local_guard():
+            async with self._local_lock(self._replays):
                 got = self.commands.lock(self.last, self.clock.own_now(), token)
                 if got is not None:
                     self.renewer.hold(token)  # from now: the replay below may be long
@@ -251,7 +262,7 @@ class Replica:
             if time.monotonic() > deadline:
                 raise Busy
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.01)
+            pause = min(pause * 2, 0.002)  # the first in Redis's queue takes it soon after
 
     # -- replaying ---------------------------------------------------------------------------
 
@@ -345,12 +356,14 @@ class Replica:
         except redis.RedisError as error:  # it expires by itself
             self._down(error)
 
-    def _local_guard(self) -> asyncio.Lock:
-        """One replay at a time in this process (its event loop's lock)."""
+    @staticmethod
+    def _local_lock(locks: MutableMapping[asyncio.AbstractEventLoop, asyncio.Lock]) -> asyncio.Lock:
+        """This event loop's lock of `locks` (a test may drive a mock from several loops)."""
         loop = asyncio.get_running_loop()
-        if self._guard is None or self._guard[0] is not loop:
-            self._guard = (loop, asyncio.Lock())
-        return self._guard[1]
+        lock = locks.get(loop)
+        if lock is None:
+            lock = locks[loop] = asyncio.Lock()
+        return lock
 
 
 def _command(scope: Scope, at: float, seed: int, body: bytes) -> Command:
