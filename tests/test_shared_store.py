@@ -19,7 +19,7 @@ from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import main, settings_from
 from mockserver.options import UsageError
-from mockserver.shared.log import OtherRules
+from mockserver.shared.log import START, OtherRules
 from mockserver.shared.renewer import Renewer
 from mockserver.shared.replica import Replica
 from mockserver.state.clock import Clock
@@ -300,3 +300,26 @@ def poll(call: Callable[[], Any], done: Callable[[Any], bool], seconds: float = 
         if done(answer) or time.monotonic() > deadline:
             return answer
         time.sleep(0.05)
+
+
+def test_the_write_lock_goes_to_waiters_in_the_order_they_asked(redis_url: str) -> None:
+    mock = create_app(Settings(store=redis_url))
+    commands = replica_of(mock).commands
+    assert commands.lock(START, 0.0, "first") is not None
+    assert commands.lock(START, 0.0, "second") is None  # queued
+    assert commands.lock(START, 0.0, "third") is None  # queued behind it
+    commands.unlock("first")
+    assert commands.lock(START, 0.0, "third") is None  # free, but not its turn
+    assert commands.lock(START, 0.0, "second") is not None
+    commands.unlock("second")
+    assert commands.lock(START, 0.0, "third") is not None
+
+
+def test_a_waiter_that_stopped_asking_loses_its_turn(redis_url: str) -> None:
+    mock = create_app(Settings(store=redis_url))
+    commands = replica_of(mock).commands
+    assert commands.lock(START, 0.0, "holder") is not None
+    assert commands.lock(START, 0.0, "gone") is None  # queued, then never asks again
+    commands.unlock("holder")
+    # A second after its last asking, the next one takes the lock.
+    assert poll(lambda: commands.lock(START, 0.0, "next"), lambda got: got is not None, 10.0)
