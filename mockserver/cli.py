@@ -49,10 +49,13 @@ def build(settings: Settings) -> Mock:
         return create_app(settings, state=state)
     except BadRequest as error:
         raise StateFileError(f"state file {settings.state_file}: {error.message}") from error
-    except ValueError as error:  # the shared state's OtherRules (`--store`)
-        if settings.store is None:
-            raise
-        raise UsageError(f"--store {settings.store}: {error}") from error
+    except ValueError as error:
+        if settings.store is not None:
+            from mockserver.shared.log import OtherRules  # only with --store: it needs redis
+
+            if isinstance(error, OtherRules):
+                raise UsageError(f"--store {settings.store}: {error}") from error
+        raise
 
 
 async def serve(settings: Settings, mock: Mock, sock: socket.socket | None = None) -> None:
@@ -173,9 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(argv, os.environ)
         logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+        mock = build(settings)  # with --workers, what each will build: refused here, once
         if settings.workers > 1:
+            del mock
             return workers.run(settings, serve_worker)
-        mock = build(settings)
     except (UsageError, StateFileError) as error:
         print(f"mockserver: error: {error}", file=sys.stderr)
         return 2

@@ -227,8 +227,10 @@ def test_a_mock_with_other_options_than_the_shared_state_is_refused(
     create_app(Settings(store=redis_url, quota=50))
     with pytest.raises(OtherRules, match="other options"):
         create_app(Settings(store=redis_url, quota=3))
-    assert main(["--store", redis_url, "--quota", "3", "--port", "0"]) == 2
-    assert "FLUSHDB" in capsys.readouterr().err
+    for workers in ("1", "2"):  # with workers, refused before any is started
+        argv = ["--store", redis_url, "--quota", "3", "--port", "0", "--workers", workers]
+        assert main(argv) == 2
+        assert "FLUSHDB" in capsys.readouterr().err
 
 
 def test_a_replay_that_fails_where_it_succeeded_is_logged(
