@@ -7,13 +7,15 @@ Each operation is one Lua script, so that it is one round trip and atomic:
   and the instant to answer at. That instant is raised into the shared clock (`clock`), so that
   no later write is answered at an earlier one; while a write holds the lock, readers answer at
   no later than the write's instant, which it then logs.
-- `lock` (every write): takes the write lock, or says who holds it; with the same entries, and
-  the write's instant (never earlier than any instant answered before).
+- `lock` (every write): takes the write lock, or queues the writer (waiters take it in the order
+  they first asked); with the same entries, and the write's instant (never earlier than any
+  instant answered before).
 - `append`: logs the write's request and gives the lock back, only if the lock is still this
   writer's (a writer that lost it, past its time-to-live, is fenced out: nothing of it is
-  logged). `unlock`: gives it back when the write changed nothing. The lock lives `lock_ms`
-  (2 s), renewed while a write runs longer (a fault rule's latency, a large state replaced):
-  a process killed while writing holds up the others' writes for at most that long.
+  logged); it raises the shared clock to the instant after the write (later than its own when
+  it moved the clock). `unlock`: gives it back when the write changed nothing. The lock lives
+  `lock_ms` (2 s), renewed while a write runs longer (renewer.py): a process killed while
+  writing holds up the others' writes for at most that long.
 
 Instants travel as the shortest text that reads back as the same double (Python's repr, Lua's
 %.17g): a lifecycle step due at exactly `created + new_seconds` must not move by a rounding.

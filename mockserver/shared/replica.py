@@ -13,7 +13,8 @@ Replayed, a request goes through the mock's own pipeline (`Gateway.answer_from_m
 control API's), without the journal, the coverage, the fault rules and the rate counts, which
 it already went through once where it was answered.
 
-One instance serves one event loop at a time (uvicorn's: one a process).
+In a process, one replay runs at a time and one write at a time asks for the lock (the others
+wait their turn here); both locks are per event loop, as a test may drive a mock from several.
 """
 
 from __future__ import annotations
