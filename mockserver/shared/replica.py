@@ -31,8 +31,8 @@ import redis
 
 from mockserver.asgi import Message, Receive, Scope, Send
 from mockserver.control.injection import Injector
-from mockserver.http.gateway import CONTROL_PREFIX, Gateway
-from mockserver.http.messages import request_headers, respond
+from mockserver.http.gateway import Gateway
+from mockserver.http.messages import respond
 from mockserver.shared.journal import SharedJournal
 from mockserver.shared.log import (
     START,
@@ -44,6 +44,7 @@ from mockserver.shared.log import (
     new_token,
 )
 from mockserver.shared.renewer import Renewer
+from mockserver.shared.replay import command_of, replay
 from mockserver.shared.replaying import Replaying
 from mockserver.state.clock import Clock
 from mockserver.state.errors import ServiceUnavailable
@@ -224,7 +225,7 @@ class Replica:
             status = held[0]["status"] if held else 500
             entry = entries[0] if entries else None  # the journal's, in the same round trip
             if 200 <= status < 300:
-                command = _command(scope, at, seed, b"".join(body))
+                command = command_of(scope, at, seed, b"".join(body))
                 self.last = self.commands.append(token, command, until, entry)
             else:
                 self.commands.unlock(token, entry)
@@ -277,47 +278,8 @@ class Replica:
         return at
 
     async def _replay(self, command: Command) -> None:
-        scope: Scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": command.method,
-            "scheme": "http",
-            "path": command.path,
-            "raw_path": command.raw_path,
-            "root_path": "",
-            "query_string": command.query,
-            "headers": [list(pair) for pair in command.headers],
-            "client": ("127.0.0.1", 0),
-            "server": ("127.0.0.1", 0),
-        }
-        sent = [False]
-
-        async def receive() -> Message:
-            if sent[0]:
-                return {"type": "http.disconnect"}
-            sent[0] = True
-            return {"type": "http.request", "body": command.body, "more_body": False}
-
-        async def discard(message: Message) -> None:
-            if message["type"] == "http.response.start" and not 200 <= message["status"] < 300:
-                # It succeeded where it was answered: this process holds another state.
-                log.error(
-                    "replaying %s %s (entry %s) answered %d here, where it succeeded: this"
-                    " process disagrees with the one that answered it",
-                    command.method,
-                    command.path,
-                    command.id,
-                    message["status"],
-                )
-
         with self.replaying.running(), self.clock.pinned(command.at), self.ids.seeded(command.seed):
-            path = command.path
-            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-                await self.gateway(scope, receive, discard)
-            else:
-                headers = request_headers(scope)
-                await self.gateway.answer_from_mock(scope, headers, command.body, receive, discard)
+            await replay(self.gateway, command)
 
     def _must_start_over(self, got: Synced) -> bool:
         return self.dirty or got.epoch != self.epoch
@@ -365,17 +327,3 @@ class Replica:
         if lock is None:
             lock = locks[loop] = asyncio.Lock()
         return lock
-
-
-def _command(scope: Scope, at: float, seed: int, body: bytes) -> Command:
-    return Command(
-        id="",
-        at=at,
-        seed=seed,
-        method=scope["method"],
-        path=scope["path"],
-        raw_path=scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape"),
-        query=scope.get("query_string", b""),
-        headers=tuple((bytes(name), bytes(value)) for name, value in scope["headers"]),
-        body=body,
-    )
