@@ -7,16 +7,13 @@ control API shows only when it is read, so that recording costs each request nex
 from __future__ import annotations
 
 import fnmatch
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from mockserver.http.encoder import encode
+from mockserver.http.encoder import decode, encode
 from mockserver.http.validation import parse_json, too_deep
 
 
@@ -181,10 +178,7 @@ def row_of(seq: int, entry: Entry) -> Row:
 
 def _entry(row: Row) -> tuple[int, Entry]:
     seq, method, path, query, body, status, at, region, answered_by, operation, rest = row
-    try:
-        collections = orjson.loads(rest)
-    except orjson.JSONDecodeError:  # a lone surrogate, escaped by `encode`: json reads it back
-        collections = json.loads(rest)
+    collections = decode(rest)
     return seq, Entry(
         method,
         path,

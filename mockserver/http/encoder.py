@@ -24,6 +24,15 @@ def encode(document: Any) -> bytes:
         return text.encode() + b"\n"
 
 
+def decode(text: bytes) -> Any:
+    """What `encode` made, read back: the json module reads the escaped lone surrogate that
+    orjson refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class Encoder(Jsonifier):  # type: ignore[misc]
     """connexion's jsonifier, encoding as `encode` does (connexion's own pipeline uses it)."""
 
