@@ -17,9 +17,8 @@ import redis
 from mockserver.control.injection import Injector, Rule
 from mockserver.http.ratelimit import WINDOW, RateLimiter, over_limit
 from mockserver.shared.replaying import Replaying
-from mockserver.shared.wire import Wire
+from mockserver.shared.wire import Wire, reaching
 from mockserver.state.clock import Clock
-from mockserver.state.errors import ServiceUnavailable
 
 # What is left of a rule's count after this use (-1: nothing was left); a rule never used yet
 # starts from its own count.
@@ -41,7 +40,7 @@ redis.call('SADD', KEYS[2], KEYS[1])
 return false
 """
 
-UNREACHABLE = "The shared state (Redis) cannot be reached to count this request."
+COUNT = "count this request"
 
 
 class SharedInjector(Injector):
@@ -57,10 +56,8 @@ class SharedInjector(Injector):
         for rule in matching:
             if rule.remaining is None:
                 return rule
-            try:
+            with reaching(COUNT):
                 left = int(self._spend(keys=[self._counts], args=[rule.id, rule.remaining]))
-            except redis.RedisError as error:
-                raise ServiceUnavailable(UNREACHABLE) from error
             if left <= 0:
                 self._drop(rule)  # used up, here or by another process
             if left >= 0:
@@ -73,10 +70,8 @@ class SharedInjector(Injector):
         counted = [rule for rule in rules if rule.remaining is not None]
         spent: dict[int, int] = {}
         if counted:
-            try:
+            with reaching("read the fault rules' counts"):
                 values = self._client.hmget(self._counts, [rule.id for rule in counted])
-            except redis.RedisError as error:
-                raise ServiceUnavailable(UNREACHABLE) from error
             spent = {rule.id: int(v) for rule, v in zip(counted, values, strict=True) if v}
         shown = []
         for rule in rules:
@@ -107,20 +102,16 @@ class SharedRateLimiter(RateLimiter):
             return
         now = self._clock.now()
         key = f"{self._prefix}:rate:{account}\x1f{operation}"
-        try:
+        with reaching(COUNT):
             oldest = self._count(
                 keys=[key, self._keys], args=[repr(now), WINDOW, per_minute, secrets.token_hex(8)]
             )
-        except redis.RedisError as error:
-            raise ServiceUnavailable(UNREACHABLE) from error
         if oldest is not None:
             raise over_limit(per_minute, label, float(oldest), now)
 
     def clear(self) -> None:
         if self._replaying.active:  # cleared once, where the reset was answered
             return
-        try:
+        with reaching("clear the rate counts"):
             keys = self._client.smembers(self._keys)
             self._client.delete(self._keys, *keys)
-        except redis.RedisError as error:
-            raise ServiceUnavailable(UNREACHABLE) from error

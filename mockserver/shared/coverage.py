@@ -10,10 +10,8 @@ import redis
 
 from mockserver.control.coverage import Coverage, matrix_document
 from mockserver.shared.replaying import Replaying
+from mockserver.shared.wire import reaching
 from mockserver.spec import Spec
-from mockserver.state.errors import ServiceUnavailable
-
-UNREACHABLE = "The shared state (Redis) cannot be reached to read the coverage."
 
 
 def coverage_cell(operation: str, status: int) -> str:
@@ -37,23 +35,17 @@ class SharedCoverage(Coverage):
     def clear(self, first_seq: int) -> None:
         if self._replaying.active:  # cleared once, where the request was answered
             return
-        try:
-            with self._client.pipeline() as pipe:
-                pipe.delete(self._counts_key, self._examples_key)
-                pipe.set(self._first_key, first_seq)
-                pipe.execute()
-        except redis.RedisError as error:
-            raise ServiceUnavailable(UNREACHABLE) from error
+        with reaching("clear the coverage"), self._client.pipeline() as pipe:
+            pipe.delete(self._counts_key, self._examples_key)
+            pipe.set(self._first_key, first_seq)
+            pipe.execute()
 
     def matrix(self) -> dict[str, object]:
-        try:
-            with self._client.pipeline(transaction=True) as pipe:
-                pipe.hgetall(self._counts_key)
-                pipe.lrange(self._examples_key, 0, -1)
-                pipe.get(self._first_key)
-                counts, examples, first = pipe.execute()
-        except redis.RedisError as error:
-            raise ServiceUnavailable(UNREACHABLE) from error
+        with reaching("read the coverage"), self._client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._counts_key)
+            pipe.lrange(self._examples_key, 0, -1)
+            pipe.get(self._first_key)
+            counts, examples, first = pipe.execute()
         answers: dict[tuple[str, int], int] = {}
         unmatched = 0
         for cell, count in counts.items():

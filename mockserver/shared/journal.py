@@ -6,25 +6,23 @@ is recorded by one script (number and entry at once), and the stream keeps the l
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
 
-import orjson
 import redis
 
 from mockserver.control.coverage import EXAMPLES
 from mockserver.control.journal import Entry, Journal, Row, row_of
-from mockserver.http.encoder import encode
+from mockserver.http.encoder import decode, encode
 from mockserver.shared.coverage import SharedCoverage, coverage_cell
 from mockserver.shared.replaying import Replaying
-from mockserver.shared.wire import Wire
-from mockserver.state.errors import ServiceUnavailable
+from mockserver.shared.wire import Wire, reaching
 
 log = logging.getLogger("mockserver")
+READ = "read the journal"
 
 # Number an entry and keep it, in the stream capped at about `size`, and count it in the coverage
 # (coverage.py's keys: a count by operation and status; for a request to no operation, a count
@@ -104,26 +102,19 @@ class SharedJournal(Journal):
 
     @property
     def next_seq(self) -> int:
-        try:
+        with reaching(READ):
             return int(self._client.get(self._seq) or 0)
-        except redis.RedisError as error:
-            raise ServiceUnavailable(str(error)) from error
 
     def _kept(self) -> list[Row]:
-        try:
+        with reaching(READ):
             # The newest `size`: the stream is trimmed by whole nodes (MAXLEN ~, a tenth of an
             # exact trim's cost to Redis), so it may hold a few more.
             newest = self._client.xrevrange(self._stream, "+", "-", count=self.size)
-            entries: list[Any] = list(reversed(cast(list[Any], newest)))
-        except redis.RedisError as error:
-            raise ServiceUnavailable(str(error)) from error
+        entries: list[Any] = list(reversed(cast(list[Any], newest)))
         rows = []
         for _, fields in entries:
             head = fields[b"head"]
-            try:
-                method, path, query, status, at, region, answered_by, operation = orjson.loads(head)
-            except orjson.JSONDecodeError:  # a lone surrogate, escaped by `encode`
-                method, path, query, status, at, region, answered_by, operation = json.loads(head)
+            method, path, query, status, at, region, answered_by, operation = decode(head)
             rest = fields[b"rest"]
             row = (int(fields[b"seq"]), method, path, query, fields[b"body"], status, at)
             rows.append((*row, region, answered_by, operation, rest))
@@ -132,13 +123,9 @@ class SharedJournal(Journal):
     def clear(self) -> None:
         if self._replaying.active:  # cleared once, where the request was answered
             return
-        try:
+        with reaching("clear the journal"):
             self._client.delete(self._stream)
-        except redis.RedisError as error:
-            raise ServiceUnavailable(str(error)) from error
 
     def __len__(self) -> int:
-        try:
+        with reaching(READ):
             return min(int(self._client.xlen(self._stream)), self.size)
-        except redis.RedisError as error:
-            raise ServiceUnavailable(str(error)) from error

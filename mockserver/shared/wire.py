@@ -14,11 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import redis
 from redis.exceptions import NoScriptError
+
+from mockserver.state.errors import ServiceUnavailable
+
+
+@contextmanager
+def reaching(purpose: str) -> Iterator[None]:
+    """Within: Redis failing is the 503 the request answers (the gateway turns a MockError
+    into its status), saying what could not be done."""
+    try:
+        yield
+    except redis.RedisError as error:
+        message = f"The shared state (Redis) cannot be reached to {purpose}."
+        raise ServiceUnavailable(message) from error
 
 
 class Script:
