@@ -116,10 +116,11 @@ class Replica:
         replayed at the first request (or at start-up, by the server's lifespan)."""
         try:
             epoch = self.commands.epoch()
+            self._agree()  # OtherRules: this mock is not built
         except redis.RedisError as error:  # the first request tries again
             log.warning("the shared state (Redis) cannot be reached yet: %s", error)
             return
-        self._start_over(epoch)
+        self.epoch = epoch  # the state was just built from the starting one: nothing to undo
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -284,17 +285,21 @@ class Replica:
     def _must_start_over(self, got: Synced) -> bool:
         return self.dirty or got.epoch != self.epoch
 
-    def _start_over(self, epoch: str) -> None:
-        """Back to the state every process starts from, to replay the log from its start."""
+    def _agree(self) -> None:
+        """Take what every process of the log shares before it replays: the rules (OtherRules
+        when another process claimed the log under others) and the clock, with no offset and,
+        frozen, at the first process's instant."""
         frozen_at = None
         if self.frozen_clock:
-            # One frozen instant for every process: the first one's.
             key = f"{self.commands.prefix}:frozen"
             self.commands.client.set(key, repr(self.clock.own_now()), nx=True)
             frozen_at = float(self.commands.client.get(key) or 0)
-        # OtherRules when another process claimed the log first (at a join: no mock is built)
         self.commands.claim(self.rules)
         self.clock.restart(frozen_at)
+
+    def _start_over(self, epoch: str) -> None:
+        """Back to the state every process starts from, to replay the log from its start."""
+        self._agree()
         self.regions.replace(self.initial_state)
         self.regions.fate.mode = "normal"
         self.injector.restart()
