@@ -4,24 +4,30 @@ whose fate in the log is unknown is not half-kept; an emptied Redis starts every
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import pytest
+import redis
 from fixture_ids import SCHEDULABLE
 from redis_support import RedisServer
 from starlette.testclient import TestClient
 
 import mockserver.app
+import mockserver.shared.wire
 from mockserver import Settings, create_app
 from mockserver.app import Mock
 from mockserver.cli import main, settings_from
 from mockserver.options import UsageError
-from mockserver.shared.log import START, OtherRules
+from mockserver.shared import PREFIX
+from mockserver.shared.log import START, CommandLog, OtherRules
 from mockserver.shared.renewer import Renewer
 from mockserver.shared.replica import Replica
+from mockserver.shared.tickets import Tickets
+from mockserver.shared.wire import Wire
 from mockserver.state.clock import Clock
 from mockserver.state.ids import Ids
 
@@ -106,6 +112,81 @@ def test_the_journal_is_one_for_both_mocks_and_numbered_in_order(
     assert len(entries) == 4
     seqs = [entry["seq"] for entry in entries]
     assert seqs == sorted(seqs) and len(set(seqs)) == 4
+
+
+def test_a_read_waits_for_one_round_trip_and_sends_its_journal_entry_without_waiting(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock = create_app(Settings(frozen_clock=True, store=redis_url))
+    wire = replica_of(mock).tickets.wire
+    with TestClient(mock) as client:
+        backup = create(client, active_instance(client)).json()["backup"]["id"]
+        waited: list[object] = []
+        later: list[object] = []
+        monkeypatch.setattr(wire, "run", partial(counted, waited, wire.run))
+        monkeypatch.setattr(wire, "later", partial(counted, later, wire.later))
+        assert client.get(f"{BASE}/backups/{backup}", headers=TOKEN).status_code == 200
+    assert len(waited) == 1  # the sync
+    assert len(later) == 1  # the journal entry
+
+
+def counted(calls: list[object], call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    calls.append(args)
+    return call(*args, **kwargs)
+
+
+def test_a_read_answered_before_the_journal_is_read_is_in_it_though_its_entry_is_late(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(frozen_clock=True, store=redis_url)
+    late, other = create_app(settings), create_app(settings)
+    wire = replica_of(late).tickets.wire
+    flush = wire.flush
+    # The entry reaches Redis well after the answer left, as from a process that stalls.
+    monkeypatch.setattr(wire, "flush", lambda batch: threading.Timer(0.5, flush, [batch]).start())
+    with TestClient(late) as one, TestClient(other) as two:
+        assert one.get(f"{BASE}/flavors", headers=TOKEN).status_code == 200
+        entries = two.get("/__mock/requests").json()["requests"]
+        assert entries[-1]["path"] == f"{BASE}/flavors"
+
+
+def test_a_read_whose_entry_never_comes_holds_up_the_journal_for_a_moment_only(
+    redis_url: str, pair: tuple[TestClient, TestClient]
+) -> None:
+    one, two = pair
+    assert one.get(f"{BASE}/flavors", headers=TOKEN).status_code == 200
+    # A read's sync took a ticket, and its process was killed before its entry was sent.
+    direct = redis.Redis.from_url(redis_url)
+    lost = Tickets(Wire(direct), PREFIX)
+    log = CommandLog(direct, lost.wire, [], lost.keys, PREFIX)
+    ticket = log.sync(START, time.time(), ticket=True).ticket
+    assert ticket is not None and direct.hexists(lost.keys[1], ticket)
+    entries = two.get("/__mock/requests").json()["requests"]
+    assert entries[-1]["path"] == f"{BASE}/flavors"
+    assert not direct.hexists(lost.keys[1], ticket)  # given up, for every later reader
+
+
+def test_entries_still_waiting_to_be_sent_are_sent_when_the_mock_shuts_down(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mockserver.shared.wire, "FLUSH_AFTER", 3600.0)  # only at shutdown
+    settings = Settings(frozen_clock=True, store=redis_url)
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"{BASE}/flavors", headers=TOKEN).status_code == 200
+    with TestClient(create_app(settings)) as client:
+        entries = client.get("/__mock/requests").json()["requests"]
+    assert entries[-1]["path"] == f"{BASE}/flavors"
+
+
+def test_an_entry_sent_without_waiting_is_recorded_after_redis_forgot_its_script(
+    redis_url: str,
+) -> None:
+    with TestClient(create_app(Settings(frozen_clock=True, store=redis_url))) as client:
+        assert client.get(f"{BASE}/flavors", headers=TOKEN).status_code == 200
+        redis.Redis.from_url(redis_url).script_flush()  # as a restarted Redis has
+        assert client.get(f"{BASE}/backups", headers=TOKEN).status_code == 200
+        entries = client.get("/__mock/requests").json()["requests"]
+        assert [entry["path"] for entry in entries[-2:]] == [f"{BASE}/flavors", f"{BASE}/backups"]
 
 
 def test_the_coverage_counts_the_answers_of_both_mocks(

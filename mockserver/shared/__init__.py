@@ -27,6 +27,7 @@ from mockserver.shared.journal import SharedJournal
 from mockserver.shared.log import CommandLog
 from mockserver.shared.replaying import Replaying
 from mockserver.shared.replica import Replica
+from mockserver.shared.tickets import Tickets
 from mockserver.shared.wire import Wire
 from mockserver.spec import Spec
 from mockserver.state.clock import Clock
@@ -42,6 +43,7 @@ class Shared:
     client: redis.Redis
     wire: Wire  # the scripts of the requests' round trips
     replaying: Replaying
+    tickets: Tickets
     journal: SharedJournal
     coverage: SharedCoverage
     injector: SharedInjector
@@ -61,12 +63,14 @@ class Shared:
         )
         replaying = Replaying()
         wire = Wire(client)
-        coverage = SharedCoverage(spec, client, PREFIX, replaying)
+        tickets = Tickets(wire, PREFIX)
+        coverage = SharedCoverage(spec, client, PREFIX, replaying, tickets)
         return cls(
             client,
             wire,
             replaying,
-            SharedJournal(client, wire, PREFIX, journal_size, replaying, coverage),
+            tickets,
+            SharedJournal(client, wire, PREFIX, journal_size, replaying, coverage, tickets),
             coverage,
             SharedInjector(client, wire, PREFIX),
             SharedRateLimiter(clock, client, wire, PREFIX, replaying),
@@ -82,8 +86,9 @@ class Shared:
     ) -> Replica:
         return Replica(
             gateway,
-            CommandLog(self.client, self.wire, self.journal.keys, PREFIX),
+            CommandLog(self.client, self.wire, self.journal.keys, self.tickets.keys, PREFIX),
             self.replaying,
+            self.tickets,
             regions=regions,
             clock=clock,
             injector=self.injector,

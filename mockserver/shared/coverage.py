@@ -10,6 +10,7 @@ import redis
 
 from mockserver.control.coverage import Coverage, matrix_document
 from mockserver.shared.replaying import Replaying
+from mockserver.shared.tickets import Tickets
 from mockserver.shared.wire import reaching
 from mockserver.spec import Spec
 
@@ -20,8 +21,11 @@ def coverage_cell(operation: str, status: int) -> str:
 
 
 class SharedCoverage(Coverage):
-    def __init__(self, spec: Spec, client: redis.Redis, prefix: str, replaying: Replaying):
+    def __init__(
+        self, spec: Spec, client: redis.Redis, prefix: str, replaying: Replaying, tickets: Tickets
+    ):
         super().__init__(spec)
+        self._tickets = tickets
         self._client = client
         self._replaying = replaying
         self._counts_key = f"{prefix}:coverage"
@@ -41,6 +45,7 @@ class SharedCoverage(Coverage):
             pipe.execute()
 
     def matrix(self) -> dict[str, object]:
+        self._tickets.wait("read the coverage")  # every answer before this one counted
         with reaching("read the coverage"), self._client.pipeline(transaction=True) as pipe:
             pipe.hgetall(self._counts_key)
             pipe.lrange(self._examples_key, 0, -1)

@@ -1,12 +1,14 @@
 """The request journal of a shared state: one capped Redis stream that every process records into.
 
 Entries are numbered by Redis, so the numbers go on across processes as they do in one; an entry
-is recorded by one script (number and entry at once), and the stream keeps the last `size`.
+is recorded by one script (number and entry at once), and the stream keeps the last `size`. A
+write's entry goes with the script that logs the write (log.py); a read's is sent without
+waiting for Redis's reply, and its ticket makes every later read of the journal wait for it
+(tickets.py).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,9 +21,9 @@ from mockserver.control.journal import Entry, Journal, Row, row_of
 from mockserver.http.encoder import decode, encode
 from mockserver.shared.coverage import SharedCoverage, coverage_cell
 from mockserver.shared.replaying import Replaying
+from mockserver.shared.tickets import Tickets
 from mockserver.shared.wire import Wire, reaching
 
-log = logging.getLogger("mockserver")
 READ = "read the journal"
 
 # Number an entry and keep it, in the stream capped at about `size`, and count it in the coverage
@@ -44,7 +46,14 @@ local function record(keys, k, args, a)
   return seq
 end
 """.replace("LAST_EXAMPLE", str(EXAMPLES - 1))
-_ADD = RECORD + "return record(KEYS, 1, ARGV, 1)"
+# A read's entry also strikes its ticket off (KEYS[5], ARGV[7]: tickets.py).
+_ADD = (
+    RECORD
+    + """
+if ARGV[7] ~= '' then redis.call('HDEL', KEYS[5], ARGV[7]) end
+return record(KEYS, 1, ARGV, 1)
+"""
+)
 
 # An entry as the scripts take it: the journal's size; the entry's head, rest and body; its
 # coverage cell (operationId and status), or '' and the example of a request to no operation.
@@ -60,12 +69,14 @@ class SharedJournal(Journal):
         size: int,
         replaying: Replaying,
         coverage: SharedCoverage,
+        tickets: Tickets,
     ):
         super().__init__(size)  # for `size`; the entries are in Redis
         self._client = client
         self._stream = f"{prefix}:journal"
         self._seq = f"{prefix}:journal:seq"
         self.keys: list[str] = [self._stream, self._seq, *coverage.keys]
+        self._tickets = tickets
         self._replaying = replaying
         self._add = wire.script(_ADD)
         self._deferred: ContextVar[list[Recorded] | None] = ContextVar("deferred", default=None)
@@ -84,10 +95,10 @@ class SharedJournal(Journal):
         if deferred is not None:  # recorded by the write's own script (replica.py)
             deferred.append(recorded)
             return
-        try:
-            self._add(keys=self.keys, args=recorded)  # the coverage counted with it
-        except redis.RedisError as error:  # answered already: said, and the entry is lost
-            log.warning("a journal entry was not recorded (Redis: %s)", error)
+        # The coverage is counted with it. Answered already: a failure is only said (wire.py).
+        self._add.later(
+            keys=[*self.keys, self._tickets.keys[1]], args=[*recorded, self._tickets.strike()]
+        )
 
     @contextmanager
     def deferred(self) -> Iterator[list[Recorded]]:
@@ -106,6 +117,7 @@ class SharedJournal(Journal):
             return int(self._client.get(self._seq) or 0)
 
     def _kept(self) -> list[Row]:
+        self._tickets.wait(READ)
         with reaching(READ):
             # The newest `size`: the stream is trimmed by whole nodes (MAXLEN ~, a tenth of an
             # exact trim's cost to Redis), so it may hold a few more.
@@ -127,5 +139,6 @@ class SharedJournal(Journal):
             self._client.delete(self._stream)
 
     def __len__(self) -> int:
+        self._tickets.wait(READ)
         with reaching(READ):
             return min(int(self._client.xlen(self._stream)), self.size)

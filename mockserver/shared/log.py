@@ -4,9 +4,9 @@ processes replay it, with the instant it was answered at and the seed its ids ca
 Each operation is one Lua script, so that it is one round trip and atomic:
 
 - `sync` (every request that changes nothing): the entries this process has not yet applied,
-  and the instant to answer at. That instant is raised into the shared clock (`clock`), so that
-  no later write is answered at an earlier one; while a write holds the lock, readers answer at
-  no later than the write's instant, which it then logs.
+  the instant to answer at, and the request's ticket (tickets.py). That instant is raised into
+  the shared clock (`clock`), so that no later write is answered at an earlier one; while a
+  write holds the lock, readers answer at no later than the write's instant, which it then logs.
 - `lock` (every write): takes the write lock, or queues the writer (waiters take it in the order
   they first asked); with the same entries, and the write's instant (never earlier than any
   instant answered before).
@@ -34,9 +34,13 @@ from typing import Any, cast
 import redis
 
 from mockserver.shared.journal import RECORD, Recorded
+from mockserver.shared.tickets import TAKE
 from mockserver.shared.wire import Wire
 
-_SYNC = """
+# With a ticket (tickets.py), when ARGV[5] is '1'.
+_SYNC = (
+    TAKE
+    + """
 local epoch = redis.call('GET', KEYS[4])
 if not epoch then redis.call('SET', KEYS[4], ARGV[3]); epoch = ARGV[3] end
 local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -48,8 +52,11 @@ if held then
 end
 local text = string.format('%.17g', at)
 if at > floor then redis.call('SET', KEYS[2], text) end
-return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[4])}
+local ticket = 0
+if ARGV[5] == '1' then ticket = take(KEYS, 5) end
+return {epoch, text, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[4]), ticket}
 """
+)
 
 # Waiters queue in the order they first asked (KEYS[5], by Redis's clock), and the lock goes to
 # the first of them: a process whose writes follow one another cannot keep it from another's.
@@ -192,6 +199,7 @@ class Synced:
     epoch: str
     at: float  # the instant to answer at
     commands: list[Command]  # not yet applied here, oldest first
+    ticket: int | None = None  # the request's, when it asked for one
 
 
 class CommandLog:
@@ -202,6 +210,7 @@ class CommandLog:
         client: redis.Redis,
         wire: Wire,
         journal_keys: list[str],
+        ticket_keys: list[str],
         prefix: str,
         lock_ms: int = 2_000,
     ):
@@ -211,15 +220,19 @@ class CommandLog:
         self._keys = [f"{prefix}:{name}" for name in ("log", "clock", "lock", "epoch")]
         self._queue = [f"{prefix}:lock:queue", f"{prefix}:lock:seen"]
         self._journal_keys = journal_keys
+        self._ticket_keys = ticket_keys
         self._sync = wire.script(_SYNC)
         self._lock = wire.script(_LOCK)
         self._append = wire.script(_APPEND)
         self._unlock = wire.script(_UNLOCK)
         self._renew = client.register_script(_RENEW)
 
-    def sync(self, after: str, at: float) -> Synced:
-        epoch, text, entries = self._sync(keys=self._keys, args=[after, repr(at), _epoch(), BATCH])
-        return Synced(epoch.decode(), float(text), self._all(entries))
+    def sync(self, after: str, at: float, ticket: bool = False) -> Synced:
+        """The entries after `after`, the instant to answer at, and a ticket if asked for."""
+        keys = [*self._keys, *self._ticket_keys]
+        args = [after, repr(at), _epoch(), BATCH, "1" if ticket else "0"]
+        epoch, text, entries, number = self._sync(keys=keys, args=args)
+        return Synced(epoch.decode(), float(text), self._all(entries), number or None)
 
     def claim(self, rules: str) -> None:
         """Replay this log under `rules` (a digest of the settings and starting state); the

@@ -3,7 +3,8 @@
 Each process keeps the whole state in memory, as a single mock does, and every rule stays where
 it is (`state/`): what is shared is the log of the requests that changed it (`log.py`), which
 every process replays in the one order. A request that changes nothing syncs first (one round
-trip: the log's new entries, replayed here, and the instant to answer at). A write takes the
+trip: the log's new entries, replayed here, the instant to answer at, and a ticket for its
+journal entry, which is sent without a wait: tickets.py). A write takes the
 write lock (one round trip, with the same entries), is answered here at its instant with ids
 drawn from a new seed, and is logged with both when it succeeded (a second round trip that also
 gives the lock back); its answer leaves only once it is logged, so the next request to any
@@ -46,6 +47,7 @@ from mockserver.shared.log import (
 from mockserver.shared.renewer import Renewer
 from mockserver.shared.replay import command_of, replay
 from mockserver.shared.replaying import Replaying
+from mockserver.shared.tickets import Tickets
 from mockserver.state.clock import Clock
 from mockserver.state.errors import ServiceUnavailable
 from mockserver.state.ids import Ids
@@ -74,6 +76,7 @@ class Replica:
         gateway: Gateway,
         commands: CommandLog,
         replaying: Replaying,
+        tickets: Tickets,
         *,
         regions: Regions,
         clock: Clock,
@@ -87,6 +90,7 @@ class Replica:
         self.gateway = gateway
         self.commands = commands
         self.replaying = replaying
+        self.tickets = tickets
         self.regions = regions
         self.clock = clock
         self.ids: Ids = regions.ids
@@ -135,11 +139,11 @@ class Replica:
         try:
             if scope["method"] in READS:
                 try:
-                    at = await self._synced()
+                    at, ticket = await self._synced(ticket=True)
                 except redis.RedisError as error:
                     await self._unreachable(send, error)
                     return
-                with self.clock.pinned(at):
+                with self.clock.pinned(at), self.tickets.holding(ticket):
                     await self.gateway(scope, receive, send)
                 return
             await self._write(scope, receive, send)
@@ -148,7 +152,8 @@ class Replica:
             await respond(send, self.gateway.error(ServiceUnavailable(str(error))))
 
     def _catching_up(self, receive: Receive) -> Receive:
-        """`receive`, which replays the log at start-up, before the first request waits."""
+        """`receive`, which replays the log at start-up, before the first request waits, and
+        sends the journal entries still waiting to be sent at shutdown."""
 
         async def receiving() -> Message:
             message = await receive()
@@ -157,18 +162,23 @@ class Replica:
                     await self._synced()
                 except redis.RedisError as error:
                     self._down(error)
+            elif message["type"] == "lifespan.shutdown":
+                self.tickets.wire.drain()
             return message
 
         return receiving
 
     # -- reads and writes --------------------------------------------------------------------
 
-    async def _synced(self) -> float:
-        """Replay what the log has that this process has not; the instant to answer at."""
+    async def _synced(self, ticket: bool = False) -> tuple[float, int | None]:
+        """Replay what the log has that this process has not; the instant to answer at, and a
+        ticket for the request's journal entry if asked for (tickets.py)."""
+        taken: int | None = None
         async with self._local_lock(self._replays):
             while True:
                 offset = self.clock.offset
-                got = self.commands.sync(self.last, self.clock.own_now())
+                got = self.commands.sync(self.last, self.clock.own_now(), ticket and taken is None)
+                taken = taken or got.ticket
                 if self._must_start_over(got):
                     self._start_over(got.epoch)
                     continue
@@ -176,7 +186,7 @@ class Replica:
                 # A replayed clock move changes this process's own reading: the instant must be
                 # read (and raised into the shared clock) again.
                 if self.clock.offset == offset:
-                    return at
+                    return at, taken
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = new_token()
