@@ -1165,11 +1165,15 @@ def test_the_process_serves_its_state_unchanged_after_hostile_requests(
     assert json.loads(after[2]) == json.loads(before[2])
 
 
-def test_the_depth_limit_holds_at_its_boundary_however_short_the_body() -> None:
-    # parse_body skips the depth walk for a text too short to be too deep (2 characters a
-    # level): the shortest body over the limit is still refused, the deepest one within it not.
+def test_the_depth_limit_holds_at_its_boundary_however_few_the_brackets() -> None:
+    # The depth walk is skipped for a text with too few brackets to be too deep (one opens each
+    # level): the body with the fewest brackets over the limit is still refused, the deepest
+    # one within it not, in text and in bytes (the proxy's answers).
     within = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
     over = "[" + within + "]"
     assert too_deep(parse_body(within.encode(), "utf-8")) is False
+    for text in (over, over.encode()):
+        assert too_deep(json.loads(over), text=text) is True
+        assert too_deep(json.loads(within), text=text[1:-1]) is False
     with pytest.raises(RequestInvalid, match="nested more than"):
         parse_body(over.encode(), "utf-8")

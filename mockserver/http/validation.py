@@ -90,11 +90,16 @@ def parse_json(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_no_constants, parse_float=_finite)
 
 
-def too_deep(document: Any, limit: int = MAX_JSON_DEPTH, text_length: int | None = None) -> bool:
+def too_deep(document: Any, limit: int = MAX_JSON_DEPTH, text: str | bytes | None = None) -> bool:
     """Whether arrays and objects nest more than `limit` levels (found without recursion).
-    `text_length`: the length of the JSON text it was parsed from, when known; each level
-    takes at least two characters of it, so a short text needs no walk."""
-    if text_length is not None and text_length <= 2 * limit:
+    `text`: the JSON text it was parsed from, when known; each level opens with a bracket of
+    it, so a text with no more brackets than `limit` needs no walk (counted in C: a walk of a
+    whole answer cost the proxy 4% of its CPU)."""
+    if isinstance(text, bytes):
+        brackets = text.count(b"[") + text.count(b"{")
+    elif text is not None:
+        brackets = text.count("[") + text.count("{")
+    if text is not None and brackets <= limit:
         return False
     pending: list[tuple[Any, int]] = [(document, 1)]
     while pending:
@@ -122,7 +127,7 @@ def parse_body(raw: bytes, encoding: str) -> Any:
         raise RequestInvalid(["body: JSON nested too deeply"]) from error
     except ValueError as error:
         raise RequestInvalid([f"body: malformed JSON: {error}"]) from error
-    if too_deep(document, text_length=len(text)):
+    if too_deep(document, text=text):
         raise RequestInvalid([f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep"])
     return document
 

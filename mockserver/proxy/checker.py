@@ -312,7 +312,7 @@ def _answer_body(
         document = parse_json(body.decode(_charset(parameters))) if body else None
     except (ValueError, LookupError, RecursionError) as error:
         return [Violation("answer-not-json", f"body: not JSON: {error}")]
-    if too_deep(document):
+    if too_deep(document, text=body):
         return [Violation("answer-not-json", "body: JSON nested too deeply to check")]
     messages = answer_violations(answer.schema, answer.nullable, answer.compiled, document)
     return [Violation("answer-schema", message) for message in messages]

@@ -1,24 +1,23 @@
-"""The upstream: the real service behind the proxy, reached through one pooled aiohttp client.
+"""The upstream: the real service behind the proxy, reached on pooled keep-alive connections
+(`connection.py` says why they are not a client library's).
 
-aiohttp, because it pools keep-alive connections, speaks TLS with a given CA, streams bodies both
-ways and passes raw bytes on (`auto_decompress=False`); and because it is cheap: measured per
-request on one connection, httpx cost 536 µs of CPU and aiohttp 120 µs, most of the proxy's time
-(`make bench`'s proxy phase). None of the client's automatic headers (`Accept`,
-`Accept-Encoding`, `User-Agent`, `Content-Type`) is added to what the consumer sent: the upstream
-receives the consumer's headers, and its answer comes back in the coding they asked for. Every
-error of the client, also while a body is read, becomes an `UpstreamError`: the proxy knows
-nothing of aiohttp.
+Connections are kept alive and reused, up to `connections` at once (more requests wait for one),
+over TLS with a given CA for https. Nothing is added to what the consumer sent but `Host` and a
+body's length: the upstream receives the consumer's headers, and its answer comes back in the
+coding they asked for, its body's bytes as they came. Every failure, also while a body is read,
+becomes an `UpstreamError`: the proxy knows nothing of sockets.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import aiohttp
-import yarl
+from mockserver.proxy.connection import Broken, Connection
 
 # Meaningful for one connection only (RFC 9110, 7.6.1): never passed on. `host` is the
 # upstream's own; `content-length` is set again for the body that is sent.
@@ -58,54 +57,55 @@ class UpstreamSettings:
 class UpstreamAnswer:
     """The upstream's answer: its head, and its body read as it arrives."""
 
-    def __init__(self, response: aiohttp.ClientResponse, timeout: float) -> None:
-        self._response = response
-        self._timeout = timeout
-        self.status = response.status
-        self.raw_headers: list[tuple[bytes, bytes]] = list(response.raw_headers)
-        self.headers = {k.lower(): v for k, v in response.headers.items()}
+    def __init__(self, upstream: Upstream, connection: Connection) -> None:
+        self._upstream = upstream
+        self._connection: Connection | None = connection
+        self.status = connection.status
+        self.raw_headers: list[tuple[bytes, bytes]] = connection.raw_headers
+        self.headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in connection.raw_headers
+        }
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body's raw bytes, in their content coding, as they arrive."""
+        assert self._connection is not None
+        timeout = self._upstream.settings.timeout
         try:
-            async for chunk in self._response.content.iter_any():
+            while (chunk := await self._connection.chunk(timeout)) is not None:
                 yield chunk
         except Exception as error:
-            raise upstream_error(error, self._timeout) from error
+            raise upstream_error(error, timeout) from error
 
     def close(self) -> None:
         """Done with it: its connection is reused when the body was read whole."""
-        self._response.release()
+        if self._connection is not None:
+            self._upstream.give_back(self._connection)
+            self._connection = None
 
 
 class Upstream:
     def __init__(self, settings: UpstreamSettings) -> None:
         self.settings = settings
-        self._base = yarl.URL(settings.url)
-        self._origin = str(self._base.origin())
-        self._prefix = self._base.raw_path.rstrip("/")
-        self._session: aiohttp.ClientSession | None = None  # made in the server's event loop
+        parts = urlsplit(settings.url)  # checked by the command line (options.py)
+        self._prefix = parts.path.rstrip("/")  # as given: passed on, not re-quoted
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        authority = f"[{self._host}]" if ":" in self._host else self._host.encode("idna").decode()
+        if parts.port is not None:
+            authority += f":{parts.port}"
+        self._host_line = f"host: {authority}\r\n".encode("ascii")
+        self._tls: ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            ca = None if settings.ca is None else str(settings.ca)
+            self._tls = ssl.create_default_context(cafile=ca)
+        self._idle: list[Connection] = []
+        # Made in the server's event loop, at the first request.
+        self._slots: asyncio.Semaphore | None = None
 
     @property
     def url(self) -> str:
-        return str(self._base)
-
-    def _pool(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            context = ssl.create_default_context(
-                cafile=None if self.settings.ca is None else str(self.settings.ca)
-            )
-            timeout = self.settings.timeout
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=self.settings.connections, ssl=context, force_close=False
-                ),
-                timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
-                auto_decompress=False,  # passed on as sent; decoded only to be checked
-                skip_auto_headers=_AUTOMATIC,
-                trust_env=False,  # the upstream named on the command line, not a proxy variable
-            )
-        return self._session
+        return self.settings.url
 
     async def open(
         self,
@@ -116,47 +116,121 @@ class Upstream:
         body: bytes | AsyncIterator[bytes],
     ) -> UpstreamAnswer:
         """Send the request; the answer's head, its body still to be read (`chunks`)."""
-        target = self._prefix + raw_path.decode("latin-1")
-        if query:
-            target += "?" + query.decode("latin-1")
-        url = yarl.URL(self._origin + target, encoded=True)  # the path as sent, not re-quoted
-        # The length of a body held whole is set again; a streamed one keeps the length the
-        # client declared (else it would be sent chunked).
-        dropped = _NOT_FORWARDED if isinstance(body, bytes) else _NOT_FORWARDED - {"content-length"}
-        forwarded = [
-            (n.decode("latin-1"), v.decode("latin-1"))
-            for n, v in headers
-            if n.decode("latin-1").lower() not in dropped
-        ]
+        head, chunked = self._head(method, raw_path, query, headers, body)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.settings.connections)
+        await self._slots.acquire()
         try:
-            response = await self._pool().request(
-                method,
-                url,
-                headers=forwarded,
-                data=body,
-                allow_redirects=False,  # a redirect is the upstream's answer, checked as such
-                skip_auto_headers=_AUTOMATIC,
+            connection = await self._exchange(head, body, chunked, retry=method in _IDEMPOTENT)
+        except BaseException as error:
+            self._slots.release()
+            if isinstance(error, Exception):
+                raise upstream_error(error, self.settings.timeout, self.url) from error
+            raise
+        return UpstreamAnswer(self, connection)
+
+    async def _exchange(
+        self, head: bytes, body: bytes | AsyncIterator[bytes], chunked: bool, retry: bool
+    ) -> Connection:
+        """A connection whose answer's head came. A kept-alive connection that the upstream
+        closed just as it was reused (it answered nothing) is replaced once, for a request
+        that can be sent again (idempotent, its body held)."""
+        while True:
+            connection, reused = await self._connection()
+            try:
+                await connection.send(head, body, chunked)
+                await connection.head()
+                return connection
+            except Broken:
+                connection.abort()
+                if not (reused and retry and isinstance(body, bytes) and not connection.answered):
+                    raise
+            except BaseException:
+                connection.abort()
+                raise
+
+    async def _connection(self) -> tuple[Connection, bool]:
+        """An idle connection that is still open (reused: True), or a new one."""
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.lost:
+                connection.reuse()
+                return connection, True
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self.settings.timeout):
+            _, connection = await loop.create_connection(
+                Connection,
+                self._host,
+                self._port,
+                ssl=self._tls,
+                server_hostname=self._host if self._tls is not None else None,
             )
-        except Exception as error:
-            raise upstream_error(error, self.settings.timeout, self.url) from error
-        return UpstreamAnswer(response, self.settings.timeout)
+        return connection, False
+
+    def give_back(self, connection: Connection) -> None:
+        if connection.reusable():
+            self._idle.append(connection)
+        else:
+            connection.abort()
+        assert self._slots is not None
+        self._slots.release()
+
+    def _head(
+        self,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes | AsyncIterator[bytes],
+    ) -> tuple[bytes, bool]:
+        """The request's head as sent upstream, and whether its body goes chunk-coded."""
+        target = self._prefix.encode("latin-1") + raw_path
+        if query:
+            target += b"?" + query
+        lines = [method.encode("latin-1"), b" ", target, b" HTTP/1.1\r\n", self._host_line]
+        # The length of a body held whole is set again; a streamed one keeps the length the
+        # client declared, else it goes chunk-coded.
+        dropped = _NOT_FORWARDED if isinstance(body, bytes) else _NOT_FORWARDED - {"content-length"}
+        declared = False
+        for name, value in headers:
+            lowered = name.decode("latin-1").lower()
+            if lowered not in dropped:
+                lines += (name, b": ", value, b"\r\n")
+                declared = declared or lowered == "content-length"
+        chunked = False
+        if isinstance(body, bytes):
+            if body or method not in _BODILESS:
+                lines.append(b"content-length: %d\r\n" % len(body))
+        elif not declared:
+            lines.append(b"transfer-encoding: chunked\r\n")
+            chunked = True
+        lines.append(b"\r\n")
+        return b"".join(lines), chunked
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the idle connections, and wait (a moment at most) until they are closed, so
+        that none outlives the event loop (a TLS close would wait for the upstream's reply)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.abort()
+        if idle:
+            await asyncio.wait([connection.closed for connection in idle], timeout=1.0)
 
 
-# What aiohttp adds to a request unless told not to.
-_AUTOMATIC = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+# Methods whose request may be sent again (RFC 9110, 9.2.2), and those whose empty body is
+# sent without a length.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE", "CONNECT"})
 
 
 def upstream_error(error: Exception, timeout: float, url: str = "the upstream") -> UpstreamError:
     if isinstance(error, UpstreamError):
         return error
-    if isinstance(error, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
+    if isinstance(error, TimeoutError):
         return UpstreamError("timeout", f"no whole answer within {timeout:g} s")
-    if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ClientSSLError):
+    if isinstance(error, Broken):
+        return UpstreamError("broken", f"the answer broke off: {error}")
+    if isinstance(error, OSError):  # refused, no route, a name not found, TLS refused
         return UpstreamError("unreachable", f"cannot connect to {url}: {error}")
     cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return UpstreamError("broken", f"the answer broke off: {cause}")
