@@ -330,3 +330,22 @@ async def test_an_answer_that_is_not_http_is_broken() -> None:
             await fetch(upstream)
         await upstream.aclose()
     assert raised.value.kind == "broken" and "not HTTP" in raised.value.message
+
+
+@in_loop
+async def test_a_failed_exchange_gives_its_connection_slot_back() -> None:
+    async def first_fails(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
+    ) -> None:
+        if s.connections == 1:
+            await s.head(reader)  # and closes, answering nothing
+            return
+        await answering(reader, writer, s)
+
+    async with Server(first_fails) as server:
+        upstream = Upstream(UpstreamSettings(server.url, connections=1))
+        with pytest.raises(UpstreamError):
+            await fetch(upstream, "POST", b"{}")
+        # The one slot is free again: the next request does not wait for it forever.
+        assert await asyncio.wait_for(fetch(upstream), 10) == (200, b"{}")
+        await upstream.aclose()

@@ -106,6 +106,10 @@ class Proxy:
                     method, scope.get("raw_path") or path.encode(), query, scope["headers"], content
                 )
                 chunks, rest = await _hold_answer(response)
+        except asyncio.CancelledError:  # the server stops: the connection goes with it
+            if response is not None:
+                response.close()
+            raise
         except (UpstreamError, TimeoutError) as error:
             if response is not None:  # it broke off mid-body: its connection is not reused
                 response.close()

@@ -119,11 +119,12 @@ class Upstream:
         head, chunked = self._head(method, raw_path, query, headers, body)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.settings.connections)
-        await self._slots.acquire()
+        slots = self._slots
+        await slots.acquire()
         try:
             connection = await self._exchange(head, body, chunked, retry=method in _IDEMPOTENT)
         except BaseException as error:
-            self._slots.release()
+            slots.release()
             if isinstance(error, Exception):
                 raise upstream_error(error, self.settings.timeout, self.url) from error
             raise
@@ -172,8 +173,8 @@ class Upstream:
             self._idle.append(connection)
         else:
             connection.abort()
-        assert self._slots is not None
-        self._slots.release()
+        if self._slots is not None:  # (None: closed since, at the server's shutdown)
+            self._slots.release()
 
     def _head(
         self,
@@ -211,6 +212,8 @@ class Upstream:
         """Close the idle connections, and wait (a moment at most) until they are closed, so
         that none outlives the event loop (a TLS close would wait for the upstream's reply)."""
         idle, self._idle = self._idle, []
+        # Bound to this event loop: a next one (the server started again) makes its own.
+        self._slots = None
         for connection in idle:
             connection.abort()
         if idle:
