@@ -95,17 +95,26 @@ class Wire:
             self._send(own)
             missing = self._read_unread()
             reply = None
+            failed: redis.ResponseError | None = None  # own script's error, once the rest is done
             if own is not None:
                 try:
                     reply = self._connection.read_response()
                 except NoScriptError:
                     missing.append(own)
+                except redis.ResponseError as error:
+                    failed = error
             # Each not yet known to Redis again (after a restart of it, or SCRIPT FLUSH).
             for call in missing:
                 self._call("SCRIPT", "LOAD", call[0].source)
-                again = self._call(*_evalsha(call))
                 if call is own:
-                    reply = again
+                    reply = self._call(*_evalsha(call))
+                    continue
+                try:
+                    self._call(*_evalsha(call))
+                except redis.ResponseError as error:  # not own: said, as in _read_unread
+                    log.warning("a shared state's script failed (Redis: %s)", error)
+            if failed is not None:
+                raise failed
             return reply
         except (redis.ConnectionError, redis.TimeoutError) as error:
             self._lost(error)
