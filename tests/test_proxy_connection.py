@@ -349,3 +349,27 @@ async def test_a_failed_exchange_gives_its_connection_slot_back() -> None:
         # The one slot is free again: the next request does not wait for it forever.
         assert await asyncio.wait_for(fetch(upstream), 10) == (200, b"{}")
         await upstream.aclose()
+
+
+@in_loop
+async def test_a_get_is_sent_once_more_only_and_on_a_new_connection() -> None:
+    async def first_two_go_silent(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
+    ) -> None:
+        if s.connections > 2:
+            await answering(reader, writer, s)
+            return
+        await s.head(reader)
+        writer.write(OK)
+        await writer.drain()
+        await s.head(reader)  # the next request: read, never answered
+
+    async with Server(first_two_go_silent) as server:
+        upstream = upstream_of(server)
+        assert await asyncio.gather(fetch(upstream), fetch(upstream)) == [(200, b"{}")] * 2
+        # Two kept-alive connections are idle; the one taken goes silent: the GET is sent again
+        # on a new connection, not on the other idle one.
+        assert await fetch(upstream) == (200, b"{}")
+        await upstream.aclose()
+    assert server.connections == 3
+    assert len(server.heads) == 4

@@ -133,11 +133,12 @@ class Upstream:
     async def _exchange(
         self, head: bytes, body: bytes | AsyncIterator[bytes], chunked: bool, retry: bool
     ) -> Connection:
-        """A connection whose answer's head came. A kept-alive connection that the upstream
-        closed just as it was reused (it answered nothing) is replaced once, for a request
-        that can be sent again (idempotent, its body held)."""
+        """A connection whose answer's head came. When a kept-alive connection that the
+        upstream closed as it was reused (it answered nothing) fails a request that can be
+        sent again (idempotent, its body held), the request is sent once more, on a new one."""
+        fresh = False
         while True:
-            connection, reused = await self._connection()
+            connection, reused = await self._connection(fresh)
             try:
                 await connection.send(head, body, chunked)
                 await connection.head()
@@ -146,13 +147,14 @@ class Upstream:
                 connection.abort()
                 if not (reused and retry and isinstance(body, bytes) and not connection.answered):
                     raise
+                fresh = True
             except BaseException:
                 connection.abort()
                 raise
 
-    async def _connection(self) -> tuple[Connection, bool]:
-        """An idle connection that is still open (reused: True), or a new one."""
-        while self._idle:
+    async def _connection(self, fresh: bool) -> tuple[Connection, bool]:
+        """An idle connection that is still open (reused: True), unless `fresh`; or a new one."""
+        while self._idle and not fresh:
             connection = self._idle.pop()
             if not connection.lost:
                 connection.reuse()
