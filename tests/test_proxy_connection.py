@@ -64,15 +64,21 @@ class Server:
         self.heads.append(head)
         return head
 
+    async def answer(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, answer: bytes
+    ) -> None:
+        """Read a request's head, and answer it with `answer`'s bytes."""
+        await self.head(reader)
+        writer.write(answer)
+        await writer.drain()
+
 
 async def answering(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: Server
 ) -> None:
     """Answers every request on the connection with OK."""
     while True:
-        await server.head(reader)
-        writer.write(OK)
-        await writer.drain()
+        await server.answer(reader, writer, OK)
 
 
 async def fetch(upstream: Upstream, method: str = "GET", body: bytes = b"") -> tuple[int, bytes]:
@@ -113,9 +119,7 @@ async def test_requests_at_once_each_have_a_connection_and_give_it_back() -> Non
 @in_loop
 async def test_a_connection_the_upstream_closed_while_idle_is_replaced() -> None:
     async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server) -> None:
-        await s.head(reader)
-        writer.write(OK)
-        await writer.drain()  # then closed, as an upstream's keep-alive timeout does
+        await s.answer(reader, writer, OK)  # then closed, as an upstream's keep-alive timeout does
 
     async with Server(once) as server:
         upstream = upstream_of(server)
@@ -131,9 +135,7 @@ async def test_a_reused_connection_closed_before_any_answer_is_retried_once_for_
     async def silent_second(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
-        await s.head(reader)
-        writer.write(OK)
-        await writer.drain()
+        await s.answer(reader, writer, OK)
         if s.connections == 1:  # the first connection reads the next request, answers nothing
             await s.head(reader)
             return
@@ -153,9 +155,7 @@ async def test_a_post_is_never_sent_twice() -> None:
     async def silent_second(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
-        await s.head(reader)
-        writer.write(OK)
-        await writer.drain()
+        await s.answer(reader, writer, OK)
         await s.head(reader)  # the POST: read, never answered
 
     async with Server(silent_second) as server:
@@ -174,10 +174,8 @@ async def test_a_chunked_answer_comes_decoded_and_its_connection_is_reused() -> 
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
         while True:
-            await s.head(reader)
-            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-            writer.write(b"1\r\n{\r\n1\r\n}\r\n0\r\n\r\n")
-            await writer.drain()
+            head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+            await s.answer(reader, writer, head + b"1\r\n{\r\n1\r\n}\r\n0\r\n\r\n")
 
     async with Server(chunked) as server:
         upstream = upstream_of(server)
@@ -192,10 +190,8 @@ async def test_an_answer_ended_by_the_connections_close_is_read_whole() -> None:
     async def until_close(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
-        await s.head(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n")
-        writer.write(b'{"whole": true}')
-        await writer.drain()
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n"
+        await s.answer(reader, writer, head + b'{"whole": true}')
 
     async with Server(until_close) as server:
         upstream = upstream_of(server)
@@ -210,9 +206,8 @@ async def test_an_answer_that_says_close_is_not_reused() -> None:
     async def closing(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
-        await s.head(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}")
-        await writer.drain()
+        closing = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}"
+        await s.answer(reader, writer, closing)
         await asyncio.sleep(0.5)  # it says close, but has not closed yet
 
     async with Server(closing) as server:
@@ -227,9 +222,7 @@ async def test_an_answer_that_says_close_is_not_reused() -> None:
 async def test_a_head_answer_has_no_body_though_it_gives_a_length() -> None:
     async def head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server) -> None:
         while True:
-            await s.head(reader)
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n")
-            await writer.drain()
+            await s.answer(reader, writer, b"HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n")
 
     async with Server(head) as server:
         upstream = upstream_of(server, timeout=5)
@@ -242,9 +235,7 @@ async def test_an_interim_100_is_passed_over_for_the_answer_that_follows() -> No
     async def interim(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
-        await s.head(reader)
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + OK)
-        await writer.drain()
+        await s.answer(reader, writer, b"HTTP/1.1 100 Continue\r\n\r\n" + OK)
 
     async with Server(interim) as server:
         upstream = upstream_of(server)
@@ -319,9 +310,7 @@ async def test_an_answer_that_is_not_http_is_broken() -> None:
     async def garbage(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server
     ) -> None:
-        await s.head(reader)
-        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
-        await writer.drain()
+        await s.answer(reader, writer, b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
         await asyncio.sleep(1)
 
     async with Server(garbage) as server:
@@ -359,9 +348,7 @@ async def test_a_get_is_sent_once_more_only_and_on_a_new_connection() -> None:
         if s.connections > 2:
             await answering(reader, writer, s)
             return
-        await s.head(reader)
-        writer.write(OK)
-        await writer.drain()
+        await s.answer(reader, writer, OK)
         await s.head(reader)  # the next request: read, never answered
 
     async with Server(first_two_go_silent) as server:
