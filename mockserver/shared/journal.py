@@ -77,6 +77,7 @@ class SharedJournal(Journal):
         self._seq = f"{prefix}:journal:seq"
         self.keys: list[str] = [self._stream, self._seq, *coverage.keys]
         self._tickets = tickets
+        self._add_keys = [*self.keys, tickets.keys[1]]  # and the pending tickets, struck off
         self._replaying = replaying
         self._add = wire.script(_ADD)
         self._deferred: ContextVar[list[Recorded] | None] = ContextVar("deferred", default=None)
@@ -96,9 +97,7 @@ class SharedJournal(Journal):
             deferred.append(recorded)
             return
         # The coverage is counted with it. Answered already: a failure is only said (wire.py).
-        self._add.later(
-            keys=[*self.keys, self._tickets.keys[1]], args=[*recorded, self._tickets.strike()]
-        )
+        self._add.later(keys=self._add_keys, args=[*recorded, self._tickets.strike()])
 
     @contextmanager
     def deferred(self) -> Iterator[list[Recorded]]:
