@@ -5,6 +5,7 @@ answer's schema checked in parts (envelope and items, items remembered) judges a
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,7 +23,14 @@ from mockserver.http.compiled import (
     CompiledList,
     compile_response,
 )
-from mockserver.http.validation import FORMATS, BodySchemaValidator
+from mockserver.http.validation import (
+    FORMATS,
+    BodySchemaValidator,
+    _where,
+    body_validator,
+    body_violations,
+)
+from mockserver.http.wording import Wording
 from mockserver.resources import CONTROL_SPEC_PATH
 from mockserver.spec import read_yaml, with_components_of
 
@@ -203,3 +211,54 @@ def test_a_schema_another_keyword_could_reach_the_items_of_is_checked_whole(
 ) -> None:
     assert not CompiledList.split(schema)
     assert isinstance(compile_response(schema, RESPONSE_NULLABLE_SKIPS), Compiled)
+
+
+BODIES = [case for case in CASES if case[0].endswith(".request.json") or case[0] == "PUT state"]
+
+
+@functools.cache
+def _wording(name: str) -> Wording:
+    """One per body schema, kept across examples as the fast path keeps it (with what it built)."""
+    return body_validator(next(case[1] for case in BODIES if case[0] == name))
+
+
+def _worded_whole(schema: dict[str, Any], body: Any) -> list[str]:
+    """What body_violations answered before it worded in parts: jsonschema over the whole body."""
+    validator = BodySchemaValidator(schema, format_checker=FORMATS)
+    return sorted(f"{_where('body', e)}: {e.message}" for e in validator.iter_errors(body))
+
+
+@pytest.mark.parametrize("case", BODIES, ids=[case[0] for case in BODIES])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_body_worded_where_it_fails_says_what_worded_whole_said(
+    case: Case, data: st.DataObject
+) -> None:
+    name, schema, document, compiled, _ = case
+    changed = data.draw(mutated(document))
+    assert isinstance(compiled, Compiled)
+    found = body_violations(schema, compiled, changed, _wording(name))
+    assert found == _worded_whole(schema, changed), changed
+
+
+def test_a_create_body_is_worded_at_its_failing_members_only() -> None:
+    name = "createBackup.request.json"
+    wording = _wording(name)
+    body = {"backup": {"name": "", "instance": "not-a-uuid", "description": "fine"}}
+    assert wording.roots(body) == [("backup", "name"), ("backup", "instance")]
+    assert wording.roots({"backup": {"instance": "not-a-uuid"}}) == [("backup",)]  # no name
+    assert wording.roots({"backup": []}) == [("backup",)]
+    assert wording.roots([]) == [()]
+
+
+def test_a_member_whose_schema_is_not_compiled_is_worded_whole_there() -> None:
+    schema = {
+        "type": "object",
+        "required": ["b"],
+        "properties": {"a": {"type": "string", "format": "uuid"}, "b": {"type": "integer"}},
+    }
+    body = {"a": "not-a-uuid", "b": "1"}
+    wording = body_validator(schema)
+    assert wording.roots(body) == [("a",), ("b",)]
+    found = body_violations(schema, Compiled(schema, BODY_NULLABLE_SKIPS), body, wording)
+    assert found == _worded_whole(schema, body) and len(found) == 2

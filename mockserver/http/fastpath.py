@@ -55,6 +55,7 @@ from mockserver.http.validation import (
     query_pairs,
     query_violations,
 )
+from mockserver.http.wording import Wording
 from mockserver.spec import HTTP_METHODS
 from mockserver.state.errors import MockError
 
@@ -81,7 +82,7 @@ class _Parameter:
 class _Body:
     schema: Mapping[str, Any]
     compiled: Compiled
-    validator: Any  # body_validator(schema): words the violations
+    validator: Wording  # body_validator(schema): words the violations
     argument: str | None
 
 

@@ -40,6 +40,7 @@ from mockserver.http.validation import (
     ParameterCheck,
     RequestInvalid,
     answer_violations,
+    body_validator,
     body_violations,
     parse_body,
     parse_json,
@@ -47,6 +48,7 @@ from mockserver.http.validation import (
     query_violations,
     too_deep,
 )
+from mockserver.http.wording import Wording
 from mockserver.spec import HTTP_METHODS, Operation, Spec
 
 JSON = "application/json"
@@ -79,6 +81,7 @@ class _Plan:
     body_required: bool
     body_schema: Mapping[str, Any] | None
     body_compiled: Compiled | None
+    body_wording: Wording | None  # body_validator(body_schema), kept: it keeps what it builds
     answers: Mapping[int, _Answer]
 
 
@@ -207,6 +210,7 @@ def _plan(operation: Operation, raw: Mapping[str, Any], shared: Sequence[Any]) -
         body_required=bool(raw.get("requestBody", {}).get("required")),
         body_schema=body_schema,
         body_compiled=Compiled(body_schema, BODY_NULLABLE_SKIPS) if body_schema else None,
+        body_wording=body_validator(body_schema) if body_schema else None,
         answers=answers,
     )
 
@@ -255,7 +259,7 @@ def _request_body(plan: _Plan, headers: Mapping[str, str], body: bytes) -> list[
         return [Violation("request-body", message) for message in invalid.violations]
     if plan.body_schema is None:
         return []
-    messages = body_violations(plan.body_schema, plan.body_compiled, document)
+    messages = body_violations(plan.body_schema, plan.body_compiled, document, plan.body_wording)
     return [Violation("request-body", message) for message in messages]
 
 
