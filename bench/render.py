@@ -210,8 +210,11 @@ def _scaling(scaling: dict[str, Any]) -> list[str]:
     for workload in ("first page", "deep pages"):
         for seeding, described in scaling["seedings"].items():
             base = by_size[small][seeding]["workloads"][workload]
+            base_clean = by_size[small][seeding]["unstalled"][workload]
             for size in sizes:
                 page: Summary = by_size[size][seeding]["workloads"][workload]
+                clean: Summary | None = by_size[size][seeding]["unstalled"][workload]
+                stalled = sum(1 for seen in by_size[size][seeding]["stalls_ms"][workload] if seen)
                 pages.append(
                     [
                         workload,
@@ -220,8 +223,12 @@ def _scaling(scaling: dict[str, Any]) -> list[str]:
                         page.requests_per_s,
                         page.p50_ms,
                         page.p99_ms,
+                        "-" if clean is None else clean.p99_ms,
+                        f"{stalled} of {len(page.rounds)}",
                         ratio(page.p50_ms, base.p50_ms),
-                        ratio(page.p99_ms, base.p99_ms),
+                        "-"
+                        if clean is None or base_clean is None
+                        else ratio(clean.p99_ms, base_clean.p99_ms),
                         page.wrong_status + page.socket_errors,
                     ]
                 )
@@ -253,8 +260,10 @@ def _scaling(scaling: dict[str, Any]) -> list[str]:
                 "req/s",
                 "p50 ms",
                 "p99 ms",
+                "p99 ms, unstalled",
+                "CPU stalled",
                 f"p50 / {at}",
-                f"p99 / {at}",
+                f"p99 unstalled / {at}",
                 "errors",
             ],
             pages,
@@ -262,6 +271,11 @@ def _scaling(scaling: dict[str, Any]) -> list[str]:
         "(first page: the newest 20; deep pages: pages of 20 after markers all along the list;"
         f" {scaling['connections']} connection, one mock per size and seeding; CPUs:"
         f" {scaling['cpus']['described']})",
+        f"(CPU stalled: rounds in which a probe on the servers' CPU woke over"
+        f" {scaling['stall_threshold_ms']:g} ms late, as every process on it did (bench/stalls.py);"
+        " at one connection wrk turns one such stall into about 1% of a round's answers."
+        f" Unstalled: the median of the other rounds, shown when {scaling['clean_rounds']} or more"
+        " are left; the p99 target is judged on it)",
         "",
     ]
 

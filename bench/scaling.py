@@ -12,7 +12,9 @@ Memory is read from the process: idle, after seeding (once it has settled), its 
 the load. The list is then driven at one connection, as the issue's table measures p99 (at 50 a
 page's p99 is mostly the wait in line): "first page" (the newest 20) and "deep pages" (after
 markers all along the list). Every mock and workload runs once a round, the rounds interleaved;
-the figures are medians of the rounds.
+the figures are medians of the rounds. A probe on the servers' CPU (bench/stalls.py) notes the
+rounds in which the machine stalled every process on it; p99 is also given, and judged, over
+the other rounds.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from typing import Any
 
 from bench import loadgen, seed, workloads
 from bench.cpus import Layout, layout, pinned
-from bench.phases import OURS, drive, log_path, ours_command
-from bench.report import summarize
+from bench.phases import LOGS, OURS, drive, log_path, ours_command
+from bench.report import Summary, summarize
 from bench.servers import Server, free_port, start
+from bench.stalls import THRESHOLD_MS, StallProbe
 
 SETTLE_S = 1.0  # after seeding, before reading what the process holds (answers are in flight)
 CONNECTIONS = 1
+# p99 is judged over the rounds in which the servers' CPU did not stall (bench/stalls.py), and
+# only when at least this many of them remain; otherwise it cannot be judged, and says so.
+CLEAN_ROUNDS = 3
 # How the report names each way of seeding (in the targets too).
 SEEDINGS = {"state": "seeded through the state", "api": "made through the API"}
 
@@ -71,17 +77,28 @@ def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
         runs: dict[tuple[int, str, str], list[loadgen.Run]] = {
             (mock.size, mock.seeding, workload.name): [] for mock, workload in cells
         }
-        for number in range(args.rounds):
-            print(f"bench: list scaling round {number + 1} of {args.rounds}", flush=True)
-            # Every other round backwards, so that no size always runs before another.
-            for mock, workload in cells if number % 2 == 0 else cells[::-1]:
-                runs[mock.size, mock.seeding, workload.name].append(
-                    drive(wrk, mock.server, workload, b"", args.seconds, CONNECTIONS, cpus)
-                )
+        stalls: dict[tuple[int, str, str], list[list[float]]] = {key: [] for key in runs}
+        probe = StallProbe(cpus.servers or (0,), LOGS)
+        try:
+            for number in range(args.rounds):
+                print(f"bench: list scaling round {number + 1} of {args.rounds}", flush=True)
+                # Every other round backwards, so that no size always runs before another.
+                for mock, workload in cells if number % 2 == 0 else cells[::-1]:
+                    key = (mock.size, mock.seeding, workload.name)
+                    start_s = time.monotonic()
+                    runs[key].append(
+                        drive(wrk, mock.server, workload, b"", args.seconds, CONNECTIONS, cpus)
+                    )
+                    stalls[key].append(probe.stalls(start_s, time.monotonic()))
+        finally:
+            probe.stop()
         sizes: dict[str, dict[str, Any]] = {}
         for mock in mocks:
-            mock.found["workloads"] = {
-                w.name: summarize(runs[mock.size, mock.seeding, w.name]) for w in mock.loads
+            keys = {w.name: (mock.size, mock.seeding, w.name) for w in mock.loads}
+            mock.found["workloads"] = {name: summarize(runs[key]) for name, key in keys.items()}
+            mock.found["stalls_ms"] = {name: stalls[key] for name, key in keys.items()}
+            mock.found["unstalled"] = {
+                name: _unstalled(runs[key], stalls[key]) for name, key in keys.items()
             }
             mock.found["rss_after_load_mb"] = round(mock.server.rss_mb(), 1)
             mock.found["peak_rss_mb"] = round(mock.server.peak_rss_mb(), 1)
@@ -92,11 +109,19 @@ def scaling(wrk: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "connections": CONNECTIONS,
         "seedings": SEEDINGS,
+        "stall_threshold_ms": THRESHOLD_MS,
+        "clean_rounds": CLEAN_ROUNDS,
         "settle_s": SETTLE_S,
         "cpus": {**cpus.as_dict(), "described": cpus.describe()},
         "seeding_s": round(seeded_s, 1),
         "sizes": sizes,
     }
+
+
+def _unstalled(runs: list[loadgen.Run], stalls: list[list[float]]) -> Summary | None:
+    """The rounds in which the probe saw no stall, summarized; None when too few are left."""
+    clean = [run for run, seen in zip(runs, stalls, strict=True) if not seen]
+    return summarize(clean) if len(clean) >= CLEAN_ROUNDS else None
 
 
 def _seeded(size: int, seeding: str, cpus: Layout) -> Mock:
