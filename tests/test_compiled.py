@@ -251,6 +251,17 @@ def test_a_create_body_is_worded_at_its_failing_members_only() -> None:
     assert wording.roots([]) == [()]
 
 
+def test_a_member_named_by_the_empty_string_is_a_step_of_the_path_either_way() -> None:
+    # Found by the test above: worded at "accounts", the error's own path was [""] alone.
+    name = "PUT state"
+    schema = next(case[1] for case in BODIES if case[0] == name)
+    body = {"accounts": {"": []}}
+    expected = ["body/accounts/: [] is not of type 'object'"]
+    assert _worded_whole(schema, body) == expected
+    found = body_violations(schema, Compiled(schema, BODY_NULLABLE_SKIPS), body, _wording(name))
+    assert found == expected
+
+
 def test_a_member_whose_schema_is_not_compiled_is_worded_whole_there() -> None:
     schema = {
         "type": "object",

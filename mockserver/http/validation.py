@@ -65,8 +65,10 @@ class RequestInvalid(BadRequestProblem):  # type: ignore[misc]
 
 
 def _where(prefix: str, error: ValidationError) -> str:
-    path = "/".join(str(part) for part in error.absolute_path)
-    return f"{prefix}/{path}" if path else prefix
+    # A member named "" is still a step of the path ("body/accounts/"), as is any other name.
+    if not error.absolute_path:
+        return prefix
+    return f"{prefix}/" + "/".join(str(part) for part in error.absolute_path)
 
 
 def _no_constants(name: str) -> float:
