@@ -1,6 +1,8 @@
 """The compiled schemas (http/compiled.py) never accept what the Python validators refuse,
 and they cover every body and response of both APIs, so the fast path is the usual one. A list
-answer's schema checked in parts (envelope and items, items remembered) judges as it does whole."""
+answer's schema checked in parts (envelope and items, items remembered) judges as it does whole,
+and a body worded where the compiled schemas find it failing (http/wording.py) is worded as
+jsonschema words it whole."""
 
 from __future__ import annotations
 
