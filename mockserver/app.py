@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from mockserver.control.handlers import ControlHandlers
 from mockserver.control.injection import Injector
 from mockserver.control.journal import Journal
 from mockserver.control.recorder import Recorder
+from mockserver.http.answer import Answer
 from mockserver.http.encoder import Encoder
 from mockserver.http.fastpath import FastPath
 from mockserver.http.faults import FaultFactory
@@ -67,6 +70,14 @@ class Mock:
             receive = self._closing(receive, self.upstream)
         await (self.replica or self.gateway)(scope, receive, send)
 
+    def answer_now(self, scope: Scope, body: bytes) -> Answer | None:
+        """The answer to a whole request, given without the ASGI cycle (`http/direct.py`), or
+        None for the ASGI pipeline. With a shared state every request goes through the replica,
+        which first replays the other processes' changes: none is answered at once."""
+        if self.replica is not None:
+            return None
+        return self.gateway.answer_now(scope, body)
+
     @staticmethod
     def _closing(receive: Receive, upstream: Upstream) -> Receive:
         """`receive`, which closes the upstream's pooled connections when the server shuts
@@ -79,6 +90,18 @@ class Mock:
             return message
 
         return receiving
+
+
+def coroutine(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`function` as a coroutine function, for connexion, which would run a plain one in a
+    thread pool: the handlers never wait, and the store is not shared with other threads.
+    connexion reads the arguments from `function`'s own signature (`__wrapped__`)."""
+
+    @functools.wraps(function)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return run
 
 
 def create_app(settings: Settings | None = None, state: dict[str, Any] | None = None) -> Mock:
@@ -125,7 +148,7 @@ def create_app(settings: Settings | None = None, state: dict[str, Any] | None = 
         spec.document,
         base_path="",
         name="api",
-        resolver=Resolver(function_resolver=handler),
+        resolver=Resolver(function_resolver=lambda operation_id: coroutine(handler(operation_id))),
         validate_responses=settings.validate_responses,
         strict_validation=settings.strict_query,
     )

@@ -69,7 +69,11 @@ async def serve(settings: Settings, mock: Mock, sock: socket.socket | None = Non
         access_log=settings.log_level in ("trace", "debug", "info"),
         lifespan="on",
         timeout_graceful_shutdown=10,
-        http=protocol_class(mock.gateway.faults),
+        # Answers given without the ASGI cycle would bypass the middleware uvicorn adds at
+        # `trace` (it logs each ASGI message): off there.
+        http=protocol_class(
+            mock.gateway.faults, None if settings.log_level == "trace" else mock.answer_now
+        ),
         # A proxy passes the upstream's Server and Date on; uvicorn's own would double them.
         server_header=mock.upstream is None,
         date_header=mock.upstream is None,

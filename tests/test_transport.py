@@ -14,7 +14,8 @@ import uvicorn
 
 from mockserver.asgi import Receive, Scope, Send
 from mockserver.http.faults import FaultFactory
-from mockserver.http.transport import CoalescingTransport, KeepAlive, protocol_class
+from mockserver.http.keepalive import KeepAlive
+from mockserver.http.transport import CoalescingTransport, protocol_class
 
 
 class Recording:

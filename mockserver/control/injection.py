@@ -48,6 +48,12 @@ class Injector:
             self._rules.append(rule)
         return rule
 
+    @property
+    def armed(self) -> bool:
+        """Whether any rule is waiting (read without the lock: a rule added meanwhile applies
+        from the next request)."""
+        return bool(self._rules)
+
     def take(self, method: str, path: str, region: str) -> Rule | None:
         """The first rule that matches, counted as used (and dropped once used up)."""
         with self._lock:

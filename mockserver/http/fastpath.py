@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,7 @@ from mockserver.http.wording import Wording
 from mockserver.spec import HTTP_METHODS
 from mockserver.state.errors import MockError
 
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Any]
 log = logging.getLogger("mockserver")
 
 JSON = "application/json"
@@ -104,6 +104,16 @@ class _Plan:
     responses: Mapping[int, _Response]
 
 
+@dataclass(frozen=True)
+class Call:
+    """A request the fast path answers: its plan, the handler's arguments from the path and the
+    query, and the body parsed (or why it is not JSON)."""
+
+    plan: _Plan
+    arguments: Mapping[str, Any]
+    document: Any
+
+
 class Unplannable(Exception):
     """An operation whose requests the fast path leaves to connexion; the message says why."""
 
@@ -140,7 +150,7 @@ class FastPath:
         """The operationIds the fast path has a plan for."""
         return frozenset(self._plans)
 
-    async def answer(
+    def answer(
         self,
         operation_id: str,
         path_parameters: Mapping[str, str],
@@ -149,6 +159,19 @@ class FastPath:
         body: bytes,
     ) -> Answer | None:
         """The answer to a request, or None to leave it to connexion."""
+        call = self.prepare(operation_id, path_parameters, scope, headers, body)
+        return None if call is None else self.run(call, scope)
+
+    def prepare(
+        self,
+        operation_id: str,
+        path_parameters: Mapping[str, str],
+        scope: Scope,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Call | None:
+        """The call that answers a request, or None to leave it to connexion. Nothing is done
+        yet: a caller can still choose the other pipeline (see `Gateway.answer_now`)."""
         plan = self._plans.get(operation_id)
         if plan is None:
             return None
@@ -157,13 +180,25 @@ class FastPath:
         )
         if arguments is None:
             return None
+        document: Any = None
+        if plan.body is not None:
+            if not body or headers.get("content-type") != JSON:
+                return None
+            try:
+                document = parse_body(body, "utf-8")
+            except RequestInvalid as invalid:  # answered by `run`, as a 400
+                document = invalid
+            if document is None:  # a JSON null: connexion judges it
+                return None
+        return Call(plan, arguments, document)
+
+    def run(self, call: Call, scope: Scope) -> Answer:
+        """The answer of a prepared call: the body judged, then the handler's answer."""
+        plan, arguments, document = call.plan, dict(call.arguments), call.document
         try:
             if plan.body is not None:
-                if not body or headers.get("content-type") != JSON:
-                    return None
-                document = parse_body(body, "utf-8")
-                if document is None:
-                    return None
+                if isinstance(document, RequestInvalid):
+                    raise document
                 violations = body_violations(
                     plan.body.schema, plan.body.compiled, document, plan.body.validator
                 )
@@ -171,14 +206,14 @@ class FastPath:
                     raise RequestInvalid(violations)
                 if plan.body.argument is not None:
                     arguments[plan.body.argument] = document
-            result = await plan.handler(**arguments)
+            result = plan.handler(**arguments)
             return self._answer(plan, scope, result)
         except MockError as error:
-            return _converted(await self._problems.on_mock_error(None, error))
+            return _converted(self._problems.mock_error(error))
         except ProblemException as problem:
-            return _converted(await self._problems.on_problem(None, problem))
+            return _converted(self._problems.problem(problem))
         except Exception as error:  # as connexion's last handler: a 500 fault, and serving on
-            return _converted(await self._problems.on_unexpected(None, error))
+            return _converted(self._problems.unexpected(error))
 
     def _answer(self, plan: _Plan, scope: Scope, result: Any) -> Answer:
         if isinstance(result, ConnexionResponse):

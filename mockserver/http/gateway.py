@@ -92,13 +92,7 @@ class Gateway:
         if self.proxy is not None:
             await self._proxied(as_sent, receive, send, sent, headers)
             return
-        scope = self.regional.route(scope)
-        if _is_control(scope["path"]):  # the control API is one, at /__mock only
-            scope = {**scope, "path": path, PREFIX: ""}  # 404 from connexion, as any unknown path
-        query: bytes = scope.get("query_string", b"")  # as sent: what the journal shows
-        ignored = self.undefined_query.ignored(scope["method"], scope["path"], query)
-        if ignored:  # answered as it would be without them: next links do not carry them
-            scope = {**scope, "query_string": without(query, ignored)}
+        scope, query, ignored = self._routed(scope, path)
         status = [0]  # 0 until the response starts
 
         async def sending(message: Message) -> None:
@@ -128,6 +122,62 @@ class Gateway:
             )
             self.recorder.record(entry)
 
+    def answer_now(self, scope: Scope, body: bytes) -> Answer | None:
+        """The answer to a whole request, given at once, for a server that can send it without
+        the ASGI cycle (`direct.py`); None when the request needs the ASGI pipeline, and then
+        nothing of it was done (no rate limit counted, nothing journaled).
+
+        Answered at once: a request to a documented operation that the fast path answers
+        whole, with no fault rule armed and no query parameter to ignore; the same steps as
+        `__call__`, in which a request to the control API, through the proxy or to connexion
+        may wait (a body streamed, a rule's latency, the upstream)."""
+        if self.proxy is not None or self.fast_path is None or self.injector.armed:
+            return None
+        sent = request_headers(scope)
+        scope, headers = media_type_lowered(scope, sent)
+        path: str = scope["path"]
+        if _is_control(path) or not valid_length(headers):
+            return None
+        if len(body) > self.settings.max_body_bytes:
+            return None
+        scope, query, ignored = self._routed(scope, path)
+        found = self._operation(scope)
+        if found is None or ignored:
+            return None
+        operation, parameters = found
+        call = self.fast_path.prepare(operation.operation_id, parameters, scope, headers, body)
+        if call is None:
+            return None
+        token = self.request_scope.set(scope)
+        try:
+            answer = self._admitted(operation, headers, parameters.get("accountId", ""))
+            if answer is None:
+                answer = self.fast_path.run(call, scope)
+        except MockError as error:
+            answer = self.error(error)
+        except Exception:  # the last resort: answer 500 and keep serving
+            log.exception("unexpected error on %s %s", scope["method"], path)
+            answer = self._fault(500, SERVER_ERROR)
+        finally:
+            self.request_scope.reset(token)
+        entry = self.recorder.entry(
+            scope, path, query, sent, body, answer.status, ignored, operation
+        )
+        self.recorder.record(entry)
+        return answer
+
+    def _routed(self, scope: Scope, path: str) -> tuple[Scope, bytes, tuple[str, ...]]:
+        """The scope as the API sees it (a region's prefix taken off, query parameters it does
+        not define left out), the query as sent (what the journal shows), and those left out."""
+        scope = self.regional.route(scope)
+        if _is_control(scope["path"]):  # the control API is one, at /__mock only
+            scope = {**scope, "path": path, PREFIX: ""}  # 404 from connexion, as any unknown path
+        query: bytes = scope.get("query_string", b"")
+        ignored = self.undefined_query.ignored(scope["method"], scope["path"], query)
+        if ignored:  # answered as it would be without them: next links do not carry them
+            scope = {**scope, "query_string": without(query, ignored)}
+        return scope, query, ignored
+
     async def _dispatch(
         self,
         scope: Scope,
@@ -144,9 +194,7 @@ class Gateway:
         self.request_scope.set(scope)
         if gate is not None and self.fast_path is not None:
             operation, parameters = gate
-            answer = await self.fast_path.answer(
-                operation.operation_id, parameters, scope, headers, body
-            )
+            answer = self.fast_path.answer(operation.operation_id, parameters, scope, headers, body)
             if answer is not None:
                 await respond(send, answer)
                 return
@@ -280,21 +328,35 @@ class Gateway:
         self, scope: Scope, headers: dict[str, str]
     ) -> Answer | tuple[Operation, dict[str, str]] | None:
         """For a documented operation: the token, the rate limits and `Prefer`."""
+        found = self._operation(scope)
+        if found is None:
+            return None  # connexion answers 404 or 405
+        operation, parameters = found
+        try:
+            stopped = self._admitted(operation, headers, parameters.get("accountId", ""))
+        except MockError as error:
+            return self.error(error)
+        return stopped or found
+
+    def _operation(self, scope: Scope) -> tuple[Operation, dict[str, str]] | None:
+        """The documented operation a request goes to, and its path parameters."""
         method: str = scope["method"]
         found = self.spec.match(scope["path"])
         if found is None or method not in found[0].operations:
-            return None  # connexion answers 404 or 405
+            return None
         route, parameters = found
-        operation = route.operations[method]
-        account = parameters.get("accountId", "")
-        try:
-            self._authorize(operation, headers, account)
-            if self.settings.rate_limits and operation.rate_limit:
-                label = operation.operation_id
-                self.limiter.check(account, label, operation.rate_limit, label)
-        except MockError as error:
-            return self.error(error)
-        return preferred(operation, headers.get("prefer"), self._fault) or (operation, parameters)
+        return route.operations[method], parameters
+
+    def _admitted(
+        self, operation: Operation, headers: dict[str, str], account: str
+    ) -> Answer | None:
+        """The token, the rate limits (counted here) and `Prefer`: the answer that stops the
+        request, or None; MockError for a token refused or a limit reached."""
+        self._authorize(operation, headers, account)
+        if self.settings.rate_limits and operation.rate_limit:
+            label = operation.operation_id
+            self.limiter.check(account, label, operation.rate_limit, label)
+        return preferred(operation, headers.get("prefer"), self._fault)
 
     def _authorize(self, operation: Operation, headers: dict[str, str], account: str) -> None:
         if operation.auth_header is None:

@@ -3,6 +3,10 @@
 connexion (and the fast path, `fastpath.py`) resolve each operationId to the method of the
 same name on a `Handlers` object built by `create_app`, so every mock has its own store. Input
 has already passed the spec's validation when a handler runs.
+
+The handlers are plain functions: the store is plain Python and never waits, so a request the
+fast path answers is answered in one step (see `direct.py`). connexion gets each as a coroutine
+function (`create_app` wraps it): it would run a plain function in a thread pool.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ class Handlers:
             _remember(self._urls, key, found)
         return found[0], dict(found[1])
 
-    async def getVersions(self) -> Json:
+    def getVersions(self) -> Json:
         return {
             "versions": [
                 {
@@ -92,7 +96,7 @@ class Handlers:
             ]
         }
 
-    async def createBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
+    def createBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
         raw = body["backup"]
         document = self.store.make_backup(
             accountId,
@@ -109,7 +113,7 @@ class Handlers:
         document["is_automated"] = False  # the create response shows a boolean, as documented
         return {"backup": document}, 202
 
-    async def getBackups(
+    def getBackups(
         self,
         accountId: str,
         limit: int | None = None,
@@ -121,14 +125,14 @@ class Handlers:
         )
         return self._backup_page(page)
 
-    async def getBackupById(self, accountId: str, backupId: str) -> Json:
+    def getBackupById(self, accountId: str, backupId: str) -> Json:
         return {"backup": self.store.view_backup(accountId, backupId, backup_document)}
 
-    async def deleteBackup(self, accountId: str, backupId: str) -> ConnexionResponse:
+    def deleteBackup(self, accountId: str, backupId: str) -> ConnexionResponse:
         self.store.delete_backup(accountId, backupId)
         return ConnexionResponse(status_code=202)
 
-    async def backupAction(self, accountId: str, backupId: str, body: Json) -> ConnexionResponse:
+    def backupAction(self, accountId: str, backupId: str, body: Json) -> ConnexionResponse:
         raw = body["copy-backup"]
         self.regions.copy_backup(
             region_of(self.scope.get(), self.regions.own),
@@ -142,7 +146,7 @@ class Handlers:
         )
         return ConnexionResponse(status_code=202)  # an empty body, as documented
 
-    async def getBackupsByInstance(
+    def getBackupsByInstance(
         self, accountId: str, instanceId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_backups(
@@ -150,13 +154,13 @@ class Handlers:
         )
         return self._backup_page(page)
 
-    async def getBackupsForHaInstance(
+    def getBackupsForHaInstance(
         self, accountId: str, haId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_backups(accountId, limit, marker, ha_id=haId, view=backup_document)
         return self._backup_page(page)
 
-    async def getInstance(
+    def getInstance(
         self, accountId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_instances(accountId, limit, marker)
@@ -164,11 +168,11 @@ class Handlers:
         document: Json = {"instances": [instance_view(root, accountId, i) for i in page.items]}
         return self._with_next(document, page, page.items[-1].id if page.items else None)
 
-    async def getInstanceById(self, accountId: str, instanceId: str) -> Json:
+    def getInstanceById(self, accountId: str, instanceId: str) -> Json:
         instance = self.store.get_instance(accountId, instanceId)
         return {"instance": instance_view(self._root(), accountId, instance)}
 
-    async def createInstance(self, accountId: str, body: Json) -> Json:
+    def createInstance(self, accountId: str, body: Json) -> Json:
         raw = body["instance"]
         datastore = raw.get("datastore") or {}
         restore = raw.get("restorePoint")
@@ -186,19 +190,19 @@ class Handlers:
         # 200, as the restore method page documents (not the 202 of a backup's create).
         return {"instance": instance_view(self._root(), accountId, instance)}
 
-    async def deleteInstance(self, accountId: str, instanceId: str) -> ConnexionResponse:
+    def deleteInstance(self, accountId: str, instanceId: str) -> ConnexionResponse:
         self.store.delete_instance(accountId, instanceId)
         return ConnexionResponse(status_code=202)
 
-    async def getFlavors(self, accountId: str) -> Json:
+    def getFlavors(self, accountId: str) -> Json:
         root = self._root()
         return {"flavors": [flavor_detail(root, accountId, f) for f in self.store.list_flavors()]}
 
-    async def getFlavorById(self, accountId: str, flavorId: str) -> Json:
+    def getFlavorById(self, accountId: str, flavorId: str) -> Json:
         flavor = self.store.get_flavor(flavorId)
         return {"flavor": flavor_detail(self._root(), accountId, flavor)}
 
-    async def getHa(self, accountId: str) -> Json:
+    def getHa(self, accountId: str) -> Json:
         return {
             "ha_instances": [
                 {"id": ha.id, "name": ha.name, "state": ha.state, "datastore": datastore(ha)}
@@ -206,11 +210,11 @@ class Handlers:
             ]
         }
 
-    async def getInstanceByHaId(self, accountId: str, haId: str) -> Json:
+    def getInstanceByHaId(self, accountId: str, haId: str) -> Json:
         ha, members = self.store.get_ha_instance(accountId, haId)
         return {"ha_instance": ha_instance_view(self._root(), accountId, ha, members)}
 
-    async def createAutoBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
+    def createAutoBackup(self, accountId: str, body: Json) -> tuple[Json, int]:
         raw = body["schedule"]
         request = ScheduleRequest(
             day_of_week=raw["day_of_week"],
@@ -225,17 +229,17 @@ class Handlers:
         schedule = self.store.create_schedule(accountId, request)
         return {"schedule": schedule_document(schedule)}, 202
 
-    async def getAutomatedBackups(
+    def getAutomatedBackups(
         self, accountId: str, limit: int | None = None, marker: str | None = None
     ) -> Json:
         page = self.store.list_schedules(accountId, limit, marker)
         document: Json = {"schedules": [schedule_document(s) for s in page.items]}
         return self._with_next(document, page, page.items[-1].id if page.items else None)
 
-    async def getAutomatedBackupById(self, accountId: str, scheduleId: str) -> Json:
+    def getAutomatedBackupById(self, accountId: str, scheduleId: str) -> Json:
         return {"schedule": schedule_document(self.store.get_schedule(accountId, scheduleId))}
 
-    async def updateAutomatedBackupById(self, accountId: str, scheduleId: str, body: Json) -> Json:
+    def updateAutomatedBackupById(self, accountId: str, scheduleId: str, body: Json) -> Json:
         raw = body["schedule"]
         run_now = raw.get("run_now")
         change = ScheduleChange(
@@ -250,7 +254,7 @@ class Handlers:
         schedule = self.store.update_schedule(accountId, scheduleId, change)
         return {"schedule": schedule_document(schedule)}
 
-    async def deleteAutomatedBackupById(self, accountId: str, scheduleId: str) -> ConnexionResponse:
+    def deleteAutomatedBackupById(self, accountId: str, scheduleId: str) -> ConnexionResponse:
         self.store.delete_schedule(accountId, scheduleId)
         return ConnexionResponse(status_code=202)
 

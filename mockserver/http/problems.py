@@ -45,12 +45,18 @@ class Problems:
         )
 
     async def on_mock_error(self, request: Any, error: MockError) -> ConnexionResponse:
+        return self.mock_error(error)
+
+    def mock_error(self, error: MockError) -> ConnexionResponse:
         headers = {}
         if isinstance(error, OverLimit) and error.retry_after is not None:
             headers["Retry-After"] = str(error.retry_after)
         return self.response(status_of(error), error.message, error.details, headers)
 
     async def on_problem(self, request: Any, problem: ProblemException) -> ConnexionResponse:
+        return self.problem(problem)
+
+    def problem(self, problem: ProblemException) -> ConnexionResponse:
         status = problem.status_code or 500
         if isinstance(problem, RequestInvalid):
             count = len(problem.violations)
@@ -80,6 +86,9 @@ class Problems:
         return self.response(error.status_code, str(error.detail))
 
     async def on_unexpected(self, request: Any, error: Exception) -> ConnexionResponse:
+        return self.unexpected(error)
+
+    def unexpected(self, error: Exception) -> ConnexionResponse:
         log.exception("unexpected error", exc_info=error)
         return self.response(500, SERVER_ERROR)
 
