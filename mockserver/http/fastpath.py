@@ -22,86 +22,33 @@ JSON (400, every violation, worded by the same functions); the domain faults of 
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connexion.decorators.parameter import sanitized
 from connexion.exceptions import ProblemException
 from connexion.json_schema import resolve_refs
 from connexion.lifecycle import ConnexionResponse
-from connexion.utils import coerce_type, is_nullable, make_type
+from connexion.utils import coerce_type, make_type
 
 from mockserver.asgi import Scope
 from mockserver.http.answer import Answer
-from mockserver.http.compiled import (
-    BODY_NULLABLE_SKIPS,
-    RESPONSE_NULLABLE_SKIPS,
-    Compiled,
-    CompiledList,
-    compile_response,
-)
 from mockserver.http.encoder import encode
+from mockserver.http.plans import JSON, MISSING, Handler, Plan, Unplannable, plan
 from mockserver.http.problems import Problems
 from mockserver.http.validation import (
-    ParameterCheck,
     RequestInvalid,
     ResponseValidator,
-    body_validator,
     body_violations,
     parse_body,
     query_pairs,
     query_violations,
 )
-from mockserver.http.wording import Wording
 from mockserver.spec import HTTP_METHODS
 from mockserver.state.errors import MockError
 
-Handler = Callable[..., Any]
 log = logging.getLogger("mockserver")
-
-JSON = "application/json"
-_PRIMITIVES = frozenset({"string", "integer", "number", "boolean"})
-_MISSING = object()
-
-
-@dataclass(frozen=True)
-class _Parameter:
-    name: str
-    argument: str | None  # the handler's argument, None when it takes none
-    definition: Mapping[str, Any]
-    type: str
-    required: bool
-    default: Any
-    check: ParameterCheck
-
-
-@dataclass(frozen=True)
-class _Body:
-    schema: Mapping[str, Any]
-    compiled: Compiled
-    validator: Wording  # body_validator(schema): words the violations
-    argument: str | None
-
-
-@dataclass(frozen=True)
-class _Response:
-    schema: Mapping[str, Any]
-    nullable: bool
-    compiled: Compiled | CompiledList
-
-
-@dataclass(frozen=True)
-class _Plan:
-    operation_id: str
-    handler: Handler
-    path: tuple[_Parameter, ...]
-    query: Mapping[str, _Parameter]
-    declared_query: Mapping[str, Mapping[str, Any]]
-    body: _Body | None
-    responses: Mapping[int, _Response]
 
 
 @dataclass(frozen=True)
@@ -109,13 +56,9 @@ class Call:
     """A request the fast path answers: its plan, the handler's arguments from the path and the
     query, and the body parsed (or why it is not JSON)."""
 
-    plan: _Plan
+    plan: Plan
     arguments: Mapping[str, Any]
     document: Any
-
-
-class Unplannable(Exception):
-    """An operation whose requests the fast path leaves to connexion; the message says why."""
 
 
 class FastPath:
@@ -129,7 +72,7 @@ class FastPath:
     ) -> None:
         self._problems = problems
         self._strict_query = strict_query
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[str, Plan] = {}
         resolved = resolve_refs(document)  # connexion's own resolution: the schemas it validates
         for item in resolved.get("paths", {}).values():
             shared = item.get("parameters", [])
@@ -139,11 +82,11 @@ class FastPath:
                     continue
                 operation_id = raw["operationId"]
                 try:
-                    plan = _plan(raw, shared, resolve_handler(operation_id))
+                    planned = plan(raw, shared, resolve_handler(operation_id))
                 except Unplannable as reason:
                     log.debug("fast path: %s is left to connexion: %s", operation_id, reason)
                     continue
-                self._plans[operation_id] = plan
+                self._plans[operation_id] = planned
 
     @property
     def operations(self) -> frozenset[str]:
@@ -215,7 +158,7 @@ class FastPath:
         except Exception as error:  # as connexion's last handler: a 500 fault, and serving on
             return _converted(self._problems.unexpected(error))
 
-    def _answer(self, plan: _Plan, scope: Scope, result: Any) -> Answer:
+    def _answer(self, plan: Plan, scope: Scope, result: Any) -> Answer:
         if isinstance(result, ConnexionResponse):
             return _converted(result)
         document, status = (result[0], result[1]) if isinstance(result, tuple) else (result, 200)
@@ -232,7 +175,7 @@ class FastPath:
 
 
 def _arguments(
-    plan: _Plan, path_parameters: Mapping[str, str], query: bytes, strict_query: bool
+    plan: Plan, path_parameters: Mapping[str, str], query: bytes, strict_query: bool
 ) -> dict[str, Any] | None:
     """The handler's arguments, or None when a parameter is not plainly valid."""
     arguments: dict[str, Any] = {}
@@ -247,11 +190,11 @@ def _arguments(
         return None
     given = dict(pairs)  # query_violations has refused a defined name given twice
     for name, parameter in plan.query.items():
-        raw = given.get(name, _MISSING)
-        if raw is _MISSING:
+        raw = given.get(name, MISSING)
+        if raw is MISSING:
             if parameter.required:
                 return None
-            if parameter.default is not _MISSING and parameter.argument is not None:
+            if parameter.default is not MISSING and parameter.argument is not None:
                 arguments[parameter.argument] = parameter.default
             continue
         try:  # as connexion's URI parser, then its argument builder
@@ -274,90 +217,3 @@ def _bytes(body: Any) -> bytes:
     if body is None:
         return b""
     return body if isinstance(body, bytes) else str(body).encode()
-
-
-def _plan(raw: Mapping[str, Any], shared: list[Mapping[str, Any]], handler: Handler) -> _Plan:
-    accepted, takes_anything = _signature(handler)
-    if takes_anything:
-        raise Unplannable("its handler takes **kwargs")
-    merged: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for parameter in [*shared, *raw.get("parameters", [])]:  # the operation's own win
-        merged[(parameter["in"], parameter["name"])] = parameter
-    path: list[_Parameter] = []
-    query: dict[str, _Parameter] = {}
-    for (where, name), definition in merged.items():
-        schema = definition.get("schema", {})
-        kind = schema.get("type")
-        if where not in ("path", "query"):
-            raise Unplannable(f"it has a {where} parameter ({name})")
-        if kind not in _PRIMITIVES or is_nullable(schema) or "format" in schema:
-            raise Unplannable(f"parameter {name} is not a plain string, number or boolean")
-        if where == "path" and kind != "string":
-            raise Unplannable(f"path parameter {name} is not a string")
-        argument = sanitized(name)
-        parameter = _Parameter(
-            name=name,
-            argument=argument if argument in accepted or where == "path" else None,
-            definition=definition,
-            type=kind,
-            required=bool(definition.get("required")),
-            default=schema.get("default", _MISSING),
-            check=ParameterCheck(definition),
-        )
-        if where == "path":
-            path.append(parameter)
-        else:
-            query[name] = parameter
-    return _Plan(
-        operation_id=raw["operationId"],
-        handler=handler,
-        path=tuple(path),
-        query=query,
-        declared_query={name: p.definition for name, p in query.items()},
-        body=_body(raw, accepted),
-        responses=_responses(raw),
-    )
-
-
-def _body(raw: Mapping[str, Any], accepted: frozenset[str]) -> _Body | None:
-    request_body = raw.get("requestBody")
-    if request_body is None:
-        return None
-    content = request_body.get("content", {})
-    if set(content) != {JSON} or not request_body.get("required"):
-        raise Unplannable("its request body is not a required JSON body alone")
-    schema = content[JSON].get("schema", {})
-    if is_nullable(schema) or "default" in schema:
-        raise Unplannable("its request body may be null or has a default")
-    argument = sanitized(request_body.get("x-body-name", "body"))
-    return _Body(
-        schema=schema,
-        compiled=Compiled(schema, BODY_NULLABLE_SKIPS),
-        validator=body_validator(schema),
-        argument=argument if argument in accepted else None,
-    )
-
-
-def _responses(raw: Mapping[str, Any]) -> dict[int, _Response]:
-    found: dict[int, _Response] = {}
-    for code, response in raw.get("responses", {}).items():
-        content = response.get("content", {})
-        if set(content) - {JSON}:
-            raise Unplannable(f"its {code} response is not JSON alone")
-        headers = response.get("headers", {}).values()
-        if int(code) < 400 and any(header.get("required") for header in headers):
-            raise Unplannable(f"its {code} response has required headers")
-        schema = content.get(JSON, {}).get("schema")
-        if schema:
-            found[int(code)] = _Response(
-                schema=schema,
-                nullable=is_nullable(response),
-                compiled=compile_response(schema, RESPONSE_NULLABLE_SKIPS),
-            )
-    return found
-
-
-def _signature(handler: Handler) -> tuple[frozenset[str], bool]:
-    parameters = inspect.signature(handler).parameters.values()
-    names = frozenset(p.name for p in parameters if p.kind is not p.VAR_KEYWORD)
-    return names, any(p.kind is p.VAR_KEYWORD for p in parameters)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mockserver.http.answer import Answer
 from mockserver.http.encoder import encode
+from mockserver.state.errors import MockError, OverLimit, status_of
 
 # The documented message of the catch-all fault (faults chapter of the Rackspace guide).
 SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
@@ -31,3 +33,16 @@ class FaultFactory:
     def encode(self, status: int, message: str, details: str | None = None) -> bytes:
         # The answers' own encoding (orjson): the json module's took a twentieth of a 400.
         return encode(self.body(status, message, details))
+
+    def answer(self, status: int, message: str, details: str | None = None) -> Answer:
+        """The fault as an answer of the mock's own (the gateway's, the fast path's)."""
+        return Answer(
+            status, self.encode(status, message, details), {"content-type": "application/json"}
+        )
+
+    def error(self, error: MockError) -> Answer:
+        """A domain error's fault, with Retry-After for a limit that says when to retry."""
+        answer = self.answer(status_of(error), error.message, error.details)
+        if isinstance(error, OverLimit) and error.retry_after is not None:
+            answer.headers["retry-after"] = str(error.retry_after)
+        return answer

@@ -10,6 +10,9 @@ With an upstream (`--upstream`), the gateway chooses the proxy (`proxy/`) instea
 request to the API: fault rules apply first, then the proxy passes the request on and checks the
 exchange; the journal records who answered and the verdict, with credentials masked. The mock's
 own pipeline then answers only what the proxy hands back (`--fallback-to-mock`).
+
+`answer_now` takes the same steps for a request the server has read whole, when none of them
+waits (`direct.py`): the fast path's requests, answered without the ASGI cycle.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mockserver.asgi import ASGIApp, Message, Receive, Scope, Send
 from mockserver.control.injection import Injector
 from mockserver.control.journal import masked
 from mockserver.control.recorder import Recorder
+from mockserver.http.admission import Admission
 from mockserver.http.answer import Answer
 from mockserver.http.fastpath import FastPath
 from mockserver.http.faults import SERVER_ERROR, FaultFactory
@@ -36,14 +40,13 @@ from mockserver.http.messages import (
     valid_length,
     with_length,
 )
-from mockserver.http.prefer import preferred
 from mockserver.http.ratelimit import RateLimiter
 from mockserver.http.regional import PREFIX, REGION, RegionalPaths, sent_path
 from mockserver.http.undefined_query import UndefinedQuery, warning, without
 from mockserver.proxy.forwarder import Exchange, Proxy
 from mockserver.settings import Settings
 from mockserver.spec import Operation, Spec
-from mockserver.state.errors import Forbidden, MockError, OverLimit, Unauthorized, status_of
+from mockserver.state.errors import MockError
 
 CONTROL_PREFIX = "/__mock"
 log = logging.getLogger("mockserver")
@@ -74,6 +77,7 @@ class Gateway:
         self.recorder = recorder  # the journal and the coverage
         self.injector = injector
         self.limiter = limiter
+        self.admission = Admission(spec, settings, limiter, preferred_fault=self.faults.answer)
         self.regional = regional
         self.proxy = proxy  # when set, every API request goes to the upstream (proxy/)
         self.undefined_query = UndefinedQuery(spec, strict=settings.strict_query)
@@ -94,15 +98,7 @@ class Gateway:
             return
         scope, query, ignored = self._routed(scope, path)
         status = [0]  # 0 until the response starts
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                if ignored:
-                    lines = [*message.get("headers", []), *map(warning, ignored)]
-                    message = {**message, "headers": lines}
-            await send(message)
-
+        sending = _warning(send, ignored, status)
         body, complete = await read_body(receive, headers, self.settings.max_body_bytes)
         gate: Answer | tuple[Operation, dict[str, str]] | None = None
         try:
@@ -110,11 +106,11 @@ class Gateway:
             await self._dispatch(scope, headers, body, receive, sending, gate)
         except MockError as error:  # a part kept elsewhere failed (a shared state: 503)
             if status[0] == 0:
-                await respond(sending, self.error(error))
+                await respond(sending, self.faults.error(error))
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], path)
             if status[0] == 0:
-                await respond(sending, self._fault(500, SERVER_ERROR))
+                await respond(sending, self.faults.answer(500, SERVER_ERROR))
         finally:
             operation = gate[0] if isinstance(gate, tuple) else None  # matched once, by the gate
             entry = self.recorder.entry(
@@ -141,7 +137,7 @@ class Gateway:
         if len(body) > self.settings.max_body_bytes:
             return None
         scope, query, ignored = self._routed(scope, path)
-        found = self._operation(scope)
+        found = self.admission.operation(scope)
         if found is None or ignored:
             return None
         operation, parameters = found
@@ -150,14 +146,14 @@ class Gateway:
             return None
         token = self.request_scope.set(scope)
         try:
-            answer = self._admitted(operation, headers, parameters.get("accountId", ""))
+            answer = self.admission.admitted(operation, headers, parameters.get("accountId", ""))
             if answer is None:
                 answer = self.fast_path.run(call, scope)
         except MockError as error:
-            answer = self.error(error)
+            answer = self.faults.error(error)
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], path)
-            answer = self._fault(500, SERVER_ERROR)
+            answer = self.faults.answer(500, SERVER_ERROR)
         finally:
             self.request_scope.reset(token)
         entry = self.recorder.entry(
@@ -206,22 +202,9 @@ class Gateway:
         """The mock's own answer to a request the proxy could not have answered upstream
         (`--fallback-to-mock`); the status it answered."""
         scope, headers = media_type_lowered(scope, request_headers(scope))  # as __call__ does
-        scope = self.regional.route(scope)
-        if _is_control(scope["path"]):
-            scope = {**scope, "path": scope[PREFIX] + scope["path"], PREFIX: ""}
-        query: bytes = scope.get("query_string", b"")
-        ignored = self.undefined_query.ignored(scope["method"], scope["path"], query)
-        if ignored:
-            scope = {**scope, "query_string": without(query, ignored)}
+        scope, _, ignored = self._routed(scope, scope["path"])
         status = [0]
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                if ignored:
-                    message = {**message, "headers": [*message["headers"], *map(warning, ignored)]}
-            await send(message)
-
+        sending = _warning(send, ignored, status)
         try:
             await self._dispatch(
                 scope, headers, body, receive, sending, self._operation_gate(scope, headers)
@@ -229,7 +212,7 @@ class Gateway:
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], sent_path(scope))
             if status[0] == 0:
-                await respond(sending, self._fault(500, SERVER_ERROR))
+                await respond(sending, self.faults.answer(500, SERVER_ERROR))
         return status[0] or 500
 
     async def _proxied(
@@ -260,7 +243,7 @@ class Gateway:
         except Exception:  # the last resort: answer 500 and keep serving
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             if status[0] == 0:
-                await respond(sending, self._fault(500, SERVER_ERROR))
+                await respond(sending, self.faults.answer(500, SERVER_ERROR))
         finally:
             query: bytes = scope.get("query_string", b"")
             body = exchange.body if exchange else b""
@@ -284,12 +267,13 @@ class Gateway:
     ) -> None:
         token = self.settings.control_token
         if token is not None and headers.get("x-mock-token") != token:
-            await respond(send, self._fault(401, "The control API needs the X-Mock-Token header."))
+            needed = "The control API needs the X-Mock-Token header."
+            await respond(send, self.faults.answer(401, needed))
             return
         limit = self.settings.control_max_body_bytes
         body, complete = await read_body(receive, headers, limit)
         if not valid_length(headers):
-            await respond(send, self._fault(400, _BAD_LENGTH))
+            await respond(send, self.faults.answer(400, _BAD_LENGTH))
             return
         if not complete:
             await respond(send, self._too_large(headers, limit))
@@ -302,7 +286,7 @@ class Gateway:
         """An answer that stops the request here; or the documented operation it passed to, and
         its path parameters; or None for a request to no documented operation (connexion's)."""
         if not valid_length(headers):
-            return self._fault(400, _BAD_LENGTH)
+            return self.faults.answer(400, _BAD_LENGTH)
         if not complete:
             return self._too_large(headers, self.settings.max_body_bytes)
         injected = await self._injected(scope)
@@ -320,7 +304,7 @@ class Gateway:
             await asyncio.sleep(rule.latency_ms / 1000)
         if rule.status is None:
             return None
-        return self._fault(
+        return self.faults.answer(
             rule.status, f"Injected fault: {rule.status} for {method} {sent_path(scope)}."
         )
 
@@ -328,73 +312,40 @@ class Gateway:
         self, scope: Scope, headers: dict[str, str]
     ) -> Answer | tuple[Operation, dict[str, str]] | None:
         """For a documented operation: the token, the rate limits and `Prefer`."""
-        found = self._operation(scope)
+        found = self.admission.operation(scope)
         if found is None:
             return None  # connexion answers 404 or 405
         operation, parameters = found
         try:
-            stopped = self._admitted(operation, headers, parameters.get("accountId", ""))
+            stopped = self.admission.admitted(operation, headers, parameters.get("accountId", ""))
         except MockError as error:
-            return self.error(error)
+            return self.faults.error(error)
         return stopped or found
-
-    def _operation(self, scope: Scope) -> tuple[Operation, dict[str, str]] | None:
-        """The documented operation a request goes to, and its path parameters."""
-        method: str = scope["method"]
-        found = self.spec.match(scope["path"])
-        if found is None or method not in found[0].operations:
-            return None
-        route, parameters = found
-        return route.operations[method], parameters
-
-    def _admitted(
-        self, operation: Operation, headers: dict[str, str], account: str
-    ) -> Answer | None:
-        """The token, the rate limits (counted here) and `Prefer`: the answer that stops the
-        request, or None; MockError for a token refused or a limit reached."""
-        self._authorize(operation, headers, account)
-        if self.settings.rate_limits and operation.rate_limit:
-            label = operation.operation_id
-            self.limiter.check(account, label, operation.rate_limit, label)
-        return preferred(operation, headers.get("prefer"), self._fault)
-
-    def _authorize(self, operation: Operation, headers: dict[str, str], account: str) -> None:
-        if operation.auth_header is None:
-            return
-        token = headers.get(operation.auth_header.lower(), "").strip()
-        if not token:
-            raise Unauthorized(f"This request needs the {operation.auth_header} header.")
-        tokens = self.settings.tokens
-        if tokens is None:
-            return
-        accounts = tokens.get(token)
-        if accounts is None:
-            raise Unauthorized("The token is not valid (unknown or expired).")
-        if "*" not in accounts and account not in accounts:
-            raise Forbidden(f"The token does not give access to account {account}.")
-
-    def error(self, error: MockError) -> Answer:
-        response = self._fault(status_of(error), error.message, error.details)
-        if isinstance(error, OverLimit) and error.retry_after is not None:
-            response.headers["retry-after"] = str(error.retry_after)
-        return response
-
-    def _fault(self, status: int, message: str, details: str | None = None) -> Answer:
-        return Answer(
-            status,
-            self.faults.encode(status, message, details),
-            {"content-type": "application/json"},
-        )
 
     def _too_large(self, headers: dict[str, str], limit: int) -> Answer:
         if not is_json(headers.get("content-type", "")):
-            return self._fault(
+            return self.faults.answer(
                 415, "The request body must be JSON (Content-Type: application/json)."
             )
-        return self._fault(413, f"The request body is larger than {limit} bytes.")
+        return self.faults.answer(413, f"The request body is larger than {limit} bytes.")
 
 
 _BAD_LENGTH = "The Content-Length header must be one non-negative integer."
+
+
+def _warning(send: Send, ignored: tuple[str, ...], status: list[int]) -> Send:
+    """`send`, which adds a Warning line to the answer per query parameter ignored, and keeps
+    the answer's status in `status[0]` once it starts."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+            if ignored:
+                lines = [*message.get("headers", []), *map(warning, ignored)]
+                message = {**message, "headers": lines}
+        await send(message)
+
+    return sending
 
 
 def _is_control(path: str) -> bool:

@@ -134,7 +134,7 @@ class Replica:
             await self.gateway(scope, receive, send)
             return
         if time.monotonic() < self._down_until:
-            await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
+            await respond(send, self.gateway.faults.error(ServiceUnavailable(UNREACHABLE)))
             return
         try:
             if scope["method"] in READS:
@@ -149,7 +149,7 @@ class Replica:
             await self._write(scope, receive, send)
         except OtherRules as error:  # Redis was emptied, and another process claimed it first
             log.error("%s", error)
-            await respond(send, self.gateway.error(ServiceUnavailable(str(error))))
+            await respond(send, self.gateway.faults.error(ServiceUnavailable(str(error))))
 
     def _catching_up(self, receive: Receive) -> Receive:
         """`receive`, which replays the log at start-up, before the first request waits, and
@@ -206,7 +206,7 @@ class Replica:
             return
         except Busy:
             reason = "The shared state's write lock is held by another process; try again."
-            await respond(send, self.gateway.error(ServiceUnavailable(reason)))
+            await respond(send, self.gateway.faults.error(ServiceUnavailable(reason)))
             return
         seed = secrets.randbits(63)
         body: list[bytes] = []
@@ -253,7 +253,7 @@ class Replica:
             if not logged and not self.dirty:  # the gateway itself failed: give the lock back
                 self._release(token)
         if not logged:
-            await respond(send, self.gateway.error(ServiceUnavailable(reason)))
+            await respond(send, self.gateway.faults.error(ServiceUnavailable(reason)))
             return
         for message in held:
             await send(message)
@@ -326,7 +326,7 @@ class Replica:
 
     async def _unreachable(self, send: Send, error: Exception) -> None:
         self._down(error)
-        await respond(send, self.gateway.error(ServiceUnavailable(UNREACHABLE)))
+        await respond(send, self.gateway.faults.error(ServiceUnavailable(UNREACHABLE)))
 
     def _release(self, token: str) -> None:
         try:
