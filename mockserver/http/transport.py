@@ -86,6 +86,9 @@ class CoalescingTransport:
             self._held.clear()
             self._transport.write(data)
 
+    def is_closing(self) -> bool:  # asked after every answer: not through __getattr__
+        return bool(self._transport.is_closing())
+
     def writelines(self, lines: Any) -> None:
         self.write(b"".join(lines))
 

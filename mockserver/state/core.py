@@ -92,6 +92,9 @@ class StoreCore:
         # One source and one datastore mapping for all the backups that repeat them, as for a
         # state document read (`Shared`): two dicts less a backup, about 40 MB at 100,000.
         self._shared = Shared()
+        # The last backup's `created`, whose int the next one of the same second reuses: the
+        # indexes' keys then compare it by identity (tuples do), not by reading a second int.
+        self._last_created = -1
         # Set by `Regions`: brings an account of the other regions up to the clock first, so a
         # scheduled copy due from there (contract section 12) is here before this one is read;
         # and makes the copies of a scheduled backup in the regions of its schedule's copy_to.
@@ -182,6 +185,9 @@ class StoreCore:
             # The backup is taken of the replica closest to the source: the first one.
             kind, busy = "ha", (target.id, *target.replica_ids[:1])
         created = int(at)
+        if created == self._last_created:
+            created = self._last_created
+        self._last_created = created
         backup = Backup(
             id=backup_id or self.ids.new(),
             name=name,
