@@ -323,6 +323,26 @@ def test_datastore_filters_by_type_and_unknown_type_is_not_found(store: Store) -
         store.list_backups(ACCOUNT, datastore="oracle")
 
 
+@pytest.mark.parametrize("listed_first", [True, False])
+def test_a_datastore_list_holds_the_backups_made_and_not_those_deleted(
+    store: Store, clock: Clock, listed_first: bool
+) -> None:
+    # The datastore index is built by the first list that asks, then kept up by every change.
+    def mysql_ids() -> list[str]:
+        return [b.id for b in store.list_backups(ACCOUNT, datastore="mysql", limit=100).items]
+
+    before = mysql_ids() if listed_first else None
+    made = store.create_backup(ACCOUNT, of_instance())
+    clock.advance(60)  # completed, so that it can be deleted
+    after = mysql_ids()
+    assert after[0] == made.id and made.id not in (before or [])
+    store.delete_backup(ACCOUNT, made.id)
+    assert made.id not in mysql_ids()
+    assert [b.id for b in store.list_backups(ACCOUNT, datastore="percona").items] == [
+        PERCONA_BACKUP
+    ]
+
+
 def test_per_instance_and_per_ha_lists_hold_only_their_backups(store: Store) -> None:
     mine = store.create_backup(ACCOUNT, of_instance())
     ha = store.create_backup(ACCOUNT, of_ha())

@@ -6,7 +6,7 @@ change them are the store's (`store.py`), their document form is `document.py`'s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -207,8 +207,8 @@ class SortedIndex:
     moved half of a plain list each time, the largest cost of a create at 30,000 backups.
     """
 
-    def __init__(self) -> None:
-        self._keys = SortedList()
+    def __init__(self, keys: Iterable[tuple[int, str]] = ()) -> None:
+        self._keys = SortedList(keys)  # sorted once, in C, when given
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -236,7 +236,8 @@ class Account:
     backups: dict[str, Backup] = field(default_factory=dict)
     index: SortedIndex = field(default_factory=SortedIndex)
     by_source: dict[str, SortedIndex] = field(default_factory=dict)
-    by_datastore: dict[str, SortedIndex] = field(default_factory=dict)
+    # None until a list asks for one datastore's backups (see of_datastore).
+    by_datastore: dict[str, SortedIndex] | None = None
     children: dict[str, set[str]] = field(default_factory=dict)
     running: dict[str, Backup] = field(default_factory=dict)
     busy: dict[str, str] = field(default_factory=dict)  # instance or HA id -> running backup id
@@ -259,7 +260,8 @@ class Account:
         key = backup.key  # one tuple in the three indexes
         self.index.add(key)
         _index_of(self.by_source, backup.source["id"]).add(key)
-        _index_of(self.by_datastore, backup.datastore.get("type", "")).add(key)
+        if self.by_datastore is not None:
+            _index_of(self.by_datastore, backup.datastore.get("type", "")).add(key)
         if backup.parent_id:
             self.children.setdefault(backup.parent_id, set()).add(backup.id)
         if backup.copy_of is not None:
@@ -269,11 +271,23 @@ class Account:
             for target in backup.lifecycle.busy:
                 self.busy[target] = backup.id
 
+    def of_datastore(self, datastore: str) -> SortedIndex:
+        """The keys of the backups of one datastore type. Built when a list first asks, then
+        kept up: few lists ask, and a third index (as large as the first when an account has
+        one datastore) cost every create a tenth of its time at 100,000 backups."""
+        if self.by_datastore is None:
+            keys: dict[str, list[tuple[int, str]]] = {}
+            for backup in self.backups.values():
+                keys.setdefault(backup.datastore.get("type", ""), []).append(backup.key)
+            self.by_datastore = {name: SortedIndex(found) for name, found in keys.items()}
+        return self.by_datastore.get(datastore) or SortedIndex()
+
     def remove(self, backup: Backup) -> None:
         del self.backups[backup.id]
         self.index.remove(backup.key)
         self.by_source[backup.source["id"]].remove(backup.key)
-        self.by_datastore[backup.datastore.get("type", "")].remove(backup.key)
+        if self.by_datastore is not None:
+            self.by_datastore[backup.datastore.get("type", "")].remove(backup.key)
         if backup.parent_id and backup.parent_id in self.children:
             self.children[backup.parent_id].discard(backup.id)
         self.children.pop(backup.id, None)

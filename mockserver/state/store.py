@@ -141,7 +141,7 @@ class Store(CopyRules):
             elif datastore is not None:
                 if datastore not in self._state.datastores:
                     raise NotFound(f"Datastore '{datastore}' cannot be found.")
-                index = account.by_datastore.get(datastore, SortedIndex())
+                index = account.of_datastore(datastore)
             after = None
             if marker is not None:
                 if marker not in account.backups:
