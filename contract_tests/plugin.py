@@ -107,7 +107,7 @@ def target(run: Run) -> Iterator[Target]:
     # token holds a second account, so that it can show that accounts are kept apart.
     accounts = frozenset({MOCK_ACCOUNT, MOCK_OTHER_ACCOUNT})
     mock = create_app(MockSettings(frozen_clock=True, tokens={MOCK_TOKEN: accounts}))
-    with ThreadedServer(mock) as server:
+    with ThreadedServer(mock, http=mock.protocol()) as server:
         run.in_process = True
         yield Target(
             f"{server.url}/v1.0/{MOCK_ACCOUNT}",

@@ -12,6 +12,7 @@ import connexion
 from connexion.exceptions import ProblemException
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mockserver.asgi import Message, Receive, Scope, Send
 from mockserver.control.coverage import Coverage
@@ -29,6 +30,7 @@ from mockserver.http.middleware import MIDDLEWARES, App
 from mockserver.http.problems import Problems
 from mockserver.http.ratelimit import RateLimiter
 from mockserver.http.regional import RegionalPaths
+from mockserver.http.transport import protocol_class
 from mockserver.http.validation import VALIDATOR_MAP
 from mockserver.proxy.checker import ExchangeChecker
 from mockserver.proxy.forwarder import Proxy
@@ -69,6 +71,13 @@ class Mock:
         if scope["type"] == "lifespan" and self.upstream is not None:
             receive = self._closing(receive, self.upstream)
         await (self.replica or self.gateway)(scope, receive, send)
+
+    def protocol(self) -> type[HttpToolsProtocol]:
+        """The HTTP protocol class uvicorn serves this mock with (`http/transport.py`). Answers
+        given without the ASGI cycle would bypass the middleware uvicorn adds at `trace` (it
+        logs each ASGI message): none is, there."""
+        direct = None if self.settings.log_level == "trace" else self.answer_now
+        return protocol_class(self.gateway.faults, direct)
 
     def answer_now(self, scope: Scope, body: bytes) -> Answer | None:
         """The answer to a whole request, given without the ASGI cycle (`http/direct.py`), or

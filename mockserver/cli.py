@@ -18,7 +18,6 @@ import uvicorn
 
 from mockserver import workers
 from mockserver.app import Mock, create_app
-from mockserver.http.transport import protocol_class
 from mockserver.http.validation import state_violations
 from mockserver.options import UsageError, settings_from
 from mockserver.settings import Settings
@@ -69,11 +68,7 @@ async def serve(settings: Settings, mock: Mock, sock: socket.socket | None = Non
         access_log=settings.log_level in ("trace", "debug", "info"),
         lifespan="on",
         timeout_graceful_shutdown=10,
-        # Answers given without the ASGI cycle would bypass the middleware uvicorn adds at
-        # `trace` (it logs each ASGI message): off there.
-        http=protocol_class(
-            mock.gateway.faults, None if settings.log_level == "trace" else mock.answer_now
-        ),
+        http=mock.protocol(),
         # A proxy passes the upstream's Server and Date on; uvicorn's own would double them.
         server_header=mock.upstream is None,
         date_header=mock.upstream is None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 from hypothesis import given
@@ -20,6 +21,15 @@ def test_new_ids_are_uuid4_and_differ() -> None:
     made = {ids.new() for _ in range(1000)}
     assert len(made) == 1000
     assert all(uuid.UUID(made_id).version == 4 for made_id in made)
+
+
+def test_new_ids_do_not_follow_the_random_module_s_seed() -> None:
+    # hypothesis seeds `random` for each example: a mock in a test's process made ids again.
+    ids = Ids()
+    random.seed(0)
+    first = ids.new()
+    random.seed(0)
+    assert ids.new() != first
 
 
 def test_ids_drawn_from_a_seed_repeat_in_another_process_s_store() -> None:

@@ -16,7 +16,14 @@ app would see. Left to the ASGI cycle, always:
   declaring more than uvicorn buffers before it pauses reading (HIGH_WATER_LIMIT);
 - `Expect: 100-continue` (the cycle answers the interim 100), HEAD, and a request with
   `X-Forwarded-For` or `X-Forwarded-Proto` (uvicorn's middleware rewrites its scope);
-- a request uvicorn answers itself (503 over `--limit-concurrency`).
+- a request uvicorn answers itself (503 over `--limit-concurrency`);
+- a request read while the client is not reading its answers (the transport paused writing).
+
+An answer is written as uvicorn writes the gateway's (`respond`): its default headers, the
+answer's, its length; the gateway's answers carry no `connection` header, which only uvicorn
+reads, and no header value that it would refuse. Writes go through CoalescingTransport, held to
+the end of the event loop's step: written at once, each answer woke wrk while the others were
+read, and a show served 30% fewer requests a second (21,300 to 14,800, side by side).
 """
 
 from __future__ import annotations
@@ -48,11 +55,21 @@ class Direct(KeepAlive):
     answer_now: AnswerNow | None = None
     # The request being read whose answer will be given at once, if `answer_now` has one.
     _held: tuple[RequestResponseCycle, ASGI3Application] | None = None
+    # Whether on_response_complete is running, and whether an answer completed within it.
+    _completing = False
+    _completed_again = False
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # uvicorn calls this once a request's head is parsed (or, pipelined, once the request
-        # before it is answered): the moment it would start the app.
-        if self.answer_now is None or app is not self.app or not _whole_in_memory(cycle):
+        # before it is answered): the moment it would start the app. While the client does not
+        # read its answers (the transport paused writing), they go to the ASGI cycle, which
+        # waits for the transport to drain, and the requests behind it wait for it.
+        if (
+            self.answer_now is None
+            or app is not self.app
+            or self.flow.write_paused
+            or not _whole_in_memory(cycle)
+        ):
             super()._start_asgi_task(cycle, app)
         elif cycle.more_body:
             self._held = (cycle, app)  # its body is still to come: see on_message_complete
@@ -65,6 +82,22 @@ class Direct(KeepAlive):
         if held is not None and held[0] is self.cycle:
             self._held = None
             self._answer(*held)
+
+    def on_response_complete(self) -> None:
+        # Each completion starts the next pipelined request, which a direct answer completes
+        # at once: in a loop here, not by recursion (250 pipelined requests behind a slow one
+        # reached Python's recursion limit).
+        if self._completing:
+            self._completed_again = True
+            return
+        self._completing = True
+        try:
+            self._completed_again = True
+            while self._completed_again:
+                self._completed_again = False
+                super().on_response_complete()
+        finally:
+            self._completing = False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._held = None

@@ -60,6 +60,7 @@ class ServerThread(ThreadedServer):
             log_level=settings.log_level,
             default_headers=settings.upstream is None,
             lifespan=settings.upstream is not None,
+            http=self.app.protocol(),
         )
 
 

@@ -6,6 +6,7 @@ project's tests their broken variants), so that they are reached over real HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ class ThreadedServer:
         timeout: float = 30.0,
         default_headers: bool = True,  # uvicorn's Server and Date (a proxy passes the upstream's)
         lifespan: bool = False,  # a proxy closes its upstream connections at shutdown
+        http: type[asyncio.Protocol] | str = "auto",  # a mock's own: `Mock.protocol()`
     ) -> None:
         # The socket is bound here, so the URL is known before the server thread starts.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -38,6 +40,7 @@ class ThreadedServer:
             log_level=log_level,
             lifespan="on" if lifespan else "off",
             ws="none",
+            http=http,
             timeout_graceful_shutdown=graceful_timeout,
             server_header=default_headers,
             date_header=default_headers,

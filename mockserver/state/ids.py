@@ -22,13 +22,16 @@ class Ids:
     def __init__(self) -> None:
         # Per task: a request replayed with its seed does not lend it to one answered beside it.
         self._seeded: ContextVar[random.Random | None] = ContextVar("seeded_ids", default=None)
+        # Not uuid4(): its os.urandom is a system call, which cost a tenth of a create served
+        # under load here. A generator of its own, seeded from os.urandom, not the `random`
+        # module's, which others in the process may seed (hypothesis does, for each example:
+        # a mock served in a test's process made the same ids again).
+        self._random = random.Random()
 
     def new(self) -> str:
         """A new random id, uuid4 in form; drawn from the seed while one is given."""
         drawn = self._seeded.get()
-        # Not uuid4(): its os.urandom is a system call, which cost a tenth of a create served
-        # under load here; `random`'s generator (reseeded in a forked child) is enough for ids.
-        return _uuid4_text((drawn or random).getrandbits(128))
+        return _uuid4_text((drawn or self._random).getrandbits(128))
 
     @contextmanager
     def seeded(self, seed: int) -> Iterator[None]:
