@@ -6,6 +6,7 @@ change them are the store's (`store.py`), their document form is `document.py`'s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,16 +15,20 @@ from urllib.parse import quote
 from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 RUNNING = ("NEW", "BUILDING")
-_LOCATION = (
-    "https://snet-storage101.{region}1.clouddrive.com/v1/MossoCloudFS_{account}"
-    "/z_CLOUDDB_BACKUPS/{id}.xbstream.gz"
+_CONTAINER = (
+    "https://snet-storage101.{region}1.clouddrive.com/v1/MossoCloudFS_{account}/z_CLOUDDB_BACKUPS"
 )
 
 
 def location_of(account_id: str, backup_id: str, region: str = "DFW") -> str:
     """Where a COMPLETED backup is stored: the region's Cloud Files, as the documented examples
     show for DFW (`snet-storage101.dfw1.clouddrive.com`), ending in <id>.xbstream.gz."""
-    return _LOCATION.format(region=region.lower(), account=quote(account_id, safe=""), id=backup_id)
+    return f"{_container(region, account_id)}/{backup_id}.xbstream.gz"
+
+
+@functools.lru_cache(maxsize=1024)  # a pure function of few values: made once each, not per backup
+def _container(region: str, account_id: str) -> str:
+    return _CONTAINER.format(region=region.lower(), account=quote(account_id, safe=""))
 
 
 @dataclass(slots=True)
