@@ -5,7 +5,8 @@ uvicorn runs every request as a task: a coroutine for the app, an ASGI scope pas
 proxy-headers middleware, `receive` for the body and two `send` messages for the answer, each
 awaited. For a request the fast path answers whole (`Gateway.answer_now`), none of that waits
 for anything: profiled under 50 connections (py-spy, the show), the cycle was about a fifth of
-the CPU of a request. Here, once the request is whole, the gateway is asked for its answer and
+the samples of a request, and without it the show served 75% more requests a second (12,200 to
+21,300, side by side). Here, once the request is whole, the gateway is asked for its answer and
 the answer is written; when it has none (the control API, the proxy, connexion, a fault rule
 armed), the request goes on to the ASGI cycle as it would have, having lost nothing.
 
