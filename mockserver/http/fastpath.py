@@ -93,18 +93,6 @@ class FastPath:
         """The operationIds the fast path has a plan for."""
         return frozenset(self._plans)
 
-    def answer(
-        self,
-        operation_id: str,
-        path_parameters: Mapping[str, str],
-        scope: Scope,
-        headers: Mapping[str, str],
-        body: bytes,
-    ) -> Answer | None:
-        """The answer to a request, or None to leave it to connexion."""
-        call = self.prepare(operation_id, path_parameters, scope, headers, body)
-        return None if call is None else self.run(call, scope)
-
     def prepare(
         self,
         operation_id: str,

@@ -71,13 +71,12 @@ class Gateway:
         self.app = app
         self.request_scope = request_scope  # how the handlers see the request they answer
         self.fast_path = fast_path
-        self.spec = spec
         self.faults = faults
         self.settings = settings
         self.recorder = recorder  # the journal and the coverage
         self.injector = injector
-        self.limiter = limiter
-        self.admission = Admission(spec, settings, limiter, preferred_fault=self.faults.answer)
+        # The token, the rate limits (`limiter`) and Prefer, for either pipeline.
+        self.admission = Admission(spec, settings, limiter, preferred_fault=faults.answer)
         self.regional = regional
         self.proxy = proxy  # when set, every API request goes to the upstream (proxy/)
         self.undefined_query = UndefinedQuery(spec, strict=settings.strict_query)
@@ -127,14 +126,14 @@ class Gateway:
         whole, with no fault rule armed and no query parameter to ignore; the same steps as
         `__call__`, in which a request to the control API, through the proxy or to connexion
         may wait (a body streamed, a rule's latency, the upstream)."""
+        path: str = scope["path"]  # as sent
         if self.proxy is not None or self.fast_path is None or self.injector.armed:
             return None
+        if _is_control(path) or len(body) > self.settings.max_body_bytes:
+            return None  # declined before reading the headers, which the ASGI entry reads again
         sent = request_headers(scope)
         scope, headers = media_type_lowered(scope, sent)
-        path: str = scope["path"]
-        if _is_control(path) or not valid_length(headers):
-            return None
-        if len(body) > self.settings.max_body_bytes:
+        if not valid_length(headers):
             return None
         scope, query, ignored = self._routed(scope, path)
         found = self.admission.operation(scope)
@@ -190,9 +189,9 @@ class Gateway:
         self.request_scope.set(scope)
         if gate is not None and self.fast_path is not None:
             operation, parameters = gate
-            answer = self.fast_path.answer(operation.operation_id, parameters, scope, headers, body)
-            if answer is not None:
-                await respond(send, answer)
+            call = self.fast_path.prepare(operation.operation_id, parameters, scope, headers, body)
+            if call is not None:
+                await respond(send, self.fast_path.run(call, scope))
                 return
         await self.app(with_length(scope, body), replay(body, receive), send)
 
