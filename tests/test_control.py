@@ -93,6 +93,22 @@ def test_clock_refuses_going_back_or_nonsense(client: TestClient, body: Any) -> 
     assert client.post("/__mock/clock", json=body).status_code == 400
 
 
+def test_clock_refuses_passing_the_last_second_the_api_can_show(client: TestClient) -> None:
+    last, step = 253402300799, 3153600000  # 9999-12-31T23:59:59Z; a move's most (100 years)
+    while (now := client.get("/__mock/clock").json())["epoch"] < last - step:
+        client.post("/__mock/clock", json={"advance_seconds": step})
+    refused = client.post("/__mock/clock", json={"advance_seconds": last + 1 - now["epoch"]})
+    assert refused.status_code == 400 and "9999-12-31T23:59:59Z" in refused.text
+    assert client.get("/__mock/clock").json()["offset_seconds"] == now["offset_seconds"]
+    to_last = last + 0.5 - now["epoch"]  # half a second in: no rounding lands a second short
+    moved = client.post("/__mock/clock", json={"advance_seconds": to_last}).json()
+    assert moved["now"] == "9999-12-31T23:59:59Z"
+    created = create(client)  # a backup made at the last second is shown, and listed
+    assert created.status_code == 202 and created.json()["backup"]["created"] == moved["now"]
+    listed = client.get(BACKUPS, headers=TOKEN).json()["backups"][0]
+    assert listed["id"] == created.json()["backup"]["id"]
+
+
 def test_journal_records_requests_oldest_first_and_filters(client: TestClient) -> None:
     create(client)
     client.get(BACKUPS, headers=TOKEN)

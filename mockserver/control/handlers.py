@@ -75,7 +75,10 @@ class ControlHandlers:
         return self._clock()
 
     async def advanceClock(self, body: Json) -> Json:
-        self.clock.advance(float(body["advance_seconds"]))
+        try:
+            self.clock.advance(float(body["advance_seconds"]))
+        except ValueError as error:  # past year 9999
+            raise BadRequest(str(error)) from error
         return self._clock()
 
     async def getRequests(

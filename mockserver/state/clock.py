@@ -62,6 +62,12 @@ class Clock:
         if not seconds >= 0:  # also refuses NaN
             raise ValueError("the clock only moves forward: seconds must be a number >= 0")
         with self._lock:
+            # No later: the API could not show the time, and the indexes' keys (models.py)
+            # hold seconds up to here.
+            if int(self.now() + seconds) > LAST_SECOND:
+                raise ValueError(
+                    "the clock cannot pass 9999-12-31T23:59:59Z, the last time the API can show"
+                )
             self._offset += seconds
         pinned = self._pinned.get()
         if pinned is not None:  # the request that moved it sees it moved, as every later one
@@ -69,7 +75,7 @@ class Clock:
         return self.now()
 
 
-_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can show
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can show
 
 
 def timestamp(epoch: float) -> str:
@@ -82,7 +88,7 @@ def _second(seconds: int) -> str:
     # A list page shows 40 timestamps, most of them shown before: a bounded cache of this pure
     # function answers them for a tenth of formatting's cost. time.gmtime costs less than half of
     # datetime.fromtimestamp; past year 9999 it raises as datetime would, not show 5 digits.
-    if seconds > _LAST_SECOND:
+    if seconds > LAST_SECOND:
         raise ValueError(f"year is out of range: {seconds} seconds after the epoch")
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
