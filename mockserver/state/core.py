@@ -27,6 +27,7 @@ from mockserver.state.models import (
     Lifecycle,
     SortedIndex,
     State,
+    id_of,
     location_of,
 )
 
@@ -223,8 +224,8 @@ class StoreCore:
         self, account: Account, source_id: str, schedule_id: str | None = None
     ) -> Backup | None:
         """The newest COMPLETED backup of a source (made by one schedule, when given)."""
-        for _, backup_id in account.by_source.get(source_id, SortedIndex()).newest_first():
-            backup = account.backups[backup_id]
+        for key in account.by_source.get(source_id, SortedIndex()).newest_first():
+            backup = account.backups[id_of(key)]
             if backup.status == "COMPLETED" and (
                 schedule_id is None or backup.schedule_id == schedule_id
             ):

@@ -26,6 +26,7 @@ from mockserver.state.models import (
     Instance,
     Schedule,
     State,
+    id_of,
 )
 
 
@@ -58,11 +59,13 @@ def _dump_account(account: Account) -> dict[str, Any]:
     return {
         "instances": [_dump_instance(i) for i in account.instances.values()],
         "ha_instances": [_dump_ha(ha) for ha in account.ha_instances.values()],
-        "backups": [dump_backup(account.backups[key[1]]) for key in account.index.newest_first()],
+        "backups": [
+            dump_backup(account.backups[id_of(key)]) for key in account.index.newest_first()
+        ],
         "schedules": [
             schedule_document(schedule, schedule.id in running)
             for schedule in (
-                account.schedules[key[1]] for key in account.schedule_index.newest_first()
+                account.schedules[id_of(key)] for key in account.schedule_index.newest_first()
             )
         ],
     }

@@ -22,6 +22,7 @@ from mockserver.state.models import (
     ScheduleChange,
     ScheduleRequest,
     SortedIndex,
+    id_of,
 )
 from mockserver.state.timetable import EVERY_DAY, is_full_day, next_time, run_name
 
@@ -95,7 +96,8 @@ class ScheduleRules(StoreCore):
                     raise BadRequest(f"Invalid marker: {marker} is not a schedule of this account.")
                 after = account.schedules[marker].key
             keys, more = account.schedule_index.page(after, page_size(limit))
-            return Page([self._schedule_view(account, account.schedules[k[1]]) for k in keys], more)
+            views = [self._schedule_view(account, account.schedules[id_of(k)]) for k in keys]
+            return Page(views, more)
 
     def update_schedule(
         self, account_id: str, schedule_id: str, change: ScheduleChange
@@ -199,7 +201,7 @@ class ScheduleRules(StoreCore):
         if backup.type != FULL:
             return
         fulls = [
-            account.backups[key[1]]
+            account.backups[id_of(key)]
             for key in account.by_source.get(schedule.source["id"], SortedIndex()).newest_first()
         ]
         fulls = [b for b in fulls if _retained_by(b, schedule.id)]

@@ -25,6 +25,7 @@ from mockserver.state.models import (
     Page,
     SortedIndex,
     State,
+    id_of,
 )
 
 T = TypeVar("T")
@@ -149,7 +150,7 @@ class Store(CopyRules):
                 after = account.backups[marker].key
             keys, more = index.page(after, page_size(limit))
             make = view or copy
-            return Page([make(account.backups[key[1]]) for key in keys], more)
+            return Page([make(account.backups[id_of(key)]) for key in keys], more)
 
     def delete_backup(self, account_id: str, backup_id: str) -> list[str]:
         """Delete a backup and its incremental descendants; all or nothing. Returns their ids."""
