@@ -250,13 +250,13 @@ class StoreCore:
         the running backups (an instance in BUILD has no backup running)."""
         if account.building:
             self._build(account, until)
-        if not account.running:
+        running = account.running
+        if not running:
             return
         self.revision += 1
-        ending = sorted(
-            (b for b in account.running.values() if _life(b).ends_at <= until),
-            key=lambda b: (_life(b).ends_at, b.id),
-        )
+        ending = [b for b in running.values() if _life(b).ends_at <= until]
+        if len(ending) > 1:  # most often one ends: the one the request before started
+            ending.sort(key=_ending_order)
         for backup in ending:
             life = _life(backup)
             backup.status = life.ends
@@ -265,12 +265,12 @@ class StoreCore:
                 backup.size = life.size if life.size is not None else _size_of(backup.id)
                 backup.location_ref = location_of(account.id, backup.id, self.region)
             backup.lifecycle = None
-            del account.running[backup.id]
+            del running[backup.id]
             for target in life.busy:
                 if account.busy.get(target) == backup.id:
                     del account.busy[target]
             self._ended(account, backup)
-        for backup in account.running.values():
+        for backup in running.values():
             life = _life(backup)
             if until >= life.building_at and backup.status == "NEW":
                 backup.status = "BUILDING"
@@ -315,6 +315,10 @@ class StoreCore:
         return view
 
 
+def _ending_order(backup: Backup) -> tuple[float, str]:
+    return _life(backup).ends_at, backup.id
+
+
 def _ready_at(instance: Instance) -> float:
     assert instance.ready_at is not None  # every instance in BUILD has one (document.py checks)
     return instance.ready_at
@@ -333,9 +337,14 @@ def page_size(limit: int | None) -> int:
     return min(limit, PAGE_SIZE)
 
 
+# Every size `_size_of` gives, rounded once: rounding a float for each backup that ended was
+# 1.5% of a served create.
+_SIZES = tuple(round(0.1 + n / 1000, 2) for n in range(400))
+
+
 def _size_of(backup_id: str) -> float:
-    """A plausible, repeatable size in GB."""
-    return round(0.1 + int(backup_id[:8], 16) % 400 / 1000, 2)
+    """A plausible, repeatable size in GB (0.1 to 0.5)."""
+    return _SIZES[int(backup_id[:8], 16) % 400]
 
 
 def copy(item: T) -> T:
