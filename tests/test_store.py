@@ -343,6 +343,25 @@ def test_a_datastore_list_holds_the_backups_made_and_not_those_deleted(
     ]
 
 
+@pytest.mark.parametrize("listed_first", [True, False])
+def test_an_instance_list_holds_the_backups_made_and_not_those_deleted(
+    store: Store, clock: Clock, listed_first: bool
+) -> None:
+    # A source's index is built by the first request that asks, then kept up by every change.
+    def of_mysql() -> list[str]:
+        return [b.id for b in store.list_backups(ACCOUNT, instance_id=MYSQL, limit=100).items]
+
+    before = of_mysql() if listed_first else []
+    made = store.create_backup(ACCOUNT, of_instance())
+    clock.advance(60)  # completed, so that it can be deleted
+    other = store.create_backup(ACCOUNT, of_instance(PERCONA))
+    assert of_mysql() == [made.id, *before]
+    clock.advance(60)
+    store.delete_backup(ACCOUNT, made.id)
+    assert of_mysql() == before
+    assert store.list_backups(ACCOUNT, instance_id=PERCONA).items[0].id == other.id
+
+
 def test_per_instance_and_per_ha_lists_hold_only_their_backups(store: Store) -> None:
     mine = store.create_backup(ACCOUNT, of_instance())
     ha = store.create_backup(ACCOUNT, of_ha())

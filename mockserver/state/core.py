@@ -25,7 +25,6 @@ from mockserver.state.models import (
     HaInstance,
     Instance,
     Lifecycle,
-    SortedIndex,
     State,
     id_of,
     location_of,
@@ -224,7 +223,7 @@ class StoreCore:
         self, account: Account, source_id: str, schedule_id: str | None = None
     ) -> Backup | None:
         """The newest COMPLETED backup of a source (made by one schedule, when given)."""
-        for key in account.by_source.get(source_id, SortedIndex()).newest_first():
+        for key in account.of_source(source_id).newest_first():
             backup = account.backups[id_of(key)]
             if backup.status == "COMPLETED" and (
                 schedule_id is None or backup.schedule_id == schedule_id

@@ -21,7 +21,6 @@ from mockserver.state.models import (
     Schedule,
     ScheduleChange,
     ScheduleRequest,
-    SortedIndex,
     id_of,
 )
 from mockserver.state.timetable import EVERY_DAY, is_full_day, next_time, run_name
@@ -202,7 +201,7 @@ class ScheduleRules(StoreCore):
             return
         fulls = [
             account.backups[id_of(key)]
-            for key in account.by_source.get(schedule.source["id"], SortedIndex()).newest_first()
+            for key in account.of_source(schedule.source["id"]).newest_first()
         ]
         fulls = [b for b in fulls if _retained_by(b, schedule.id)]
         for oldest in reversed(fulls[schedule.full_backup_retention :]):

@@ -23,7 +23,6 @@ from mockserver.state.models import (
     Backup,
     BackupRequest,
     Page,
-    SortedIndex,
     State,
     id_of,
 )
@@ -134,11 +133,11 @@ class Store(CopyRules):
             if instance_id is not None:
                 if instance_id not in account.instances:
                     raise not_found(instance_id)
-                index = account.by_source.get(instance_id, SortedIndex())
+                index = account.of_source(instance_id)
             elif ha_id is not None:
                 if ha_id not in account.ha_instances:
                     raise not_found(ha_id)
-                index = account.by_source.get(ha_id, SortedIndex())
+                index = account.of_source(ha_id)
             elif datastore is not None:
                 if datastore not in self._state.datastores:
                     raise NotFound(f"Datastore '{datastore}' cannot be found.")
