@@ -92,8 +92,8 @@ class StoreCore:
         # One source and one datastore mapping for all the backups that repeat them, as for a
         # state document read (`Shared`): two dicts less a backup, about 40 MB at 100,000.
         self._shared = Shared()
-        # The last backup's `created`, whose int the next one of the same second reuses: the
-        # indexes' keys then compare it by identity (tuples do), not by reading a second int.
+        # The last backup's `created`, whose int the next one of the same second reuses: one
+        # int object for the backups of a second, not one each (32 bytes a backup).
         self._last_created = -1
         # Set by `Regions`: brings an account of the other regions up to the clock first, so a
         # scheduled copy due from there (contract section 12) is here before this one is read;
