@@ -282,7 +282,7 @@ class Account:
 
     def add(self, backup: Backup) -> None:
         self.backups[backup.id] = backup
-        key = backup.key  # one string in the three indexes
+        key = backup.key  # one string, in every index that holds the backup
         self.index.add(key)
         of_source = self.by_source.get(backup.source["id"])
         if of_source is not None:
