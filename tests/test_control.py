@@ -10,9 +10,12 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.app import Mock
+from mockserver.state.clock import CLOCK_LAST_SECOND
+from mockserver.state.timetable import weekday
 
 TOKEN = {"X-Auth-Token": "t"}
 BACKUPS = "/v1.0/1234/backups"
+SCHEDULES = "/v1.0/1234/schedules"
 MYSQL = "d4603f69-ec7e-4e9b-803f-600b9205576f"
 HA_BACKUP = "0c1b5616-fdc5-45ae-b2dc-6f1440d55d0e"
 
@@ -93,20 +96,28 @@ def test_clock_refuses_going_back_or_nonsense(client: TestClient, body: Any) -> 
     assert client.post("/__mock/clock", json=body).status_code == 400
 
 
-def test_clock_refuses_passing_the_last_second_the_api_can_show(client: TestClient) -> None:
-    last, step = 253402300799, 3153600000  # 9999-12-31T23:59:59Z; a move's most (100 years)
+def test_clock_stops_where_everything_the_api_shows_can_still_be_shown(
+    client: TestClient,
+) -> None:
+    last, step = CLOCK_LAST_SECOND, 3153600000  # 9999-12-24T23:59:59Z; a move's most (100 y)
     while (now := client.get("/__mock/clock").json())["epoch"] < last - step:
         client.post("/__mock/clock", json={"advance_seconds": step})
     refused = client.post("/__mock/clock", json={"advance_seconds": last + 1 - now["epoch"]})
-    assert refused.status_code == 400 and "9999-12-31T23:59:59Z" in refused.text
+    assert refused.status_code == 400 and "9999-12-24T23:59:59Z" in refused.text
     assert client.get("/__mock/clock").json()["offset_seconds"] == now["offset_seconds"]
     to_last = last + 0.5 - now["epoch"]  # half a second in: no rounding lands a second short
     moved = client.post("/__mock/clock", json={"advance_seconds": to_last}).json()
-    assert moved["now"] == "9999-12-31T23:59:59Z"
+    assert moved["now"] == "9999-12-24T23:59:59Z"
     created = create(client)  # a backup made at the last second is shown, and listed
     assert created.status_code == 202 and created.json()["backup"]["created"] == moved["now"]
     listed = client.get(BACKUPS, headers=TOKEN).json()["backups"][0]
     assert listed["id"] == created.json()["backup"]["id"]
+    # The furthest time shown: the next run of a weekly schedule whose hour has just passed.
+    weekly = {"action": "backup", "instance_id": MYSQL, "day_of_week": weekday(last)}
+    weekly |= {"hour": 0, "minute": 0, "full_backup_retention": 2}
+    made = client.post(SCHEDULES, headers=TOKEN, json={"schedule": weekly})
+    assert made.status_code == 202, made.text
+    assert made.json()["schedule"]["next_run"] == "9999-12-31T00:00:00Z"
 
 
 def test_journal_records_requests_oldest_first_and_filters(client: TestClient) -> None:

@@ -77,7 +77,7 @@ class ControlHandlers:
     async def advanceClock(self, body: Json) -> Json:
         try:
             self.clock.advance(float(body["advance_seconds"]))
-        except ValueError as error:  # past year 9999
+        except ValueError as error:  # past 9999-12-24
             raise BadRequest(str(error)) from error
         return self._clock()
 

@@ -62,11 +62,12 @@ class Clock:
         if not seconds >= 0:  # also refuses NaN
             raise ValueError("the clock only moves forward: seconds must be a number >= 0")
         with self._lock:
-            # No later: the API could not show the time, and the indexes' keys (models.py)
-            # hold seconds up to here.
-            if int(self.now() + seconds) > LAST_SECOND:
+            # No later: the API could not show a schedule's next run (see CLOCK_LAST_SECOND),
+            # and the indexes' keys (models.py) hold seconds up to here.
+            if int(self.now() + seconds) > CLOCK_LAST_SECOND:
                 raise ValueError(
-                    "the clock cannot pass 9999-12-31T23:59:59Z, the last time the API can show"
+                    "the clock cannot pass 9999-12-24T23:59:59Z: a schedule's next run, up to a"
+                    " week later, must be a time the API can show (9999-12-31T23:59:59Z at most)"
                 )
             self._offset += seconds
         pinned = self._pinned.get()
@@ -76,6 +77,9 @@ class Clock:
 
 
 LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime can show
+# The clock's own last second, a week before: the furthest time the API shows is a schedule's
+# next run, at most a week after the clock (timetable.next_time).
+CLOCK_LAST_SECOND = LAST_SECOND - 7 * 86_400  # 9999-12-24T23:59:59Z
 
 
 def timestamp(epoch: float) -> str:

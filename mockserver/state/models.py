@@ -26,7 +26,7 @@ _CONTAINER = (
 # 100,000 backups the inserts of a create (landing anywhere in the keys under a frozen clock)
 # were 12% of a served create, and string keys halve their cost, for 4 MB more at 100,000.
 _SHIFT = 62135596800  # 0001-01-01T00:00:00Z to the epoch: no timestamp the API shows is earlier
-_DIGITS = 12  # seconds to about year 31,700; the clock stops at 9999 (clock.py)
+_DIGITS = 12  # seconds to about year 31,700; the clock stops in 9999 (clock.py)
 
 
 def index_key(created: int, item_id: str) -> str:
