@@ -62,8 +62,8 @@ class Clock:
         if not seconds >= 0:  # also refuses NaN
             raise ValueError("the clock only moves forward: seconds must be a number >= 0")
         with self._lock:
-            # No later: the API could not show a schedule's next run (see CLOCK_LAST_SECOND),
-            # and the indexes' keys (models.py) hold seconds up to here.
+            # No later: the API could not show a schedule's next run (see CLOCK_LAST_SECOND);
+            # the indexes' keys (models.py) count on a bound far beyond it, year 31,700.
             if int(self.now() + seconds) > CLOCK_LAST_SECOND:
                 raise ValueError(
                     "the clock cannot pass 9999-12-24T23:59:59Z: a schedule's next run, up to a"
